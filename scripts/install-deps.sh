@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs everything confide's build, tests, fuzzers and benchmarks need, from Debian 12's
+# packages. Idempotent: packages already present are not touched, and apt is not called at all
+# when nothing is missing. Run as root (or with sudo available).
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build make pkg-config git ca-certificates
+  clang libclang-rt-14-dev          # libFuzzer and sanitizer runtimes for the fuzz preset
+  libssl-dev                        # OpenSSL 3.0 (crypto module only)
+  libabsl-dev                       # absl::Status / StatusOr
+  nlohmann-json3-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+    echo "install-deps: missing ${missing[*]}; run as root to install them" >&2
+    exit 1
+  fi
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "install-deps: done"

@@ -1,0 +1,71 @@
+// Private to confide::crypto: OpenSSL RAII handles and error helpers.
+#ifndef CONFIDE_CRYPTO_INTERNAL_OPENSSL_UTIL_H_
+#define CONFIDE_CRYPTO_INTERNAL_OPENSSL_UTIL_H_
+
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <cstdlib>
+#include <memory>
+
+#include "absl/status/status.h"
+#include "crypto/sha.h"
+
+namespace confide::crypto::internal {
+
+template <auto Fn>
+struct Deleter {
+  template <typename T>
+  void operator()(T* p) const {
+    Fn(p);
+  }
+};
+
+using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
+using EvpPkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX_free>>;
+using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX_free>>;
+using EvpCipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, Deleter<EVP_CIPHER_CTX_free>>;
+using BignumPtr = std::unique_ptr<BIGNUM, Deleter<BN_free>>;
+using BnCtxPtr = std::unique_ptr<BN_CTX, Deleter<BN_CTX_free>>;
+using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, Deleter<ECDSA_SIG_free>>;
+using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
+
+// ClearErrors drops OpenSSL's thread-local error queue so stale errors never leak into later
+// calls (and never into our messages).
+inline void ClearErrors() { ERR_clear_error(); }
+
+// Error returns `code` with our own message and clears OpenSSL's queue. OpenSSL's strings are
+// not copied into messages: they can name internal state and are not part of our API.
+inline absl::Status Error(absl::StatusCode code, const char* message) {
+  ClearErrors();
+  return absl::Status(code, message);
+}
+
+// CheckOk aborts when an OpenSSL call that cannot fail on valid arguments fails.
+inline void CheckOk(int rc, const char* what) {
+  if (rc != 1) {
+    ERR_print_errors_fp(stderr);
+    std::abort();
+    (void)what;
+  }
+}
+
+// Md returns the EVP_MD for `alg` (static, never freed).
+inline const EVP_MD* Md(HashAlg alg) {
+  switch (alg) {
+    case HashAlg::kSha256:
+      return EVP_sha256();
+    case HashAlg::kSha384:
+      return EVP_sha384();
+    case HashAlg::kSha512:
+      return EVP_sha512();
+  }
+  std::abort();
+}
+
+}  // namespace confide::crypto::internal
+
+#endif  // CONFIDE_CRYPTO_INTERNAL_OPENSSL_UTIL_H_
