@@ -1,0 +1,73 @@
+#include "base/file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "absl/strings/str_cat.h"
+
+namespace confide::base {
+
+absl::StatusOr<Bytes> ReadFileBounded(const std::string& path, size_t max_bytes) {
+  int fd = path == "-" ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  }
+  Bytes out;
+  uint8_t buf[65536];
+  absl::Status status;
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      status = absl::InternalError(absl::StrCat("read from ", path, " failed"));
+      break;
+    }
+    if (n == 0) break;
+    if (out.size() + static_cast<size_t>(n) > max_bytes) {
+      status = absl::InvalidArgumentError(
+          absl::StrCat(path, " is larger than the limit of ", max_bytes, " bytes"));
+      break;
+    }
+    out.insert(out.end(), buf, buf + n);
+  }
+  if (fd != STDIN_FILENO) ::close(fd);
+  if (!status.ok()) return status;
+  return out;
+}
+
+absl::Status WriteFileAtomic(const std::string& path, ByteSpan data, unsigned mode) {
+  std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) {
+    return absl::PermissionDeniedError(absl::StrCat("cannot create ", tmp));
+  }
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return absl::InternalError(absl::StrCat("write to ", tmp, " failed"));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return absl::InternalError(absl::StrCat("cannot flush ", tmp));
+  }
+  if (::close(fd) != 0) {
+    ::unlink(tmp.c_str());
+    return absl::InternalError(absl::StrCat("cannot close ", tmp));
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return absl::InternalError(absl::StrCat("cannot rename ", tmp, " to ", path));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace confide::base
