@@ -34,7 +34,7 @@ const char* CurveGroupName(Curve curve) {
   return curve == Curve::kP256 ? "prime256v1" : "secp384r1";
 }
 
-using BioPtr = std::unique_ptr<BIO, internal::Deleter<BIO_free>>;
+using internal::BioPtr;
 using EcGroupPtr = std::unique_ptr<EC_GROUP, internal::Deleter<EC_GROUP_free>>;
 using EcPointPtr = std::unique_ptr<EC_POINT, internal::Deleter<EC_POINT_free>>;
 using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, internal::Deleter<OSSL_PARAM_BLD_free>>;
@@ -132,7 +132,7 @@ absl::StatusOr<EcdsaPublicKey> EcdsaPublicKey::FromSpkiDer(ByteSpan der) {
 }
 
 absl::StatusOr<EcdsaPublicKey> EcdsaPublicKey::FromPem(std::string_view pem) {
-  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  BioPtr bio = internal::ReadOnlyMemBio(pem);
   EVP_PKEY* raw = bio ? PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr) : nullptr;
   if (raw == nullptr) {
     return Error(kInvalid, "not a PEM PUBLIC KEY");
@@ -239,7 +239,7 @@ absl::StatusOr<EcdsaPrivateKey> EcdsaPrivateKey::FromPkcs8Der(ByteSpan der) {
 }
 
 absl::StatusOr<EcdsaPrivateKey> EcdsaPrivateKey::FromPem(std::string_view pem) {
-  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  BioPtr bio = internal::ReadOnlyMemBio(pem);
   EVP_PKEY* raw = bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr;
   if (raw == nullptr) {
     return Error(kInvalid, "not a PEM private key");

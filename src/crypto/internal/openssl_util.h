@@ -2,6 +2,7 @@
 #ifndef CONFIDE_CRYPTO_INTERNAL_OPENSSL_UTIL_H_
 #define CONFIDE_CRYPTO_INTERNAL_OPENSSL_UTIL_H_
 
+#include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
@@ -10,6 +11,8 @@
 
 #include <cstdlib>
 #include <memory>
+#include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "crypto/sha.h"
@@ -32,6 +35,25 @@ using BignumPtr = std::unique_ptr<BIGNUM, Deleter<BN_free>>;
 using BnCtxPtr = std::unique_ptr<BN_CTX, Deleter<BN_CTX_free>>;
 using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, Deleter<ECDSA_SIG_free>>;
 using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
+using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free>>;
+
+// kMaxPemBytes caps PEM text handed to OpenSSL (keys and certificate chains are far smaller).
+inline constexpr size_t kMaxPemBytes = 1 << 20;
+
+// ReadOnlyMemBio returns a memory BIO over `text`, or null when it is larger than kMaxPemBytes
+// (BIO_new_mem_buf takes an int, and a negative length would make it call strlen).
+inline BioPtr ReadOnlyMemBio(std::string_view text) {
+  if (text.size() > kMaxPemBytes) return nullptr;
+  return BioPtr(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+}
+
+// MemBioString returns the bytes written so far to a memory BIO, as a string.
+inline std::string MemBioString(BIO* bio) {
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio, &data);
+  if (len <= 0 || data == nullptr) return std::string();
+  return std::string(data, static_cast<size_t>(len));
+}
 
 // ClearErrors drops OpenSSL's thread-local error queue so stale errors never leak into later
 // calls (and never into our messages).
