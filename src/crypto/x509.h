@@ -120,6 +120,8 @@ inline constexpr size_t kMaxIntermediates = 8;
 //   "certificate expired (chain position 4: leaf)"
 //   "certificate not yet valid (chain position 0: root)"
 //   "unable to get issuer certificate / untrusted root (chain position 1: intermediate)"
+//   "unable to get issuer certificate / untrusted root (chain position 0: root): the pinned
+//    root is not self-signed"
 //   "unable to get issuer certificate: not issued by chain position 1; intermediates missing
 //    or out of order (chain position 2: intermediate)"
 //   "certificate signature failure (chain position 2: intermediate)"
@@ -131,7 +133,7 @@ absl::Status VerifyChain(const Certificate& root,
                          std::span<const Certificate> intermediates_root_first,
                          const Certificate& leaf, absl::Time at);
 
-// ChainValidityWindow returns [max notBefore, min notAfter] over root, intermediates and leaf.
+// ChainValidityWindow returns {max notBefore, min notAfter} over root, intermediates and leaf.
 // A caller that verified a chain with VerifyChain may cache it and later re-check only
 // window.Contains(now): everything else VerifyChain checks does not depend on time.
 ValidityWindow ChainValidityWindow(const Certificate& root,
