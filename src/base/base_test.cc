@@ -104,9 +104,13 @@ TEST(Hex, RoundTripAndErrors) {
 
 // RFC 4648 §10 test vectors.
 TEST(Base64, Rfc4648Vectors) {
-  const std::vector<std::pair<std::string, std::string>> v = {
-      {"", ""},         {"f", "Zg=="},        {"fo", "Zm8="},         {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+  const std::vector<std::pair<std::string, std::string>> v = {{"", ""},
+                                                              {"f", "Zg=="},
+                                                              {"fo", "Zm8="},
+                                                              {"foo", "Zm9v"},
+                                                              {"foob", "Zm9vYg=="},
+                                                              {"fooba", "Zm9vYmE="},
+                                                              {"foobar", "Zm9vYmFy"}};
   for (const auto& [plain, enc] : v) {
     EXPECT_EQ(base::Base64Encode(AsBytes(plain)), enc);
     auto dec = base::Base64Decode(enc);
@@ -116,8 +120,8 @@ TEST(Base64, Rfc4648Vectors) {
 }
 
 TEST(Base64, RejectsNonCanonical) {
-  for (const char* bad : {"Zg", "Zg=", "Zh==", "Zm9v\n", "Zm9v YmFy", "Z===", "Zm9$", "====",
-                          "Zg==Zg=="}) {
+  for (const char* bad :
+       {"Zg", "Zg=", "Zh==", "Zm9v\n", "Zm9v YmFy", "Z===", "Zm9$", "====", "Zg==Zg=="}) {
     EXPECT_FALSE(base::Base64Decode(bad).ok()) << bad;
   }
 }

@@ -76,8 +76,7 @@ absl::StatusOr<Bytes> Decode64(std::string_view text, const char* alphabet, bool
   for (size_t i = 0; i < body.size(); ++i) {
     int v = rev[static_cast<uint8_t>(body[i])];
     if (v < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(name, ": invalid character at offset ", i));
+      return absl::InvalidArgumentError(absl::StrCat(name, ": invalid character at offset ", i));
     }
     acc = (acc << 6) | static_cast<uint32_t>(v);
     bits += 6;

@@ -50,9 +50,9 @@ const char* LevelName(Level level) {
 }
 
 bool IsIdentifierChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '.' || c == '_' || c == ':' || c == '/' || c == '@' || c == '+' || c == '=' ||
-         c == ',' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == ':' || c == '/' || c == '@' || c == '+' || c == '=' || c == ',' ||
+         c == '-';
 }
 
 }  // namespace
@@ -170,8 +170,8 @@ void Emit(Level level, Literal event, std::initializer_list<Field> fields) {
   auto now = std::chrono::system_clock::now();
   int64_t ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::string line = absl::StrCat("{\"ts_ms\":", ms, ",\"level\":\"", LevelName(level),
-                                  "\",\"event\":\"");
+  std::string line =
+      absl::StrCat("{\"ts_ms\":", ms, ",\"level\":\"", LevelName(level), "\",\"event\":\"");
   JsonEscape(event.view(), line);
   line.push_back('"');
   for (const Field& f : fields) {

@@ -63,11 +63,11 @@ class SafeText {
 class Field {
  public:
   template <typename T>
-    requires(std::is_integral_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char>)
-  Field(Literal key, T value) : key_(key), value_(Widen(value)) {}
+  requires(std::is_integral_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char>)
+      Field(Literal key, T value)
+      : key_(key), value_(Widen(value)) {}
   template <typename T>
-    requires std::is_same_v<T, bool>
-  Field(Literal key, T value) : key_(key), value_(value) {}
+  requires std::is_same_v<T, bool> Field(Literal key, T value) : key_(key), value_(value) {}
   Field(Literal key, double value) : key_(key), value_(value) {}
   Field(Literal key, SafeText value) : key_(key), value_(std::move(value)) {}
   // A Status logs as its code name and its message. confide's own status messages never carry

@@ -15,12 +15,12 @@
 
 // RETURN_IF_ERROR(expr) returns the absl::Status of `expr` from the enclosing function when it
 // is not OK. `expr` may yield absl::Status or absl::StatusOr<T>.
-#define RETURN_IF_ERROR(expr)                                                        \
-  do {                                                                               \
-    const auto& confide_status_ref_ = (expr);                                        \
-    if (!confide_status_ref_.ok()) {                                                 \
-      return ::confide::base::internal::ToStatus(confide_status_ref_);               \
-    }                                                                                \
+#define RETURN_IF_ERROR(expr)                                          \
+  do {                                                                 \
+    const auto& confide_status_ref_ = (expr);                          \
+    if (!confide_status_ref_.ok()) {                                   \
+      return ::confide::base::internal::ToStatus(confide_status_ref_); \
+    }                                                                  \
   } while (false)
 
 // ASSIGN_OR_RETURN(lhs, expr) evaluates `expr` (an absl::StatusOr<T>), returns its status from

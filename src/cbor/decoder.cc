@@ -29,12 +29,12 @@ constexpr uint8_t kBreak = 0xff;
 constexpr uint8_t kAiIndefinite = 31;
 
 struct Head {
-  size_t offset;    // offset of the initial byte
-  uint8_t major;    // 0..7
-  uint8_t ai;       // additional information 0..31
-  uint64_t arg;     // argument (0 when indefinite / break)
-  bool indefinite;  // AI 31 on major types 2..5
-  bool shortest;    // argument in its shortest form (RFC 8949 §4.2.1)
+  size_t offset = 0;        // offset of the initial byte
+  uint8_t major = 0;        // 0..7
+  uint8_t ai = 0;           // additional information 0..31
+  uint64_t arg = 0;         // argument (0 when indefinite / break)
+  bool indefinite = false;  // AI 31 on major types 2..5
+  bool shortest = true;     // argument in its shortest form (RFC 8949 §4.2.1)
 };
 
 class Decoder {

@@ -303,8 +303,12 @@ void AppendDiagnostic(const Value& v, std::string& out) {
       return;
     case Type::kNegative: {
       const uint64_t n = *v.negative_argument();
-      out += n == std::numeric_limits<uint64_t>::max() ? "-18446744073709551616"
-                                                       : "-" + std::to_string(n + 1);
+      if (n == std::numeric_limits<uint64_t>::max()) {
+        out += "-18446744073709551616";
+      } else {
+        out += '-';
+        out += std::to_string(n + 1);
+      }
       return;
     }
     case Type::kByteString:

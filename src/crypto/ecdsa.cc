@@ -19,17 +19,15 @@
 namespace confide::crypto {
 namespace {
 
+using internal::BignumPtr;
+using internal::BnCtxPtr;
 using internal::ClearErrors;
 using internal::Error;
 using internal::PkeyHolder;
-using internal::BignumPtr;
-using internal::BnCtxPtr;
 
 constexpr absl::StatusCode kInvalid = absl::StatusCode::kInvalidArgument;
 
-int CurveNid(Curve curve) {
-  return curve == Curve::kP256 ? NID_X9_62_prime256v1 : NID_secp384r1;
-}
+int CurveNid(Curve curve) { return curve == Curve::kP256 ? NID_X9_62_prime256v1 : NID_secp384r1; }
 const char* CurveGroupName(Curve curve) {
   return curve == Curve::kP256 ? "prime256v1" : "secp384r1";
 }
@@ -47,8 +45,8 @@ absl::StatusOr<Curve> CurveOf(EVP_PKEY* pkey) {
   }
   char name[64] = {0};
   size_t len = 0;
-  if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof(name),
-                                     &len) != 1) {
+  if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof(name), &len) !=
+      1) {
     return Error(kInvalid, "EC key has no named curve (explicit parameters are not accepted)");
   }
   std::string_view n(name, len);
@@ -57,7 +55,9 @@ absl::StatusOr<Curve> CurveOf(EVP_PKEY* pkey) {
   return Error(kInvalid, "EC key is not on P-256 or P-384");
 }
 
-BignumPtr Bn(ByteSpan b) { return BignumPtr(BN_bin2bn(b.data(), static_cast<int>(b.size()), nullptr)); }
+BignumPtr Bn(ByteSpan b) {
+  return BignumPtr(BN_bin2bn(b.data(), static_cast<int>(b.size()), nullptr));
+}
 
 }  // namespace
 
@@ -140,16 +140,15 @@ absl::StatusOr<EcdsaPublicKey> EcdsaPublicKey::FromPem(std::string_view pem) {
   return FromHolder(std::make_shared<const PkeyHolder>(raw));
 }
 
-absl::StatusOr<EcdsaPublicKey> EcdsaPublicKey::FromUncompressedPoint(Curve curve,
-                                                                    ByteSpan point) {
+absl::StatusOr<EcdsaPublicKey> EcdsaPublicKey::FromUncompressedPoint(Curve curve, ByteSpan point) {
   const size_t n = CurveFieldLen(curve);
   if (point.size() != 1 + 2 * n || point[0] != 0x04) {
     return absl::InvalidArgumentError("EC point is not an uncompressed point of the curve size");
   }
   ParamBldPtr bld(OSSL_PARAM_BLD_new());
   if (!bld ||
-      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME,
-                                      CurveGroupName(curve), 0) != 1 ||
+      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, CurveGroupName(curve),
+                                      0) != 1 ||
       OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
                                        point.size()) != 1) {
     return Error(absl::StatusCode::kInternal, "OSSL_PARAM build failed");
@@ -261,8 +260,8 @@ absl::StatusOr<EcdsaPrivateKey> EcdsaPrivateKey::FromScalar(Curve curve, ByteSpa
     return absl::InvalidArgumentError("EC private scalar is out of range");
   }
   EcPointPtr pub(EC_POINT_new(group.get()));
-  if (!pub || EC_POINT_mul(group.get(), pub.get(), priv.get(), nullptr, nullptr,
-                           bn_ctx.get()) != 1) {
+  if (!pub ||
+      EC_POINT_mul(group.get(), pub.get(), priv.get(), nullptr, nullptr, bn_ctx.get()) != 1) {
     return Error(absl::StatusCode::kInternal, "EC point multiplication failed");
   }
   Bytes pub_bytes(1 + 2 * CurveFieldLen(curve));
@@ -272,8 +271,8 @@ absl::StatusOr<EcdsaPrivateKey> EcdsaPrivateKey::FromScalar(Curve curve, ByteSpa
   }
   ParamBldPtr bld(OSSL_PARAM_BLD_new());
   if (!bld ||
-      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME,
-                                      CurveGroupName(curve), 0) != 1 ||
+      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, CurveGroupName(curve),
+                                      0) != 1 ||
       OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PRIV_KEY, priv.get()) != 1 ||
       OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, pub_bytes.data(),
                                        pub_bytes.size()) != 1) {
@@ -343,8 +342,8 @@ SecretBytes EcdsaPrivateKey::Pem() const {
                     "PEM_write_bio_PrivateKey");
   char* data = nullptr;
   long len = BIO_get_mem_data(bio.get(), &data);
-  return SecretBytes::CopyFrom(ByteSpan(reinterpret_cast<const uint8_t*>(data),
-                                        static_cast<size_t>(len)));
+  return SecretBytes::CopyFrom(
+      ByteSpan(reinterpret_cast<const uint8_t*>(data), static_cast<size_t>(len)));
 }
 
 }  // namespace confide::crypto

@@ -1,0 +1,31 @@
+#include "cli/cli.h"
+
+#include <functional>
+#include <iostream>
+
+#include "CLI/CLI.hpp"
+#include "cli/attest_commands.h"
+
+namespace confide::cli {
+
+int RunConfide(int argc, char** argv) {
+  CLI::App app{"confide: confidential AI inference with attested enclaves"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "confide 0.1.0");
+  std::function<int()> run;
+  AddAttestCommands(app, &run);
+  // CLI11 reports usage errors by throwing; this is the boundary where we catch them.
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  if (!run) {
+    std::cerr << app.help();
+    return 2;
+  }
+  return run();
+}
+
+}  // namespace confide::cli
