@@ -135,6 +135,7 @@ BENCHMARK(BM_NitroUncached)->Name("attest_verify/nitro/uncached")->MinTime(1.0);
 // Collects per-benchmark mean times so main can print ops/s and ratios.
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
+  RatioReporter() : ConsoleReporter(OO_Tabular) {}
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const Run& r : runs) {
