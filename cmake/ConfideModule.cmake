@@ -23,3 +23,15 @@ function(confide_module name)
     endif()
   endif()
 endfunction()
+
+# confide_all_libraries(OUT) sets OUT to every confide_<module> library defined so far, highest
+# layer first (link order for fuzz targets and benchmarks).
+function(confide_all_libraries out)
+  set(libs)
+  foreach(module IN ITEMS cli attest cose cbor crypto base)
+    if(TARGET confide_${module})
+      list(APPEND libs confide_${module})
+    endif()
+  endforeach()
+  set(${out} ${libs} PARENT_SCOPE)
+endfunction()

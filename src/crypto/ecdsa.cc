@@ -195,12 +195,7 @@ absl::Status EcdsaPublicKey::Verify(ByteSpan message, ByteSpan signature,
 }
 
 Bytes EcdsaPublicKey::SpkiDer() const {
-  int len = i2d_PUBKEY(key_->get(), nullptr);
-  internal::CheckOk(len > 0 ? 1 : 0, "i2d_PUBKEY");
-  Bytes out(static_cast<size_t>(len));
-  uint8_t* p = out.data();
-  internal::CheckOk(i2d_PUBKEY(key_->get(), &p) == len ? 1 : 0, "i2d_PUBKEY");
-  return out;
+  return internal::SpkiDerOf(key_->get());
 }
 
 Bytes EcdsaPublicKey::UncompressedPoint() const {
@@ -310,40 +305,18 @@ absl::StatusOr<Bytes> EcdsaPrivateKey::Sign(ByteSpan message, SignatureFormat fo
 
 EcdsaPublicKey EcdsaPrivateKey::PublicKey() const {
   // Re-encode as SPKI so the public key holds no private material.
-  int len = i2d_PUBKEY(key_->get(), nullptr);
-  internal::CheckOk(len > 0 ? 1 : 0, "i2d_PUBKEY");
-  Bytes der(static_cast<size_t>(len));
-  uint8_t* p = der.data();
-  internal::CheckOk(i2d_PUBKEY(key_->get(), &p) == len ? 1 : 0, "i2d_PUBKEY");
+  const Bytes der = internal::SpkiDerOf(key_->get());
   auto pub = EcdsaPublicKey::FromSpkiDer(der);
   internal::CheckOk(pub.ok() ? 1 : 0, "public key round trip");
   return *std::move(pub);
 }
 
 SecretBytes EcdsaPrivateKey::Pkcs8Der() const {
-  using P8Ptr = std::unique_ptr<PKCS8_PRIV_KEY_INFO, internal::Deleter<PKCS8_PRIV_KEY_INFO_free>>;
-  P8Ptr p8(EVP_PKEY2PKCS8(key_->get()));
-  internal::CheckOk(p8 ? 1 : 0, "EVP_PKEY2PKCS8");
-  int len = i2d_PKCS8_PRIV_KEY_INFO(p8.get(), nullptr);
-  internal::CheckOk(len > 0 ? 1 : 0, "i2d_PKCS8_PRIV_KEY_INFO");
-  SecretBytes out(static_cast<size_t>(len));
-  uint8_t* p = out.MutableSecret().data();
-  internal::CheckOk(i2d_PKCS8_PRIV_KEY_INFO(p8.get(), &p) == len ? 1 : 0,
-                    "i2d_PKCS8_PRIV_KEY_INFO");
-  return out;
+  return internal::Pkcs8DerOf(key_->get());
 }
 
 SecretBytes EcdsaPrivateKey::Pem() const {
-  BioPtr bio(BIO_new(BIO_s_secmem()));
-  internal::CheckOk(bio && PEM_write_bio_PrivateKey(bio.get(), key_->get(), nullptr, nullptr, 0,
-                                                    nullptr, nullptr) == 1
-                        ? 1
-                        : 0,
-                    "PEM_write_bio_PrivateKey");
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio.get(), &data);
-  return SecretBytes::CopyFrom(
-      ByteSpan(reinterpret_cast<const uint8_t*>(data), static_cast<size_t>(len)));
+  return internal::PrivateKeyPemOf(key_->get());
 }
 
 }  // namespace confide::crypto

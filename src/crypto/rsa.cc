@@ -106,12 +106,7 @@ int RsaPublicKey::ModulusBits() const { return EVP_PKEY_get_bits(key_->get()); }
 size_t RsaPublicKey::ModulusLen() const { return PkeyModulusLen(*key_); }
 
 Bytes RsaPublicKey::SpkiDer() const {
-  int len = i2d_PUBKEY(key_->get(), nullptr);
-  internal::CheckOk(len > 0 ? 1 : 0, "i2d_PUBKEY");
-  Bytes out(static_cast<size_t>(len));
-  uint8_t* p = out.data();
-  internal::CheckOk(i2d_PUBKEY(key_->get(), &p) == len ? 1 : 0, "i2d_PUBKEY");
-  return out;
+  return internal::SpkiDerOf(key_->get());
 }
 
 std::string RsaPublicKey::Pem() const {
@@ -203,41 +198,19 @@ size_t RsaPrivateKey::ModulusLen() const { return PkeyModulusLen(*key_); }
 
 RsaPublicKey RsaPrivateKey::PublicKey() const {
   // Re-encode as SPKI so the public key object holds no private material.
-  int len = i2d_PUBKEY(key_->get(), nullptr);
-  internal::CheckOk(len > 0 ? 1 : 0, "i2d_PUBKEY");
-  Bytes der(static_cast<size_t>(len));
-  uint8_t* p = der.data();
-  internal::CheckOk(i2d_PUBKEY(key_->get(), &p) == len ? 1 : 0, "i2d_PUBKEY");
+  const Bytes der = internal::SpkiDerOf(key_->get());
   const uint8_t* q = der.data();
-  EVP_PKEY* raw = d2i_PUBKEY(nullptr, &q, len);
+  EVP_PKEY* raw = d2i_PUBKEY(nullptr, &q, static_cast<long>(der.size()));
   internal::CheckOk(raw != nullptr ? 1 : 0, "d2i_PUBKEY");
   return RsaPublicKey(std::make_shared<const PkeyHolder>(raw));
 }
 
 SecretBytes RsaPrivateKey::Pkcs8Der() const {
-  using P8Ptr = std::unique_ptr<PKCS8_PRIV_KEY_INFO, internal::Deleter<PKCS8_PRIV_KEY_INFO_free>>;
-  P8Ptr p8(EVP_PKEY2PKCS8(key_->get()));
-  internal::CheckOk(p8 ? 1 : 0, "EVP_PKEY2PKCS8");
-  int len = i2d_PKCS8_PRIV_KEY_INFO(p8.get(), nullptr);
-  internal::CheckOk(len > 0 ? 1 : 0, "i2d_PKCS8_PRIV_KEY_INFO");
-  SecretBytes out(static_cast<size_t>(len));
-  uint8_t* p = out.MutableSecret().data();
-  internal::CheckOk(i2d_PKCS8_PRIV_KEY_INFO(p8.get(), &p) == len ? 1 : 0,
-                    "i2d_PKCS8_PRIV_KEY_INFO");
-  return out;
+  return internal::Pkcs8DerOf(key_->get());
 }
 
 SecretBytes RsaPrivateKey::Pem() const {
-  BioPtr bio(BIO_new(BIO_s_secmem()));
-  internal::CheckOk(bio && PEM_write_bio_PrivateKey(bio.get(), key_->get(), nullptr, nullptr, 0,
-                                                    nullptr, nullptr) == 1
-                        ? 1
-                        : 0,
-                    "PEM_write_bio_PrivateKey");
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio.get(), &data);
-  return SecretBytes::CopyFrom(
-      ByteSpan(reinterpret_cast<const uint8_t*>(data), static_cast<size_t>(len)));
+  return internal::PrivateKeyPemOf(key_->get());
 }
 
 absl::StatusOr<SecretBytes> RsaPrivateKey::OaepDecrypt(ByteSpan ciphertext, ByteSpan label) const {
