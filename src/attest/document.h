@@ -24,7 +24,7 @@
 namespace confide::attest {
 
 //=
-//https://github.com/aws/aws-nitro-enclaves-nsm-api/blob/main/docs/attestation_process.md#32-syntactical-validation
+// https://github.com/aws/aws-nitro-enclaves-nsm-api/blob/main/docs/attestation_process.md#32-syntactical-validation
 //# user_data, nonce and public_key ... up to 1024 bytes; cabundle entries and certificate
 //# 1..1024 bytes; pcrs 1..32 entries with values of 32, 48 or 64 bytes.
 inline constexpr size_t kMaxUserDataLen = 1024;

@@ -194,9 +194,7 @@ absl::Status EcdsaPublicKey::Verify(ByteSpan message, ByteSpan signature,
   return absl::OkStatus();
 }
 
-Bytes EcdsaPublicKey::SpkiDer() const {
-  return internal::SpkiDerOf(key_->get());
-}
+Bytes EcdsaPublicKey::SpkiDer() const { return internal::SpkiDerOf(key_->get()); }
 
 Bytes EcdsaPublicKey::UncompressedPoint() const {
   Bytes out(1 + 2 * CurveFieldLen(curve_));
@@ -311,12 +309,8 @@ EcdsaPublicKey EcdsaPrivateKey::PublicKey() const {
   return *std::move(pub);
 }
 
-SecretBytes EcdsaPrivateKey::Pkcs8Der() const {
-  return internal::Pkcs8DerOf(key_->get());
-}
+SecretBytes EcdsaPrivateKey::Pkcs8Der() const { return internal::Pkcs8DerOf(key_->get()); }
 
-SecretBytes EcdsaPrivateKey::Pem() const {
-  return internal::PrivateKeyPemOf(key_->get());
-}
+SecretBytes EcdsaPrivateKey::Pem() const { return internal::PrivateKeyPemOf(key_->get()); }
 
 }  // namespace confide::crypto

@@ -105,9 +105,7 @@ absl::StatusOr<RsaPublicKey> RsaPublicKey::FromPem(std::string_view pem) {
 int RsaPublicKey::ModulusBits() const { return EVP_PKEY_get_bits(key_->get()); }
 size_t RsaPublicKey::ModulusLen() const { return PkeyModulusLen(*key_); }
 
-Bytes RsaPublicKey::SpkiDer() const {
-  return internal::SpkiDerOf(key_->get());
-}
+Bytes RsaPublicKey::SpkiDer() const { return internal::SpkiDerOf(key_->get()); }
 
 std::string RsaPublicKey::Pem() const {
   BioPtr bio(BIO_new(BIO_s_mem()));
@@ -205,13 +203,9 @@ RsaPublicKey RsaPrivateKey::PublicKey() const {
   return RsaPublicKey(std::make_shared<const PkeyHolder>(raw));
 }
 
-SecretBytes RsaPrivateKey::Pkcs8Der() const {
-  return internal::Pkcs8DerOf(key_->get());
-}
+SecretBytes RsaPrivateKey::Pkcs8Der() const { return internal::Pkcs8DerOf(key_->get()); }
 
-SecretBytes RsaPrivateKey::Pem() const {
-  return internal::PrivateKeyPemOf(key_->get());
-}
+SecretBytes RsaPrivateKey::Pem() const { return internal::PrivateKeyPemOf(key_->get()); }
 
 absl::StatusOr<SecretBytes> RsaPrivateKey::OaepDecrypt(ByteSpan ciphertext, ByteSpan label) const {
   const size_t k = ModulusLen();

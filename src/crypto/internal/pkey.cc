@@ -29,11 +29,11 @@ SecretBytes Pkcs8DerOf(EVP_PKEY* pkey) {
 
 SecretBytes PrivateKeyPemOf(EVP_PKEY* pkey) {
   BioPtr bio(BIO_new(BIO_s_secmem()));
-  CheckOk(bio && PEM_write_bio_PrivateKey(bio.get(), pkey, nullptr, nullptr, 0, nullptr,
-                                          nullptr) == 1
-              ? 1
-              : 0,
-          "PEM_write_bio_PrivateKey");
+  CheckOk(
+      bio && PEM_write_bio_PrivateKey(bio.get(), pkey, nullptr, nullptr, 0, nullptr, nullptr) == 1
+          ? 1
+          : 0,
+      "PEM_write_bio_PrivateKey");
   char* data = nullptr;
   long len = BIO_get_mem_data(bio.get(), &data);
   return SecretBytes::CopyFrom(
