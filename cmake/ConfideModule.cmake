@@ -28,7 +28,8 @@ endfunction()
 # layer first (link order for fuzz targets and benchmarks).
 function(confide_all_libraries out)
   set(libs)
-  foreach(module IN ITEMS cli attest cose cbor crypto base)
+  foreach(module IN ITEMS cli app client rag authz guard vision llm gateway proxy kms enclave
+                         image ohttp attest cose cbor crypto base)
     if(TARGET confide_${module})
       list(APPEND libs confide_${module})
     endif()
