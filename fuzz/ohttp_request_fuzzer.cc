@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "base/encoding.h"
+#include "ohttp/chunked.h"
 #include "ohttp/ohttp.h"
 
 namespace {
@@ -46,5 +47,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!enc.ok() || *enc != Bytes(in.begin(), in.end())) std::abort();
   }
   (void)ohttp::DecodeKeyConfigList(in);
+  // The chunked receiver, fed in two pieces split by the first byte's value: it must never
+  // accept a forged stream (every chunk needs a valid AEAD tag).
+  if (size > 1) {
+    ohttp::ChunkedRequestReceiver receiver(GetGateway());
+    const size_t split = 1 + data[0] % (size - 1);
+    auto first = receiver.Feed(in.subspan(1, split - 1));
+    auto second = first.ok() ? receiver.Feed(in.subspan(split)) : first;
+    if (second.ok() && !first->empty()) std::abort();
+    if (second.ok() && !second->empty()) std::abort();
+    if (second.ok() && receiver.Finish().ok()) std::abort();
+  }
   return 0;
 }

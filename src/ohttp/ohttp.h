@@ -154,6 +154,7 @@ class Gateway {
                                                          const Labels& labels = {}) const;
 
  private:
+  friend class ChunkedRequestReceiver;
   Gateway(std::vector<GatewayKey> keys, Bytes encoded)
       : keys_(std::move(keys)), encoded_configs_(std::move(encoded)) {}
   std::vector<GatewayKey> keys_;
