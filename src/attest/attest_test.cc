@@ -109,6 +109,7 @@ TEST_F(NitroDocument, VerifiesAtItsOwnTimeWithExpectedFields) {
   EXPECT_EQ(base::HexEncode(r->root_sha256),
             "641a0321a3e244efe456463195d606317ed7cdcc3c1756e09893f3c68f79bb5b");
   EXPECT_FALSE(r->chain_from_cache);
+  EXPECT_FALSE(r->simulation);
   // A second verification reuses the cached chain.
   auto again = verifier_->Verify(doc_, e, doc_time_);
   ASSERT_TRUE(again.ok());
@@ -298,6 +299,7 @@ TEST_F(Emulated, RoundTripWithAllExpectations) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->document.module_id, "i-0test-enc0000000000000001");
   EXPECT_EQ(r->document.pcrs, pcrs_);
+  EXPECT_TRUE(r->simulation);
   // The document is untagged COSE_Sign1 with ES384, as Nitro emits.
   auto msg = cose::Sign1Message::Parse(doc);
   ASSERT_TRUE(msg.ok());

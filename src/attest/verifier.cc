@@ -251,6 +251,7 @@ absl::StatusOr<VerifiedDocument> Verifier::Verify(ByteSpan document, const Expec
   out.root_subject = impl_->root.Subject();
   out.root_sha256 = impl_->root_sha256;
   out.chain_from_cache = from_cache;
+  out.simulation = IsSimulationRootSubject(impl_->root.Subject());
   out.document = *std::move(doc);
   return out;
 }

@@ -59,6 +59,9 @@ struct VerifiedDocument {
   std::string root_subject;
   Bytes root_sha256;      // SHA-256 of the pinned root's DER
   bool chain_from_cache;  // the chain was verified earlier and reused
+  // simulation is true when the pinned root is a confide simulation root: the document came
+  // from the emulated secure module (development), never from enclave hardware.
+  bool simulation;
 };
 
 struct VerifierOptions {

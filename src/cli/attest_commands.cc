@@ -102,6 +102,7 @@ int RunVerify(const VerifyArgs& a) {
   for (const auto& [i, v] : d.pcrs) pcrs[std::to_string(i)] = base::HexEncode(v);
   nlohmann::ordered_json out = {
       {"verified", true},
+      {"simulation", verified->simulation},
       {"verified_at", FormatRfc3339(at)},
       {"module_id", d.module_id},
       {"digest", d.digest},

@@ -40,6 +40,7 @@ for fmt in raw hex base64; do
   check "verify $fmt" 0 "$confide" attest verify --root "$work/ca/root.pem" \
     --allow-simulation-root --nonce $nonce "$work/doc.$fmt"
   contains "verify $fmt json" "$work/out" '"verified": true'
+  contains "verify $fmt flags simulation" "$work/out" '"simulation": true'
 done
 check "verify from stdin" 0 sh -c "'$confide' attest verify --root '$work/ca/root.pem' \
   --allow-simulation-root - < '$work/doc.hex'"
