@@ -11,6 +11,8 @@ PACKAGES=(
   libabsl-dev                       # absl::Status / StatusOr
   nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libboost-dev                      # Boost.Beast/Asio: the HTTP stack (chosen by benchmark)
+  libcpp-httplib-dev wrk            # the other candidate stack and the load generator (bench)
 )
 
 # Test peers (npm's @hpke/core for the HPKE/OHTTP interop test) need node and npm; a machine
