@@ -2,17 +2,19 @@
 // the two HTTP stacks DESIGN.md names, cpp-httplib and Boost.Beast/Asio, so that
 // scripts/bench-http-stacks.sh can load both with wrk in one run and pick the faster.
 // Usage: http_stack_compare httplib|beast PORT THREADS
+// clang-format off
 // Boost 1.74 asio uses std::exchange without including <utility> under C++20.
-#include <httplib.h>
-
+#include <utility>
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
+// clang-format on
+#include <httplib.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
-#include <utility>
 #include <vector>
 
 namespace {
