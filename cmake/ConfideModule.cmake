@@ -29,7 +29,7 @@ endfunction()
 function(confide_all_libraries out)
   set(libs)
   foreach(module IN ITEMS cli app client rag authz guard vision llm gateway proxy kms enclave
-                         image ohttp attest cose cbor crypto base)
+                         image http ohttp attest cose cbor crypto base)
     if(TARGET confide_${module})
       list(APPEND libs confide_${module})
     endif()
