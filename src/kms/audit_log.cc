@@ -1,0 +1,316 @@
+#include "kms/audit_log.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+#include "base/encoding.h"
+#include "base/file.h"
+#include "base/log.h"
+#include "crypto/sha.h"
+#include "nlohmann/json.hpp"
+
+namespace confide::kms {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+constexpr size_t kMaxLineBytes = 64 * 1024;
+constexpr size_t kMaxLogBytes = size_t{4} << 30;
+const std::string kZeroHash(64, '0');
+
+bool IsIdentifier(const std::string& s) {
+  // The same rule as log::SafeText::Identifier: ids, ARNs, hex, names; never free text.
+  if (s.size() > 2048) return false;
+  for (char c : s) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == ':' || c == '/' || c == '@' || c == '+' ||
+                    c == '=' || c == ',' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+absl::Status CheckEvent(const AuditEvent& e) {
+  auto check = [](const std::string& s, const char* field) -> absl::Status {
+    if (!IsIdentifier(s)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("audit event field '", field, "' is not an identifier"));
+    }
+    return absl::OkStatus();
+  };
+  if (e.event_name.empty()) return absl::InvalidArgumentError("audit event needs a name");
+  RETURN_IF_ERROR(check(e.event_name, "eventName"));
+  RETURN_IF_ERROR(check(e.principal, "principal"));
+  RETURN_IF_ERROR(check(e.key_id, "keyId"));
+  RETURN_IF_ERROR(check(e.request_id, "requestId"));
+  RETURN_IF_ERROR(check(e.error_code, "errorCode"));
+  RETURN_IF_ERROR(check(e.source_ip, "sourceIp"));
+  for (const std::string& k : e.encryption_context_keys) {
+    RETURN_IF_ERROR(check(k, "encryptionContextKeys"));
+  }
+  for (const auto& [k, v] : e.recipient) {
+    RETURN_IF_ERROR(check(k, "recipient"));
+    RETURN_IF_ERROR(check(v, "recipient"));
+  }
+  return absl::OkStatus();
+}
+
+std::string HashHex(std::string_view line) {
+  return base::HexEncode(crypto::Sha256(AsBytes(line)));
+}
+
+std::string FormatRfc3339(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
+}
+
+absl::Status DataLoss(size_t line_no, const std::string& what) {
+  return absl::DataLossError(absl::StrCat("audit log line ", line_no, ": ", what));
+}
+
+// Verifier walks lines in order. It is shared by VerifyAuditLog and AuditLog::Open.
+struct ChainState {
+  uint64_t seq = 0;
+  std::string prev = kZeroHash;
+  AuditVerification summary;
+};
+
+absl::Status VerifyLine(std::string_view line, size_t line_no,
+                        const crypto::EcdsaPublicKey* public_key, ChainState& state) {
+  if (line.size() > kMaxLineBytes) return DataLoss(line_no, "line is too long");
+  Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return DataLoss(line_no, "not a JSON object");
+  if (!j.contains("seq") || !j["seq"].is_number_unsigned() ||
+      j["seq"].get<uint64_t>() != state.seq) {
+    return DataLoss(line_no, absl::StrCat("expected seq ", state.seq,
+                                          " (a line was removed, inserted or reordered)"));
+  }
+  if (!j.contains("prev") || !j["prev"].is_string() || j["prev"].get<std::string>() != state.prev) {
+    return DataLoss(line_no, "hash chain broken (a previous line was edited or removed)");
+  }
+  if (j.contains("checkpoint")) {
+    const Json& cp = j["checkpoint"];
+    if (!cp.is_object() || !cp.contains("records") || !cp["records"].is_number_unsigned() ||
+        cp["records"].get<uint64_t>() != state.summary.records) {
+      return DataLoss(line_no, "checkpoint record count does not match the log");
+    }
+    if (!j.contains("signature") || !j["signature"].is_string()) {
+      return DataLoss(line_no, "checkpoint is not signed");
+    }
+    if (public_key != nullptr) {
+      auto sig = base::Base64Decode(j["signature"].get<std::string>());
+      Json unsigned_line = j;
+      unsigned_line.erase("signature");
+      if (!sig.ok() ||
+          !public_key->Verify(AsBytes(unsigned_line.dump()), *sig, crypto::SignatureFormat::kRaw)
+               .ok()) {
+        return DataLoss(line_no, "checkpoint signature does not verify");
+      }
+    }
+    ++state.summary.checkpoints;
+    state.summary.unanchored = 0;
+  } else {
+    if (!j.contains("eventName")) return DataLoss(line_no, "not an event or checkpoint");
+    ++state.summary.records;
+    ++state.summary.unanchored;
+  }
+  state.prev = HashHex(line);
+  ++state.seq;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+struct AuditLog::Impl {
+  Impl(crypto::EcdsaPrivateKey k, AuditLogOptions o) : key(std::move(k)), options(o) {}
+  ~Impl() {
+    if (fd >= 0) ::close(fd);
+  }
+
+  crypto::EcdsaPrivateKey key;
+  AuditLogOptions options;
+  std::mutex mu;
+  std::condition_variable cv;
+  int fd = -1;
+  ChainState chain;            // guarded by mu
+  uint64_t lines_written = 0;  // guarded by mu
+  uint64_t lines_synced = 0;   // guarded by mu
+  bool syncing = false;        // guarded by mu
+  absl::Status broken;         // a failed write makes the log refuse further appends
+
+  // WriteLine appends `j` (with seq and prev filled in) and advances the chain. mu held.
+  absl::Status WriteLine(Json j, bool sign) {
+    RETURN_IF_ERROR(broken);
+    Json line;
+    line["seq"] = chain.seq;
+    line["prev"] = chain.prev;
+    for (auto it = j.begin(); it != j.end(); ++it) line[it.key()] = it.value();
+    if (sign) {
+      ASSIGN_OR_RETURN(Bytes sig, key.Sign(AsBytes(line.dump()), crypto::SignatureFormat::kRaw));
+      line["signature"] = base::Base64Encode(sig);
+    }
+    std::string text = line.dump();
+    std::string with_newline = text + "\n";
+    size_t done = 0;
+    while (done < with_newline.size()) {
+      ssize_t n = ::write(fd, with_newline.data() + done, with_newline.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        broken = absl::InternalError("audit log write failed; the log refuses further appends");
+        return broken;
+      }
+      done += static_cast<size_t>(n);
+    }
+    ChainState next = chain;
+    RETURN_IF_ERROR(VerifyLine(text, 0, nullptr, next));  // advances counters the same way
+    chain = next;
+    ++lines_written;
+    return absl::OkStatus();
+  }
+
+  absl::Status WriteCheckpoint() {
+    Json cp;
+    cp["checkpoint"] = Json{{"records", chain.summary.records}};
+    cp["eventTime"] = FormatRfc3339(absl::Now());
+    return WriteLine(std::move(cp), /*sign=*/true);
+  }
+
+  // SyncThrough blocks until `target` lines are on disk, sharing fsyncs. mu held via lock.
+  absl::Status SyncThrough(std::unique_lock<std::mutex>& lock, uint64_t target) {
+    while (lines_synced < target) {
+      RETURN_IF_ERROR(broken);
+      if (syncing) {
+        cv.wait(lock);
+        continue;
+      }
+      syncing = true;
+      const uint64_t covering = lines_written;
+      lock.unlock();
+      const int rc = ::fdatasync(fd);
+      lock.lock();
+      syncing = false;
+      if (rc != 0)
+        broken = absl::InternalError("audit log fsync failed");
+      else
+        lines_synced = std::max(lines_synced, covering);
+      cv.notify_all();
+    }
+    return absl::OkStatus();
+  }
+};
+
+AuditLog::AuditLog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+AuditLog::~AuditLog() {
+  if (impl_ && impl_->fd >= 0) (void)Close();
+}
+
+absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path,
+                                                         crypto::EcdsaPrivateKey signing_key,
+                                                         const AuditLogOptions& options) {
+  if (options.checkpoint_every == 0) {
+    return absl::InvalidArgumentError("audit log checkpoint_every must be at least 1");
+  }
+  if (signing_key.curve() != crypto::Curve::kP384) {
+    return absl::InvalidArgumentError("audit log signing key must be P-384");
+  }
+  auto impl = std::make_unique<Impl>(std::move(signing_key), options);
+  impl->fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (impl->fd < 0) {
+    return absl::PermissionDeniedError(absl::StrCat("cannot open audit log ", path));
+  }
+  auto existing = base::ReadFileBounded(path, kMaxLogBytes);
+  if (!existing.ok()) return existing.status();
+  std::string_view text = AsStringView(*existing);
+  // A crash can leave a torn last line (no newline): it was never acknowledged; drop it.
+  const size_t complete = text.rfind('\n') == std::string_view::npos ? 0 : text.rfind('\n') + 1;
+  if (complete != text.size()) {
+    if (::ftruncate(impl->fd, static_cast<off_t>(complete)) != 0) {
+      return absl::InternalError(absl::StrCat("cannot truncate the torn tail of ", path));
+    }
+    log::Warning("audit.torn_tail_dropped", {{"bytes", text.size() - complete}});
+    text = text.substr(0, complete);
+  }
+  const crypto::EcdsaPublicKey pub = impl->key.PublicKey();
+  size_t line_no = 0;
+  while (!text.empty()) {
+    const size_t nl = text.find('\n');
+    RETURN_IF_ERROR(VerifyLine(text.substr(0, nl), ++line_no, &pub, impl->chain));
+    text.remove_prefix(nl + 1);
+    ++impl->lines_written;
+  }
+  impl->lines_synced = impl->lines_written;
+  return std::unique_ptr<AuditLog>(new AuditLog(std::move(impl)));
+}
+
+absl::Status AuditLog::Append(const AuditEvent& e) {
+  RETURN_IF_ERROR(CheckEvent(e));
+  Json j;
+  j["eventTime"] = FormatRfc3339(e.event_time);
+  j["eventName"] = e.event_name;
+  j["principal"] = e.principal;
+  if (!e.key_id.empty()) j["keyId"] = e.key_id;
+  j["requestId"] = e.request_id;
+  if (!e.encryption_context_keys.empty()) j["encryptionContextKeys"] = e.encryption_context_keys;
+  if (!e.recipient.empty()) {
+    Json r = Json::object();
+    for (const auto& [k, v] : e.recipient) r[k] = v;
+    j["recipient"] = r;
+  }
+  if (!e.error_code.empty()) j["errorCode"] = e.error_code;
+  if (!e.source_ip.empty()) j["sourceIp"] = e.source_ip;
+
+  std::unique_lock<std::mutex> lock(impl_->mu);
+  if (impl_->fd < 0) return absl::FailedPreconditionError("audit log is closed");
+  RETURN_IF_ERROR(impl_->WriteLine(std::move(j), /*sign=*/false));
+  if (impl_->chain.summary.unanchored >= impl_->options.checkpoint_every) {
+    RETURN_IF_ERROR(impl_->WriteCheckpoint());
+  }
+  return impl_->SyncThrough(lock, impl_->lines_written);
+}
+
+absl::Status AuditLog::Checkpoint() {
+  std::unique_lock<std::mutex> lock(impl_->mu);
+  if (impl_->fd < 0) return absl::FailedPreconditionError("audit log is closed");
+  RETURN_IF_ERROR(impl_->WriteCheckpoint());
+  return impl_->SyncThrough(lock, impl_->lines_written);
+}
+
+absl::Status AuditLog::Close() {
+  std::unique_lock<std::mutex> lock(impl_->mu);
+  if (impl_->fd < 0) return absl::OkStatus();
+  absl::Status s;
+  if (impl_->chain.summary.unanchored > 0) s = impl_->WriteCheckpoint();
+  if (s.ok()) s = impl_->SyncThrough(lock, impl_->lines_written);
+  ::close(impl_->fd);
+  impl_->fd = -1;
+  return s;
+}
+
+uint64_t AuditLog::next_seq() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->chain.seq;
+}
+
+absl::StatusOr<AuditVerification> VerifyAuditLog(ByteSpan contents,
+                                                 const crypto::EcdsaPublicKey* public_key) {
+  std::string_view text = AsStringView(contents);
+  if (!text.empty() && text.back() != '\n') {
+    return DataLoss(static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) + 1,
+                    "torn last line (no newline)");
+  }
+  ChainState state;
+  size_t line_no = 0;
+  while (!text.empty()) {
+    const size_t nl = text.find('\n');
+    RETURN_IF_ERROR(VerifyLine(text.substr(0, nl), ++line_no, public_key, state));
+    text.remove_prefix(nl + 1);
+  }
+  return state.summary;
+}
+
+}  // namespace confide::kms

@@ -1,0 +1,201 @@
+#include "kms/audit_log.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "base/encoding.h"
+#include "base/file.h"
+#include "crypto/sha.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+
+namespace confide::kms {
+namespace {
+
+class AuditLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = (std::filesystem::temp_directory_path() /
+             ("confide_audit_" + std::to_string(::getpid()) + "_" +
+              ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".jsonl"))
+                .string();
+    std::filesystem::remove(path_);
+    auto key = crypto::EcdsaPrivateKey::Generate(crypto::Curve::kP384);
+    key_pem_ = std::string(AsStringView(key->Pem().ExposeSecret()));
+    pub_.emplace(key->PublicKey());
+  }
+  void TearDown() override { std::filesystem::remove(path_); }
+
+  std::unique_ptr<AuditLog> OpenLog(size_t every = 4) {
+    auto key = crypto::EcdsaPrivateKey::FromPem(key_pem_);
+    auto log = AuditLog::Open(path_, *std::move(key), {every});
+    EXPECT_TRUE(log.ok()) << log.status();
+    return log.ok() ? *std::move(log) : nullptr;
+  }
+  static AuditEvent Event(int i) {
+    AuditEvent e;
+    e.event_time = absl::FromUnixSeconds(1795305600 + i);
+    e.event_name = i % 2 ? "Decrypt" : "GenerateDataKey";
+    e.principal = "arn:aws:iam::111122223333:role/parent";
+    e.key_id = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    e.request_id = "req-" + std::to_string(i);
+    e.encryption_context_keys = {"tenant", "purpose"};
+    e.recipient = {{"PCR0", std::string(96, 'a')}};
+    if (i % 5 == 0) e.error_code = "AccessDeniedException";
+    return e;
+  }
+  std::vector<std::string> Lines() {
+    std::ifstream in(path_);
+    std::vector<std::string> out;
+    for (std::string l; std::getline(in, l);) out.push_back(l);
+    return out;
+  }
+  void WriteLines(const std::vector<std::string>& lines) {
+    std::ofstream out(path_, std::ios::trunc);
+    for (const auto& l : lines) out << l << "\n";
+  }
+  absl::StatusOr<AuditVerification> Verify() {
+    auto bytes = base::ReadFileBounded(path_, 1 << 26);
+    if (!bytes.ok()) return bytes.status();
+    return VerifyAuditLog(*bytes, &*pub_);
+  }
+
+  std::string path_;
+  std::string key_pem_;
+  std::optional<crypto::EcdsaPublicKey> pub_;
+};
+
+TEST_F(AuditLogTest, ChainAndCheckpointsVerify) {
+  auto log = OpenLog(4);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(log->Append(Event(i)).ok());
+  ASSERT_TRUE(log->Close().ok());
+  auto v = Verify();
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->records, 10u);
+  EXPECT_EQ(v->checkpoints, 3u);  // after 4, after 8, and on close
+  EXPECT_EQ(v->unanchored, 0u);
+  // No free text in any line: only the fields we wrote.
+  for (const std::string& l : Lines()) EXPECT_EQ(l.find("\"plaintext\""), std::string::npos);
+}
+
+TEST_F(AuditLogTest, EveryEditDeletionInsertionAndReorderIsDetected) {
+  auto log = OpenLog(4);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(log->Append(Event(i)).ok());
+  ASSERT_TRUE(log->Close().ok());
+  const std::vector<std::string> good = Lines();
+  ASSERT_EQ(good.size(), 13u);
+  for (size_t i = 0; i < good.size(); ++i) {
+    // Edit: change one character inside the line.
+    auto edited = good;
+    edited[i][edited[i].size() / 2] ^= 1;
+    WriteLines(edited);
+    EXPECT_FALSE(Verify().ok()) << "edit of line " << i;
+    // Delete.
+    auto deleted = good;
+    deleted.erase(deleted.begin() + static_cast<long>(i));
+    WriteLines(deleted);
+    if (i + 1 < good.size()) {
+      auto s = Verify();
+      EXPECT_FALSE(s.ok()) << "deletion of line " << i;
+    }
+    // Duplicate (insertion).
+    auto inserted = good;
+    inserted.insert(inserted.begin() + static_cast<long>(i), good[i]);
+    WriteLines(inserted);
+    EXPECT_FALSE(Verify().ok()) << "duplicate of line " << i;
+    // Swap with the next line.
+    if (i + 1 < good.size()) {
+      auto swapped = good;
+      std::swap(swapped[i], swapped[i + 1]);
+      WriteLines(swapped);
+      EXPECT_FALSE(Verify().ok()) << "swap of line " << i;
+    }
+  }
+}
+
+TEST_F(AuditLogTest, RewritingHistoryWithRecomputedHashesFailsTheSignature) {
+  auto log = OpenLog(100);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(log->Append(Event(i)).ok());
+  ASSERT_TRUE(log->Close().ok());
+  // An attacker without the signing key rewrites line 2 and re-chains every later line.
+  std::vector<std::string> lines = Lines();
+  auto key = crypto::EcdsaPrivateKey::Generate(crypto::Curve::kP384);  // not the log's key
+  std::string prev;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    nlohmann::ordered_json j = nlohmann::ordered_json::parse(lines[i]);
+    if (i == 2) j["errorCode"] = "None";
+    if (i > 0) j["prev"] = prev;
+    if (j.contains("signature")) {
+      j.erase("signature");
+      j["signature"] =
+          base::Base64Encode(*key->Sign(AsBytes(j.dump()), crypto::SignatureFormat::kRaw));
+    }
+    lines[i] = j.dump();
+    prev = base::HexEncode(crypto::Sha256(AsBytes(lines[i])));
+  }
+  WriteLines(lines);
+  auto v = Verify();
+  ASSERT_FALSE(v.ok());
+  EXPECT_TRUE(absl::StrContains(v.status().message(), "signature")) << v.status();
+}
+
+TEST_F(AuditLogTest, ReopenContinuesAndDropsATornTail) {
+  {
+    auto log = OpenLog(3);
+    for (int i = 0; i < 4; ++i) ASSERT_TRUE(log->Append(Event(i)).ok());
+    // No Close: simulate a crash that also tore a half-written line.
+  }
+  {
+    std::ofstream out(path_, std::ios::app);
+    out << R"({"seq":99,"prev":"00)";
+  }
+  auto log = OpenLog(3);
+  ASSERT_NE(log, nullptr);
+  for (int i = 4; i < 7; ++i) ASSERT_TRUE(log->Append(Event(i)).ok());
+  ASSERT_TRUE(log->Close().ok());
+  auto v = Verify();
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->records, 7u);
+  // A broken chain refuses to open (no silent continuation of a tampered log).
+  auto lines = Lines();
+  lines[1][lines[1].size() / 2] ^= 1;
+  WriteLines(lines);
+  auto key = crypto::EcdsaPrivateKey::FromPem(key_pem_);
+  auto reopened = AuditLog::Open(path_, *std::move(key));
+  EXPECT_EQ(reopened.status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST_F(AuditLogTest, ConcurrentAppendsShareFsyncsAndStayChained) {
+  auto log = OpenLog(50);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 100; ++i) ASSERT_TRUE(log->Append(Event(t * 1000 + i)).ok());
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_TRUE(log->Close().ok());
+  auto v = Verify();
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->records, 800u);
+}
+
+TEST_F(AuditLogTest, FreeTextIsRefused) {
+  auto log = OpenLog();
+  AuditEvent e = Event(1);
+  e.principal = "the patient John Doe";
+  EXPECT_EQ(log->Append(e).code(), absl::StatusCode::kInvalidArgument);
+  e = Event(1);
+  e.encryption_context_keys = {"ok", "has space"};
+  EXPECT_EQ(log->Append(e).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(log->next_seq(), 0u);  // nothing was written
+}
+
+}  // namespace
+}  // namespace confide::kms
