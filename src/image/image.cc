@@ -16,7 +16,6 @@ namespace confide::image {
 namespace {
 
 constexpr uint8_t kMagic[8] = {'C', 'O', 'N', 'F', 'E', 'I', 'F', 0};
-constexpr size_t kHeaderLen = 16;
 constexpr size_t kMaxSignatureLen = 256;
 
 void PutU16(Bytes& out, uint16_t v) {
