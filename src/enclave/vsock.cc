@@ -220,7 +220,9 @@ class EmulatedTransport : public VsockTransport {
         return SocketError("bind", err);
       }
       // A file is there: live listener (in use) or the remains of a crashed one (stale).
-      int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      // Non-blocking, so a live listener with a full backlog answers EAGAIN instead of
+      // blocking us; only ECONNREFUSED proves the file stale.
+      int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
       bool live = probe >= 0 && ::connect(probe, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
       int probe_err = errno;
       if (probe >= 0) ::close(probe);
@@ -250,10 +252,10 @@ class EmulatedTransport : public VsockTransport {
     if (!FillSockaddrUn(PortPath(remote.cid, remote.port), &to)) {
       return absl::InvalidArgumentError("vsock: socket path too long");
     }
-    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0) return SocketError("unix socket", errno);
     // Bind a name that tells the acceptor who we are, as AF_VSOCK's accept would.
     RETURN_IF_ERROR(MakeDirs(CidDir(cid_)));
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return SocketError("unix socket", errno);
     std::string from_path;
     thread_local std::mt19937 rng(std::random_device{}());
     for (int attempt = 0;; ++attempt) {
