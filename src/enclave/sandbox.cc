@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "enclave/internal/seccomp.h"
 
 namespace confide::enclave {
 namespace {
@@ -183,6 +184,8 @@ int ChildMain(void* arg) {
   Check(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0, "PR_SET_NO_NEW_PRIVS");
   DropCapabilities();
   CloseOtherFds(spec.keep_fds);
+  // Last: after this, the set-up's own mount and namespace calls would be refused.
+  if (!internal::InstallSandboxSeccomp().ok()) Die("seccomp filter");
 
   if (ctx->body != nullptr && *ctx->body) {
     std::fflush(nullptr);

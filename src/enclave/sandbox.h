@@ -10,10 +10,13 @@
 //   - no nested user namespaces (user.max_user_namespaces = 0 inside), so the dropped
 //     capabilities cannot be regained;
 //   - PR_SET_NO_NEW_PRIVS, PR_SET_DUMPABLE 0, RLIMIT_CORE 0, RLIMIT_AS = the memory limit,
-//     CPU affinity; descriptors other than 0-2 and the listed ones are closed.
+//     CPU affinity; descriptors other than 0-2 and the listed ones are closed;
+//   - a seccomp filter (internal/seccomp.h) refusing ptrace, process_vm_*, mount-table
+//     changes, new namespaces, kernel modules, bpf and the like, and sockets other than
+//     AF_UNIX / AF_VSOCK.
 // What it does not protect against: root (or anyone with CAP_SYS_PTRACE / access to /proc) on
 // the host can read the sandbox's memory; the kernel is shared. Production isolation comes from
-// enclave hardware (Nitro). The syscall allowlist (seccomp) is not part of this layer yet.
+// enclave hardware (Nitro).
 #ifndef CONFIDE_ENCLAVE_SANDBOX_H_
 #define CONFIDE_ENCLAVE_SANDBOX_H_
 

@@ -177,6 +177,33 @@ TEST_F(Sandbox, PtraceOfASiblingFailsAndPrivilegesAreGone) {
             0);
 }
 
+TEST_F(Sandbox, SeccompRefusesForeignSocketsNamespacesAndMounts) {
+  EXPECT_EQ(RunInSandbox(BaseSpec(),
+                         [] {
+                           if (::prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 2) return 1;
+                           for (int family : {AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, 0, 200}) {
+                             errno = 0;
+                             if (::socket(family, SOCK_STREAM, 0) >= 0) return 2;
+                             if (errno != EAFNOSUPPORT) return 3;
+                           }
+                           int u = ::socket(AF_UNIX, SOCK_STREAM, 0);
+                           if (u < 0) return 4;
+                           ::close(u);
+                           errno = 0;
+                           if (::unshare(CLONE_NEWNET) == 0 || errno != EPERM) return 5;
+                           errno = 0;
+                           if (::umount2("/tmp", MNT_DETACH) == 0 || errno != EPERM) return 6;
+                           // Plain fork (clone without namespace flags) still works.
+                           pid_t child = ::fork();
+                           if (child < 0) return 7;
+                           if (child == 0) ::_exit(0);
+                           int st = 0;
+                           ::waitpid(child, &st, 0);
+                           return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 8;
+                         }),
+            0);
+}
+
 TEST_F(Sandbox, MemoryIsLimited) {
   if (kAsan) GTEST_SKIP() << "RLIMIT_AS cannot apply under AddressSanitizer";
   SandboxSpec spec = BaseSpec();
