@@ -9,6 +9,7 @@ PACKAGES=(
   clang libclang-rt-14-dev          # libFuzzer and sanitizer runtimes for the fuzz preset
   libssl-dev                        # OpenSSL 3.0 (crypto module only)
   libabsl-dev                       # absl::Status / StatusOr
+  libseccomp-dev                    # the enclave sandbox's syscall filter
   nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libboost-dev                      # Boost.Beast/Asio: the HTTP stack (chosen by benchmark)

@@ -12,6 +12,7 @@
 #include "cbor/value.h"
 #include "cose/sign1.h"
 #include "crypto/ecdsa.h"
+#include "crypto/random.h"
 #include "crypto/x509.h"
 
 namespace confide::attest {
@@ -143,6 +144,85 @@ EmulatedNsm::EmulatedNsm(std::shared_ptr<const SimulationCa> ca, std::string mod
     // zeros, so it can never satisfy a key policy pinned to its image; PCR3/PCR4 stay.
     for (uint32_t i : {0u, 1u, 2u, 8u}) pcrs_[i] = ZeroPcr();
   }
+  bank_.assign(kMaxPcrs, ZeroPcr());
+  locked_.assign(kMaxPcrs, false);
+  for (const auto& [i, v] : pcrs_) {
+    if (i < kMaxPcrs) bank_[i] = v;
+  }
+  // As on Nitro, PCR0-15 are read-only to the enclave from the start.
+  for (uint16_t i = 0; i < kFirstWritablePcr; ++i) locked_[i] = true;
+}
+
+PcrMap EmulatedNsm::pcrs() const {
+  PcrMap out = pcrs_;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (uint16_t i = kFirstWritablePcr; i < kMaxPcrs; ++i) {
+    if (locked_[i]) out[i] = bank_[i];
+  }
+  return out;
+}
+
+NsmResponse EmulatedNsm::Process(const NsmRequest& request, absl::Time now) {
+  auto error = [](NsmErrorCode code) { return NsmResponse(NsmErrorResponse{code}); };
+  if (const auto* r = std::get_if<NsmDescribePcrRequest>(&request)) {
+    if (r->index >= kMaxPcrs) return error(NsmErrorCode::kInvalidIndex);
+    std::lock_guard<std::mutex> lock(mu_);
+    return NsmDescribePcrResponse{locked_[r->index], bank_[r->index]};
+  }
+  if (const auto* r = std::get_if<NsmExtendPcrRequest>(&request)) {
+    if (r->index >= kMaxPcrs) return error(NsmErrorCode::kInvalidIndex);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (locked_[r->index]) return error(NsmErrorCode::kReadOnlyIndex);
+    auto extended = ExtendPcr(bank_[r->index], r->data);
+    if (!extended.ok()) return error(NsmErrorCode::kInternalError);
+    bank_[r->index] = *std::move(extended);
+    return NsmExtendPcrResponse{bank_[r->index]};
+  }
+  if (const auto* r = std::get_if<NsmLockPcrRequest>(&request)) {
+    if (r->index >= kMaxPcrs) return error(NsmErrorCode::kInvalidIndex);
+    std::lock_guard<std::mutex> lock(mu_);
+    locked_[r->index] = true;
+    return NsmLockPcrResponse{};
+  }
+  if (const auto* r = std::get_if<NsmLockPcrsRequest>(&request)) {
+    if (r->range > kMaxPcrs) return error(NsmErrorCode::kInvalidIndex);
+    std::lock_guard<std::mutex> lock(mu_);
+    for (uint16_t i = 0; i < r->range; ++i) locked_[i] = true;
+    return NsmLockPcrsResponse{};
+  }
+  if (std::holds_alternative<NsmDescribeNsmRequest>(request)) {
+    NsmDescribeNsmResponse d;
+    d.module_id = module_id_;
+    d.max_pcrs = kMaxPcrs;
+    std::lock_guard<std::mutex> lock(mu_);
+    for (uint16_t i = 0; i < kMaxPcrs; ++i) {
+      if (locked_[i]) d.locked_pcrs.push_back(i);
+    }
+    return d;
+  }
+  if (const auto* r = std::get_if<NsmAttestationRequest>(&request)) {
+    for (const auto* field : {&r->user_data, &r->nonce, &r->public_key}) {
+      if (*field && (*field)->size() > kMaxUserDataLen) {
+        return error(NsmErrorCode::kInputTooLarge);
+      }
+    }
+    if (r->public_key && r->public_key->empty()) return error(NsmErrorCode::kInvalidArgument);
+    auto doc = Attest(r->user_data, r->nonce, r->public_key, now);
+    if (!doc.ok()) return error(NsmErrorCode::kInternalError);
+    return NsmAttestationResponse{*std::move(doc)};
+  }
+  auto random = crypto::RandomBytes(kRandomLen);
+  if (!random.ok()) return error(NsmErrorCode::kInternalError);
+  return NsmGetRandomResponse{*std::move(random)};
+}
+
+Bytes EmulatedNsm::HandleRequest(ByteSpan request, absl::Time now) {
+  if (request.size() > kNsmRequestMaxLen) {
+    return EncodeNsmResponse(NsmErrorResponse{NsmErrorCode::kInputTooLarge});
+  }
+  auto decoded = DecodeNsmRequest(request);
+  if (!decoded.ok()) return EncodeNsmResponse(NsmErrorResponse{NsmErrorCode::kInvalidArgument});
+  return EncodeNsmResponse(Process(*decoded, now));
 }
 
 absl::StatusOr<Bytes> EmulatedNsm::Attest(std::optional<Bytes> user_data,
@@ -161,7 +241,7 @@ absl::StatusOr<Bytes> EmulatedNsm::Attest(std::optional<Bytes> user_data,
   AttestationDocument doc;
   doc.module_id = module_id_;
   doc.timestamp_ms = static_cast<uint64_t>(absl::ToUnixMillis(now));
-  doc.pcrs = pcrs_;
+  doc.pcrs = pcrs();
   doc.certificate = leaf->cert.Der();
   doc.cabundle = {ca_->RootDer(), ca_->IntermediateDer()};
   doc.public_key = std::move(public_key);

@@ -10,6 +10,12 @@
 //
 // Debug mode: as on Nitro, PCR0, PCR1, PCR2 and PCR8 read as zeros, so a debug enclave never
 // satisfies a policy pinned to its image.
+//
+// The module also answers the rest of the NSM API (nsm_codec.h) with Nitro's register rules:
+// 32 PCRs; PCR0-15 are locked from the start (read-only to the enclave, set by the launcher);
+// PCR16-31 start at zero and can be extended (PCR' = SHA-384(PCR || data)) until locked, by
+// LockPCR or LockPCRs. Documents carry the PCRs given at construction plus every locked PCR
+// from 16 up.
 #ifndef CONFIDE_ATTEST_EMULATED_NSM_H_
 #define CONFIDE_ATTEST_EMULATED_NSM_H_
 
@@ -17,8 +23,10 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
+#include "attest/nsm_codec.h"
 #include "attest/pcr.h"
 #include "base/bytes.h"
 #include "base/secret_bytes.h"
@@ -71,15 +79,37 @@ class EmulatedNsm {
   absl::StatusOr<Bytes> Attest(std::optional<Bytes> user_data, std::optional<Bytes> nonce,
                                std::optional<Bytes> public_key, absl::Time now);
 
-  // pcrs returns the PCRs this module reports (debug-mode zeros applied).
-  const PcrMap& pcrs() const { return pcrs_; }
+  // pcrs returns the PCRs a document carries now (debug-mode zeros applied; locked PCR16+
+  // included).
+  PcrMap pcrs() const;
+
+  // kMaxPcrs is the size of the register bank (Nitro's max_pcrs); kFirstWritablePcr the first
+  // index the enclave may extend or lock.
+  static constexpr uint16_t kMaxPcrs = 32;
+  static constexpr uint16_t kFirstWritablePcr = 16;
+  // kRandomLen is how many bytes GetRandom returns.
+  static constexpr size_t kRandomLen = 256;
+
+  // Process answers one request at time `now`. Failures are NSM error responses, as the real
+  // module gives them: InvalidIndex for an index >= kMaxPcrs (or a LockPCRs range above it),
+  // ReadOnlyIndex when extending a locked PCR, InputTooLarge for an attestation field over
+  // 1024 bytes, InvalidArgument for an empty public_key, InternalError when signing or the
+  // CSPRNG fails. Thread-safe.
+  NsmResponse Process(const NsmRequest& request, absl::Time now);
+
+  // HandleRequest decodes a CBOR request, processes it and returns the CBOR response: what the
+  // launcher answers on the enclave's NSM descriptor. A request larger than kNsmRequestMaxLen
+  // gets Error(InputTooLarge), one that does not decode Error(InvalidArgument).
+  Bytes HandleRequest(ByteSpan request, absl::Time now);
 
  private:
   std::shared_ptr<const SimulationCa> ca_;
   std::string module_id_;
-  PcrMap pcrs_;
-  std::mutex mu_;
+  PcrMap pcrs_;  // as given (debug zeros applied); immutable after construction
+  mutable std::mutex mu_;
   std::shared_ptr<const SimulationCa::Leaf> leaf_;  // guarded by mu_
+  std::vector<Bytes> bank_;                         // guarded by mu_; kMaxPcrs registers
+  std::vector<bool> locked_;                        // guarded by mu_
 };
 
 }  // namespace confide::attest

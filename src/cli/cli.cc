@@ -6,6 +6,7 @@
 #include "CLI/CLI.hpp"
 #include "cli/attest_commands.h"
 #include "cli/audit_commands.h"
+#include "cli/enclave_commands.h"
 
 namespace confide::cli {
 
@@ -16,6 +17,7 @@ int RunConfide(int argc, char** argv) {
   std::function<int()> run;
   AddAttestCommands(app, &run);
   AddAuditCommands(app, &run);
+  AddEnclaveCommands(app, &run);
   // CLI11 reports usage errors by throwing; this is the boundary where we catch them.
   try {
     app.parse(argc, argv);
