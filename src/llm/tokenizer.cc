@@ -179,14 +179,15 @@ std::vector<Fragment> Tokenizer::Impl::Partition(std::string_view text, bool par
 // and repeatedly merge the adjacent pair whose concatenation is the highest-scoring token
 // (leftmost on ties); characters that never become tokens fall back to <0xXX> byte tokens.
 void Tokenizer::Impl::EncodeSpm(std::string_view text, std::vector<TokenId>* out) const {
+  // One symbol per character. Unlike llama.cpp (which trusts the lead byte's length), an invalid
+  // byte is a symbol of its own, so a malformed sequence cannot swallow the following "▁" and
+  // byte fallback keeps the text lossless; valid UTF-8 splits identically.
   std::vector<Symbol> symbols;
-  for (size_t offset = 0; offset < text.size();) {
-    const size_t len = std::min(text.size() - offset,
-                                internal::Utf8SequenceLength(static_cast<uint8_t>(text[offset])));
+  for (const internal::Codepoint& c : internal::DecodeUtf8(text)) {
     const int index = static_cast<int>(symbols.size());
-    symbols.push_back(Symbol{index - 1, offset + len == text.size() ? -1 : index + 1, offset, len});
-    offset += len;
+    symbols.push_back(Symbol{index - 1, index + 1, c.offset, c.length});
   }
+  if (!symbols.empty()) symbols.back().next = -1;
   struct Bigram {
     int left;
     int right;

@@ -34,12 +34,6 @@ bool IsWhitespace(uint32_t cp) {
          cp == 0x205F || cp == 0x3000;
 }
 
-size_t Utf8SequenceLength(uint8_t lead) {
-  static constexpr std::array<uint8_t, 16> kLengths = {1, 1, 1, 1, 1, 1, 1, 1,
-                                                       1, 1, 1, 1, 2, 2, 3, 4};
-  return kLengths[lead >> 4];
-}
-
 namespace {
 
 // DecodeOne decodes the sequence at text[pos]; returns its length (0 when invalid).

@@ -34,10 +34,6 @@ uint8_t CategoryOf(uint32_t cp);
 // Rust/Oniguruma regex engines used by Hugging Face tokenizers).
 bool IsWhitespace(uint32_t cp);
 
-// Utf8SequenceLength returns the length a UTF-8 sequence starting with `lead` claims (1 for
-// continuation or invalid lead bytes), as llama.cpp's unicode_len_utf8 does.
-size_t Utf8SequenceLength(uint8_t lead);
-
 // Codepoint is one decoded character with the byte range it occupies.
 struct Codepoint {
   uint32_t cp;      // the scalar value, or kInvalidCodepoint
