@@ -69,6 +69,7 @@ std::optional<PreInfo> PreFor(const std::string& pre) {
       {"codeshell", {PreTokenizer::kStarcoder, false, false}},
       {"deepseek-coder", {PreTokenizer::kDeepseekCoder, false, false}},
       {"falcon", {PreTokenizer::kFalcon, false, false}},
+      {"deepseek-llm", {PreTokenizer::kDeepseekLlm, false, false}},
   };
   auto it = kPre.find(pre.empty() ? "default" : pre);
   if (it == kPre.end()) return std::nullopt;
@@ -527,9 +528,22 @@ absl::StatusOr<std::string> Tokenizer::Decode(std::span<const TokenId> ids,
   if (options.remove_special && m.add_eos && !ids.empty() && ids.back() == m.eos) {
     ids = ids.first(ids.size() - 1);
   }
+  // SPM: Encode prefixes a space to the text at the start and after every special token, so
+  // the first text piece in those places loses one leading space (llama.cpp only does this at
+  // the start; doing it after specials too makes decode(encode(x)) == x).
+  const bool spm_prefix = m.kind == Kind::kSpm && m.add_space_prefix;
   std::string text;
-  bool remove_space = m.kind == Kind::kSpm && m.add_space_prefix;
+  bool remove_space = spm_prefix;
   for (TokenId id : ids) {
+    if (id >= 0 && static_cast<size_t>(id) < m.types.size()) {
+      const TokenType t = m.types[id];
+      if (t == TokenType::kControl || t == TokenType::kUserDefined || t == TokenType::kUnknown) {
+        ASSIGN_OR_RETURN(std::string special, TokenToPiece(id, options.render_special));
+        text += special;
+        remove_space = spm_prefix;
+        continue;
+      }
+    }
     ASSIGN_OR_RETURN(std::string piece, TokenToPiece(id, options.render_special));
     if (remove_space && !piece.empty()) {
       if (piece.front() == ' ') piece.erase(0, 1);

@@ -89,7 +89,8 @@ class Tokenizer {
   // `render_special`, else empty). InvalidArgument when `id` is out of range.
   absl::StatusOr<std::string> TokenToPiece(TokenId id, bool render_special = false) const;
 
-  // Decode returns the text of `ids` (SPM: without the space prefix Encode added).
+  // Decode returns the text of `ids` (SPM: without the space prefix Encode adds at the start and
+  // after each special token, so decode(encode(x)) == x without parse_special).
   // InvalidArgument when an id is out of range.
   absl::StatusOr<std::string> Decode(std::span<const TokenId> ids,
                                      const DecodeOptions& options = {}) const;

@@ -114,7 +114,12 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(VocabCase{"llama-spm", 46, true}, VocabCase{"phi-3", 46, true},
                       VocabCase{"gpt-2", 46, true}, VocabCase{"starcoder", 46, true},
                       VocabCase{"refact", 46, true}, VocabCase{"mpt", 46, true},
-                      VocabCase{"falcon", 46, true}, VocabCase{"deepseek-coder", 46, true}),
+                      VocabCase{"falcon", 46, true}, VocabCase{"deepseek-coder", 46, true},
+                      VocabCase{"deepseek-llm", 46, true},
+                      // No vocab GGUF in the shared data (SOURCES.md): these skip until one is
+                      // placed there (e.g. extracted from a real model).
+                      VocabCase{"llama-bpe", 46, true}, VocabCase{"qwen2", 46, true},
+                      VocabCase{"deepseek-r1-qwen", 46, true}, VocabCase{"command-r", 46, true}),
     [](const ::testing::TestParamInfo<VocabCase>& param_info) {
       std::string n = param_info.param.name;
       for (char& ch : n) {
@@ -320,7 +325,7 @@ TEST(Tokenizer, SpmByteFallbackSpecialsAndRoundTrip) {
   EXPECT_NE(tok->Encode("</s>"), std::vector<TokenId>({2}));
   EXPECT_EQ(*tok->Decode(tok->Encode("the", {.add_special = true}), {.remove_special = true}),
             "the");
-  EXPECT_EQ(*tok->Decode(std::vector<TokenId>{1, the}, {.render_special = true}), "<s> the");
+  EXPECT_EQ(*tok->Decode(std::vector<TokenId>{1, the}, {.render_special = true}), "<s>the");
   EXPECT_TRUE(tok->IsEndOfGeneration(2));
   EXPECT_FALSE(tok->Decode(std::vector<TokenId>{tok->n_vocab()}).ok());
   EXPECT_FALSE(tok->Decode(std::vector<TokenId>{-1}).ok());
@@ -364,7 +369,7 @@ TEST(Tokenizer, CreateRejectsInconsistentVocabularies) {
   bpe.merges = {"a b"};
   EXPECT_TRUE(Tokenizer::Create(bpe).ok());
   bad = bpe;
-  bad.pre = "deepseek-llm";  // not supported (yet): refuse rather than mis-tokenize
+  bad.pre = "chameleon";  // not supported: refuse rather than mis-tokenize
   EXPECT_TRUE(rejected(bad));
   for (const char* merge : {"ab", "a ", " ", ""}) {
     bad = bpe;
@@ -431,7 +436,7 @@ TEST(GgufMetaForTests, RejectsTruncatedAndCorruptFiles) {
 }
 
 TEST(Tokenizer, UnsupportedVocabsAreRefused) {
-  for (const char* name : {"bert-bge", "deepseek-llm"}) {
+  for (const char* name : {"bert-bge"}) {
     const std::string path = std::string("testdata/tokenizer/ggml-vocab-") + name + ".gguf";
     if (!std::filesystem::exists(testing::SharedPath(path))) continue;
     absl::StatusOr<Tokenizer> tok = LoadVocab(testing::SharedPath(path));

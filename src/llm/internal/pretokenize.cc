@@ -190,6 +190,48 @@ bool IsCjkOrHangul(uint32_t c) {
          (c >= 0xAC00 && c <= 0xD7FF);
 }
 
+// kDeepseekLetters is the letter class of deepseek-llm's second expression (the cased letters,
+// \p{LC}), as code point ranges. Copied from llama.cpp's llm_tokenizer_bpe (src/llama-vocab.cpp).
+constexpr std::pair<uint32_t, uint32_t> kDeepseekLetters[] = {
+    {0x00041, 0x0005A}, {0x00061, 0x0007A}, {0x000B5, 0x000B5}, {0x000C0, 0x000D6},
+    {0x000D8, 0x000F6}, {0x000F8, 0x001BA}, {0x001BC, 0x001BF}, {0x001C4, 0x00293},
+    {0x00295, 0x002AF}, {0x00370, 0x00373}, {0x00376, 0x00376}, {0x00377, 0x00377},
+    {0x0037B, 0x0037D}, {0x0037F, 0x0037F}, {0x00386, 0x00386}, {0x00388, 0x0038A},
+    {0x0038C, 0x0038C}, {0x0038E, 0x003A1}, {0x003A3, 0x003F5}, {0x003F7, 0x00481},
+    {0x0048A, 0x0052F}, {0x00531, 0x00556}, {0x010A0, 0x010C5}, {0x013A0, 0x013F5},
+    {0x013F8, 0x013FD}, {0x01C90, 0x01CBA}, {0x01CBD, 0x01CBF}, {0x01D00, 0x01D2B},
+    {0x01D6B, 0x01D77}, {0x01D79, 0x01D9A}, {0x01E00, 0x01F15}, {0x01F18, 0x01F1D},
+    {0x01F20, 0x01F45}, {0x01F48, 0x01F4D}, {0x01F50, 0x01F57}, {0x01F59, 0x01F59},
+    {0x01F5B, 0x01F5B}, {0x01F5D, 0x01F5D}, {0x01F5F, 0x01F7D}, {0x01F80, 0x01FB4},
+    {0x01FB6, 0x01FBC}, {0x01FBE, 0x01FBE}, {0x01FC2, 0x01FC4}, {0x01FC6, 0x01FCC},
+    {0x01FD0, 0x01FD3}, {0x01FD6, 0x01FDB}, {0x01FE0, 0x01FEC}, {0x01FF2, 0x01FF4},
+    {0x01FF6, 0x01FFC}, {0x02102, 0x02102}, {0x02107, 0x02107}, {0x0210A, 0x02113},
+    {0x02115, 0x02115}, {0x02119, 0x0211D}, {0x02124, 0x02124}, {0x02126, 0x02126},
+    {0x02128, 0x02128}, {0x0212A, 0x0212D}, {0x0212F, 0x02134}, {0x02139, 0x02139},
+    {0x0213C, 0x0213F}, {0x02145, 0x02149}, {0x0214E, 0x0214E}, {0x02183, 0x02183},
+    {0x02184, 0x02184}, {0x02C00, 0x02C7B}, {0x02C7E, 0x02CE4}, {0x02CEB, 0x02CEE},
+    {0x02CF2, 0x02CF2}, {0x02CF3, 0x02CF3}, {0x0A640, 0x0A66D}, {0x0A680, 0x0A69B},
+    {0x0A722, 0x0A76F}, {0x0A771, 0x0A787}, {0x0A78B, 0x0A78E}, {0x0AB70, 0x0ABBF},
+    {0x0FB00, 0x0FB06}, {0x0FB13, 0x0FB17}, {0x0FF21, 0x0FF3A}, {0x0FF41, 0x0FF5A},
+    {0x10400, 0x1044F}, {0x104B0, 0x104D3}, {0x104D8, 0x104FB}, {0x10C80, 0x10CB2},
+    {0x10CC0, 0x10CF2}, {0x118A0, 0x118DF}, {0x1E900, 0x1E943},
+};
+
+bool IsDeepseekLetter(uint32_t c) {
+  for (const auto& [first, last] : kDeepseekLetters) {
+    if (c < first) return false;
+    if (c <= last) return true;
+  }
+  return false;
+}
+
+// IsDeepseekPunct is [!-/:-~！-／：-～‘-‟　-。].
+bool IsDeepseekPunct(uint32_t c) {
+  return (c >= 0x21 && c <= 0x2F) || (c >= 0x3A && c <= 0x7E) || (c >= 0xFF01 && c <= 0xFF0F) ||
+         (c >= 0xFF1A && c <= 0xFF5E) || (c >= 0x2018 && c <= 0x201F) ||
+         (c >= 0x3000 && c <= 0x3002);
+}
+
 using Stage = std::function<void(const View&, std::vector<Range>*)>;
 
 std::vector<Stage> StagesFor(PreTokenizer kind) {
@@ -197,6 +239,15 @@ std::vector<Stage> StagesFor(PreTokenizer kind) {
   const Stage each_number = [](const View& v, std::vector<Range>* out) {
     Isolate(
         v, [&](size_t p) -> size_t { return v.Number(p) ? 1 : 0; }, out);
+  };
+  const Stage newline = [](const View& v, std::vector<Range>* out) {
+    Isolate(
+        v, [&](size_t p) -> size_t { return (v.Cp(p) == '\r' || v.Cp(p) == '\n') ? 1 : 0; }, out);
+  };
+  const Stage cjk = [](const View& v, std::vector<Range>* out) {
+    Isolate(
+        v, [&](size_t p) { return Run(v, p, [&](size_t q) { return IsCjkOrHangul(v.Cp(q)); }); },
+        out);
   };
   switch (kind) {
     case PreTokenizer::kGpt2:
@@ -261,6 +312,43 @@ std::vector<Stage> StagesFor(PreTokenizer kind) {
                   return digit(p) && digit(p + 1) && digit(p + 2) ? 3 : 0;
                 },
                 out);
+          },
+      };
+    case PreTokenizer::kDeepseekLlm:
+      return {
+          newline,
+          [](const View& v, std::vector<Range>* out) {
+            Isolate(
+                v,
+                [&](size_t p) {
+                  return OptionalSpaceThen(v, p,
+                                           [&](size_t q) { return IsDeepseekLetter(v.Cp(q)); });
+                },
+                out);
+          },
+          [](const View& v, std::vector<Range>* out) {
+            Isolate(
+                v,
+                [&](size_t p) {
+                  return OptionalSpaceThen(v, p,
+                                           [&](size_t q) { return IsDeepseekPunct(v.Cp(q)); });
+                },
+                out);
+          },
+          [](const View& v, std::vector<Range>* out) {
+            // \s+$: the whitespace run that reaches the end of the piece.
+            Isolate(
+                v,
+                [&](size_t p) -> size_t {
+                  const size_t n = Run(v, p, [&](size_t q) { return v.Space(q); });
+                  return p + n == v.end() ? n : 0;
+                },
+                out);
+          },
+          cjk,
+          [](const View& v, std::vector<Range>* out) {
+            Isolate(
+                v, [&](size_t p) { return Run(v, p, [&](size_t q) { return v.Number(q); }); }, out);
           },
       };
   }

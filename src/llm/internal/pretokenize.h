@@ -24,6 +24,9 @@ enum class PreTokenizer {
   kDeepseekCoder,
   // [\p{P}\$\+<=>\^~\|`]+, then kGpt2, then [0-9][0-9][0-9]: each isolated in turn.
   kFalcon,
+  // [\r\n], \s?[cased letters]+, \s?[ASCII/fullwidth punctuation]+, \s+$, [CJK/Hangul]+,
+  // \p{N}+: each isolated in turn (llama.cpp's DEEPSEEK_LLM expressions).
+  kDeepseekLlm,
 };
 
 // PreTokenize returns the words of `text` in order; they tile `text` exactly (concatenated they
