@@ -108,9 +108,8 @@ class Tokenizer {
   // Lookup returns the id whose raw vocabulary string is `text`, or kNoToken.
   TokenId Lookup(std::string_view text) const;
 
-  struct Impl;
-
  private:
+  struct Impl;
   explicit Tokenizer(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<const Impl> impl_;
 };
