@@ -2,7 +2,9 @@
 // see its SOURCES.md), round trips, pre-tokenizer splits and adversarial inputs.
 #include "llm/tokenizer.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <random>
 #include <sstream>
@@ -441,6 +443,61 @@ TEST(Tokenizer, UnsupportedVocabsAreRefused) {
     if (!std::filesystem::exists(testing::SharedPath(path))) continue;
     absl::StatusOr<Tokenizer> tok = LoadVocab(testing::SharedPath(path));
     EXPECT_FALSE(tok.ok()) << name;
+  }
+}
+
+// The Qwen2 vocabulary is not in the shared data (its GGUF is too large); when
+// CONFIDE_QWEN2_TOKENIZER_DIR names a directory holding a Qwen2 Hugging Face tokenizer
+// (vocab.json, merges.txt, added_tokens.json), run the qwen2 and deepseek-r1-qwen vectors on it.
+TEST(TokenizerVectors, Qwen2FromHuggingFaceFiles) {
+  const char* dir = std::getenv("CONFIDE_QWEN2_TOKENIZER_DIR");
+  if (dir == nullptr) GTEST_SKIP() << "set CONFIDE_QWEN2_TOKENIZER_DIR to a Qwen2 tokenizer dir";
+  const std::filesystem::path d(dir);
+  std::optional<nlohmann::json> vocab_json = testing::ReadJson(d / "vocab.json");
+  std::optional<nlohmann::json> added_json = testing::ReadJson(d / "added_tokens.json");
+  std::optional<Bytes> merges_txt = testing::ReadFile(d / "merges.txt");
+  ASSERT_TRUE(vocab_json && added_json && merges_txt);
+  TokenizerVocab v;
+  v.model = "gpt2";
+  v.pre = "qwen2";
+  size_t n = 0;
+  for (const auto* j : {&*vocab_json, &*added_json}) {
+    for (const auto& [text, id] : j->items()) n = std::max(n, id.get<size_t>() + 1);
+  }
+  v.tokens.resize(n);
+  v.token_type.assign(n, static_cast<int32_t>(TokenType::kUnused));
+  for (const auto& [text, id] : vocab_json->items()) {
+    v.tokens[id.get<size_t>()] = text;
+    v.token_type[id.get<size_t>()] = static_cast<int32_t>(TokenType::kNormal);
+  }
+  for (const auto& [text, id] : added_json->items()) {
+    v.tokens[id.get<size_t>()] = text;
+    v.token_type[id.get<size_t>()] = static_cast<int32_t>(TokenType::kControl);
+  }
+  std::istringstream lines(AsString(*merges_txt));
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || line.rfind("#version", 0) == 0) continue;
+    v.merges.push_back(line);
+  }
+  absl::StatusOr<Tokenizer> tok = Tokenizer::Create(v);
+  ASSERT_TRUE(tok.ok()) << tok.status();
+  for (const char* name : {"qwen2", "deepseek-r1-qwen"}) {
+    const std::string base = std::string("testdata/tokenizer/ggml-vocab-") + name + ".gguf";
+    CONFIDE_SHARED_FILE_OR_SKIP(inp, base + ".inp");
+    CONFIDE_SHARED_FILE_OR_SKIP(outp, base + ".out");
+    const std::vector<std::string> inputs = SplitInputs(AsString(*testing::ReadFile(inp)));
+    const auto expected = ParseOutputs(AsString(*testing::ReadFile(outp)));
+    ASSERT_EQ(inputs.size(), kInputsPerFile);
+    ASSERT_EQ(expected.size(), kInputsPerFile);
+    size_t pass = 0;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const std::vector<TokenId> got = tok->Encode(inputs[i]);
+      if (got == expected[i]) ++pass;
+      EXPECT_EQ(*tok->Decode(got), inputs[i]);
+    }
+    EXPECT_EQ(pass, kInputsPerFile) << name;
   }
 }
 
