@@ -141,6 +141,7 @@ struct Tokenizer::Impl {
   std::vector<Fragment> Partition(std::string_view text, bool parse_special) const;
   void EncodeSpm(std::string_view text, std::vector<TokenId>* out) const;
   void EncodeBpeWord(std::string_view word, std::vector<TokenId>* out) const;
+  std::string Piece(TokenId id, bool render_special) const;
 };
 
 // Partition splits `text` around special-token texts, longest first, as llama.cpp's
@@ -469,11 +470,9 @@ std::vector<TokenId> Tokenizer::Encode(std::string_view text, const EncodeOption
   return out;
 }
 
-absl::StatusOr<std::string> Tokenizer::TokenToPiece(TokenId id, bool render_special) const {
-  const Impl& m = *impl_;
-  if (id < 0 || static_cast<size_t>(id) >= m.tokens.size()) {
-    return absl::InvalidArgumentError("tokenizer: token id out of range");
-  }
+// Piece returns the bytes of token `id`, which must be in range.
+std::string Tokenizer::Impl::Piece(TokenId id, bool render_special) const {
+  const Impl& m = *this;
   const std::string& text = m.tokens[id];
   switch (m.types[id]) {
     case TokenType::kControl:
@@ -519,6 +518,13 @@ absl::StatusOr<std::string> Tokenizer::TokenToPiece(TokenId id, bool render_spec
   return piece;
 }
 
+absl::StatusOr<std::string> Tokenizer::TokenToPiece(TokenId id, bool render_special) const {
+  if (id < 0 || static_cast<size_t>(id) >= impl_->tokens.size()) {
+    return absl::InvalidArgumentError("tokenizer: token id out of range");
+  }
+  return impl_->Piece(id, render_special);
+}
+
 absl::StatusOr<std::string> Tokenizer::Decode(std::span<const TokenId> ids,
                                               const DecodeOptions& options) const {
   const Impl& m = *impl_;
@@ -531,22 +537,24 @@ absl::StatusOr<std::string> Tokenizer::Decode(std::span<const TokenId> ids,
   // SPM: Encode prefixes a space to the text at the start and after every special token, so
   // the first text piece in those places loses one leading space (llama.cpp only does this at
   // the start; doing it after specials too makes decode(encode(x)) == x).
+  for (TokenId id : ids) {
+    if (id < 0 || static_cast<size_t>(id) >= m.tokens.size()) {
+      return absl::InvalidArgumentError("tokenizer: token id out of range");
+    }
+  }
   const bool spm_prefix = m.kind == Kind::kSpm && m.add_space_prefix;
   std::string text;
   bool remove_space = spm_prefix;
   for (TokenId id : ids) {
-    if (id >= 0 && static_cast<size_t>(id) < m.types.size()) {
-      const TokenType t = m.types[id];
-      if (t == TokenType::kControl || t == TokenType::kUserDefined || t == TokenType::kUnknown) {
-        ASSIGN_OR_RETURN(std::string special, TokenToPiece(id, options.render_special));
-        text += special;
-        remove_space = spm_prefix;
-        continue;
-      }
+    const TokenType t = m.types[id];
+    std::string piece = m.Piece(id, options.render_special);
+    if (t == TokenType::kControl || t == TokenType::kUserDefined || t == TokenType::kUnknown) {
+      text += piece;
+      remove_space = spm_prefix;
+      continue;
     }
-    ASSIGN_OR_RETURN(std::string piece, TokenToPiece(id, options.render_special));
     if (remove_space && !piece.empty()) {
-      if (piece.front() == ' ') piece.erase(0, 1);
+      if (piece[0] == ' ') piece.erase(0, 1);
       remove_space = false;
     }
     text += piece;

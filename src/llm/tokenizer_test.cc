@@ -66,7 +66,10 @@ absl::StatusOr<Tokenizer> LoadVocab(const std::filesystem::path& path,
 
 std::string Ids(const std::vector<TokenId>& ids) {
   std::string s;
-  for (TokenId id : ids) s += " " + std::to_string(id);
+  for (TokenId id : ids) {
+    s.push_back(' ');
+    s.append(std::to_string(id));
+  }
   return s;
 }
 
