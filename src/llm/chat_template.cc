@@ -278,6 +278,19 @@ absl::StatusOr<std::vector<ChatSegment>> FormatChatSegments(ChatTemplate tmpl,
   return b.Take();
 }
 
+absl::StatusOr<ChatPrompt> FormatChatPrompt(ChatTemplate tmpl,
+                                            std::span<const ChatMessage> messages,
+                                            bool add_generation_prompt) {
+  ASSIGN_OR_RETURN(std::vector<ChatSegment> segs,
+                   FormatChatSegments(tmpl, messages, add_generation_prompt));
+  ChatPrompt prompt;
+  for (const ChatSegment& s : segs) {
+    if (!s.is_content) prompt.template_spans.emplace_back(prompt.text.size(), s.text.size());
+    prompt.text += s.text;
+  }
+  return prompt;
+}
+
 absl::StatusOr<std::string> FormatChat(ChatTemplate tmpl, std::span<const ChatMessage> messages,
                                        bool add_generation_prompt) {
   ASSIGN_OR_RETURN(std::vector<ChatSegment> segs,

@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -44,6 +45,14 @@ struct ChatSegment {
   bool is_content;
 };
 
+// ChatPrompt is a rendered prompt with the byte ranges (offset, length) of its template text;
+// pass template_spans as EncodeOptions::special_spans (with parse_special) so control tokens
+// are recognised only there.
+struct ChatPrompt {
+  std::string text;
+  std::vector<std::pair<size_t, size_t>> template_spans;
+};
+
 // ChatTemplateName returns the template's name ("chatml", "llama2", "llama2-sys",
 // "llama2-sys-bos", "llama2-sys-strip", "llama3", "mistral-v1", "mistral-v3",
 // "mistral-v3-tekken", "mistral-v7", "phi3", "gemma", "zephyr"; llama.cpp's names).
@@ -68,6 +77,12 @@ absl::StatusOr<ChatTemplate> ResolveChatTemplate(std::string_view override_name,
 absl::StatusOr<std::vector<ChatSegment>> FormatChatSegments(ChatTemplate tmpl,
                                                             std::span<const ChatMessage> messages,
                                                             bool add_generation_prompt);
+
+// FormatChatPrompt returns the concatenated FormatChatSegments with the spans of template text
+// (same failures).
+absl::StatusOr<ChatPrompt> FormatChatPrompt(ChatTemplate tmpl,
+                                            std::span<const ChatMessage> messages,
+                                            bool add_generation_prompt);
 
 // FormatChat returns the concatenated text of FormatChatSegments (same failures).
 absl::StatusOr<std::string> FormatChat(ChatTemplate tmpl, std::span<const ChatMessage> messages,

@@ -138,7 +138,7 @@ struct Tokenizer::Impl {
     return it == token_to_id.end() ? kNoToken : it->second;
   }
 
-  std::vector<Fragment> Partition(std::string_view text, bool parse_special) const;
+  std::vector<Fragment> Partition(std::string_view text, const EncodeOptions& options) const;
   void EncodeSpm(std::string_view text, std::vector<TokenId>* out) const;
   void EncodeBpeWord(std::string_view word, std::vector<TokenId>* out) const;
   std::string Piece(TokenId id, bool render_special) const;
@@ -146,7 +146,21 @@ struct Tokenizer::Impl {
 
 // Partition splits `text` around special-token texts, longest first, as llama.cpp's
 // tokenizer_st_partition does (without lstrip/rstrip attributes).
-std::vector<Fragment> Tokenizer::Impl::Partition(std::string_view text, bool parse_special) const {
+std::vector<Fragment> Tokenizer::Impl::Partition(std::string_view text,
+                                                 const EncodeOptions& options) const {
+  const bool parse_special = options.parse_special;
+  // With special_spans, control/unknown tokens count only when they lie inside a span.
+  const auto allowed = [&](TokenType type, size_t begin, size_t length) {
+    if (type != TokenType::kControl && type != TokenType::kUnknown) return true;
+    if (options.special_spans.empty()) return true;
+    for (const auto& [span_begin, span_length] : options.special_spans) {
+      if (begin >= span_begin && begin - span_begin <= span_length &&
+          length <= span_length - (begin - span_begin)) {
+        return true;
+      }
+    }
+    return false;
+  };
   std::vector<Fragment> frags;
   if (text.empty()) return frags;
   frags.push_back(Fragment{kNoToken, 0, text.size()});
@@ -162,13 +176,18 @@ std::vector<Fragment> Tokenizer::Impl::Partition(std::string_view text, bool par
         continue;
       }
       const std::string_view raw = text.substr(f.begin, f.length);
-      size_t base = 0;
+      size_t base = 0;    // start of the pending text
+      size_t search = 0;  // where to look for the next occurrence
       while (true) {
-        const size_t match = raw.find(special, base);
+        const size_t match = raw.find(special, search);
         if (match == std::string_view::npos) break;
+        if (!allowed(type, f.begin + match, special.size())) {
+          search = match + 1;
+          continue;
+        }
         if (match > base) next.push_back(Fragment{kNoToken, f.begin + base, match - base});
         next.push_back(Fragment{id, f.begin + match, special.size()});
-        base = match + special.size();
+        base = search = match + special.size();
       }
       if (base < raw.size()) next.push_back(Fragment{kNoToken, f.begin + base, raw.size() - base});
     }
@@ -442,7 +461,7 @@ std::vector<TokenId> Tokenizer::Encode(std::string_view text, const EncodeOption
   std::vector<TokenId> out;
   if (options.add_special && m.add_bos && m.bos != kNoToken) out.push_back(m.bos);
   bool prev_special = true;  // SPM: prefix a space to the first text and text after a special
-  for (const Fragment& f : m.Partition(text, options.parse_special)) {
+  for (const Fragment& f : m.Partition(text, options)) {
     if (f.token != kNoToken) {
       out.push_back(f.token);
       prev_special = true;

@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -62,6 +63,11 @@ struct EncodeOptions {
   // false, only user-defined tokens are matched (as Hugging Face does) and control-token text is
   // tokenized as plain text: use false for untrusted user input.
   bool parse_special = false;
+  // special_spans, when non-empty (with parse_special), restricts control-token matches to these
+  // (offset, length) byte ranges of the text: the template parts of a chat prompt
+  // (ChatPrompt::template_spans), so message content cannot inject control tokens while the
+  // whole prompt is still pre-tokenized as one text, exactly as llama.cpp would.
+  std::vector<std::pair<size_t, size_t>> special_spans = {};
 };
 
 // DecodeOptions control Tokenizer::Decode.
