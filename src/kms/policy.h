@@ -6,7 +6,7 @@
 // Missing condition keys follow AWS's documented rules (docs/design/kms.md):
 //
 //=
-//https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html
 //# If the key that you specify in a policy condition is not present in the request context, the
 //# values do not match and the condition is false. If the policy condition requires that the
 //# key is not matched, such as StringNotLike or ArnNotLike, and the right key is not present,
