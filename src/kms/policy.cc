@@ -980,6 +980,26 @@ std::vector<std::string> KeyPolicy::Lint() const {
     }
   }
   for (size_t i = 0; i < sts.size(); ++i) {
+    for (const Condition& c : sts[i].conditions) {
+      // PCR values in the request context are lowercase hex; a case-sensitive comparison with
+      // uppercase hex never matches (harmless in an Allow, but a Deny then always applies or
+      // never does, and either way the author meant something else).
+      bool case_sensitive = c.base == BaseOp::kStringEquals || c.base == BaseOp::kStringLike;
+      if (!IsAttestationKey(c.key) || !case_sensitive) {
+        continue;
+      }
+      bool upper = std::any_of(c.values.begin(), c.values.end(), [](const std::string& v) {
+        return std::any_of(v.begin(), v.end(), [](char ch) { return ch >= 'A' && ch <= 'F'; });
+      });
+      if (upper) {
+        warnings.push_back(absl::StrCat(
+            StatementName(sts[i], i),
+            " compares a kms:RecipientAttestation value containing uppercase hex case-sensitively;"
+            " PCR values are lowercase hex, so use lowercase or StringEqualsIgnoreCase"));
+      }
+    }
+  }
+  for (size_t i = 0; i < sts.size(); ++i) {
     bool weak_i = false;
     if (!allows_decrypt(sts[i]) || !attestation(sts[i], &weak_i) || weak_i) {
       continue;

@@ -119,7 +119,9 @@ class KeyPolicy {
   // overlaps a principal another statement allows kms:Decrypt only with such a condition (Allow
   // statements are ORed, so the unconditional one bypasses the attestation requirement); and
   // attestation conditions written with ...IfExists or ForAllValues:, which hold when the
-  // request carries no Recipient at all. Empty when none apply.
+  // request carries no Recipient at all; and case-sensitive comparisons of attestation keys
+  // with uppercase hex (PCR values are lowercase hex, so they never match). Empty when none
+  // apply.
   std::vector<std::string> Lint() const;
 
   // text returns the policy document as given to Parse.

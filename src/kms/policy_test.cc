@@ -507,6 +507,23 @@ TEST(PolicyLintTest, WarnsOnWeakAttestationCondition) {
   }
 }
 
+TEST(PolicyLintTest, WarnsOnUppercaseHexCompare) {
+  absl::StatusOr<KeyPolicy> p = KeyPolicy::Parse(Policy(
+      R"({"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*","Condition":)"
+      R"({"StringEquals":{"kms:RecipientAttestation:PCR0":"ABCD"}}})"));
+  ASSERT_TRUE(p.ok()) << p.status();
+  ASSERT_EQ(p->Lint().size(), 1u);
+  EXPECT_NE(p->Lint()[0].find("lowercase"), std::string::npos);
+  RequestContext ctx;
+  ctx.Set("kms:RecipientAttestation:PCR0", "abcd");
+  EXPECT_EQ(Eval(*p, kParent, "kms:Decrypt", std::move(ctx)), Decision::kImplicitDeny);
+  absl::StatusOr<KeyPolicy> ok = KeyPolicy::Parse(Policy(
+      R"({"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*","Condition":)"
+      R"({"StringEqualsIgnoreCase":{"kms:RecipientAttestation:PCR0":"ABCD"}}})"));
+  ASSERT_TRUE(ok.ok());
+  EXPECT_TRUE(ok->Lint().empty());
+}
+
 TEST(PolicyTest, GlobMatch) {
   EXPECT_TRUE(GlobMatch("", "", false));
   EXPECT_FALSE(GlobMatch("", "a", false));
