@@ -472,6 +472,11 @@ absl::StatusOr<const Identity*> VerifySigV4(const HttpRequest& request,
   if (!std::binary_search(auth.signed_headers.begin(), auth.signed_headers.end(), "host")) {
     return Incomplete("'Host' must be a signed header.");
   }
+  for (const std::string& name : options.required_signed_headers) {
+    if (!std::binary_search(auth.signed_headers.begin(), auth.signed_headers.end(), name)) {
+      return Incomplete("A header that must be signed is not in SignedHeaders.");
+    }
+  }
   for (const std::string& name : auth.signed_headers) {
     if (request.FindHeader(name) == nullptr) {
       return Incomplete("A header listed in SignedHeaders is absent from the request.");

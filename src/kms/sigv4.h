@@ -84,13 +84,17 @@ struct SigV4VerifyOptions {
   std::string region;           // required credential-scope region
   std::string service = "kms";  // required credential-scope service
   bool normalize_path = true;
+  // required_signed_headers (lowercase) must all appear in SignedHeaders, in addition to host.
+  // The KMS server passes {"x-amz-date", "x-amz-target"} so that a captured request cannot be
+  // replayed as another operation (every AWS SDK signs both).
+  std::vector<std::string> required_signed_headers;
 };
 
 // VerifySigV4 authenticates `request` against `identities` and returns the caller's identity
 // (owned by `identities`). Every failure is Unauthenticated with an AWS error name:
 //   MissingAuthenticationTokenException  no Authorization header;
 //   IncompleteSignatureException  malformed Authorization, credential or SignedHeaders, a missing
-//       or malformed X-Amz-Date, a signed header absent, host not signed;
+//       or malformed X-Amz-Date, a signed header absent, host or a required header not signed;
 //   InvalidSignatureException  date outside ±max_skew ("Signature expired" / "not yet current"),
 //       wrong scope date, region or service, or a signature mismatch;
 //   UnrecognizedClientException  unknown access key or a wrong, missing or unexpected

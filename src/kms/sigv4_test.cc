@@ -373,6 +373,28 @@ TEST(SigV4Test, MalformedAuthorization) {
             "IncompleteSignatureException");
 }
 
+TEST(SigV4Test, RequiredSignedHeaders) {
+  Signed s = MakeSigned();
+  SigV4VerifyOptions o = KmsOptions();
+  o.required_signed_headers = {"x-amz-date", "x-amz-target"};
+  EXPECT_TRUE(VerifySigV4(s.request, s.store, o).ok());
+  // Re-sign without X-Amz-Target: valid SigV4, but the server's requirement fails.
+  HttpRequest r = s.request;
+  RemoveHeader(r, "Authorization");
+  RemoveHeader(r, "X-Amz-Date");
+  RemoveHeader(r, "X-Amz-Target");
+  SigV4Credentials creds{"AKIAPARENT0000000001", SecretBytes::CopyFrom(AsBytes("parent-secret")),
+                         ""};
+  SigV4SignOptions so;
+  so.region = "us-east-1";
+  so.service = "kms";
+  so.time = SuiteTime();
+  ASSERT_TRUE(SignSigV4(r, creds, so).ok());
+  r.headers.push_back({"X-Amz-Target", "TrentService.Decrypt"});
+  EXPECT_TRUE(VerifySigV4(r, s.store, KmsOptions()).ok());
+  EXPECT_EQ(AwsType(VerifySigV4(r, s.store, o).status()), "IncompleteSignatureException");
+}
+
 TEST(SigV4Test, SessionTokens) {
   Signed s = MakeSigned("session-token-1");
   EXPECT_TRUE(VerifySigV4(s.request, s.store, KmsOptions()).ok());
