@@ -1,0 +1,219 @@
+#include "llm/kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace confide::llm {
+namespace {
+
+uint32_t FloatBits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+float BitsFloat(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+uint16_t LoadU16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+
+float DotF32(const float* w, const float* x, size_t n) {
+  // Eight independent partial sums let the compiler vectorise without -ffast-math.
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (size_t k = 0; k < 8; ++k) acc[k] += w[i + k] * x[i + k];
+  }
+  float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; i < n; ++i) sum += w[i] * x[i];
+  return sum;
+}
+
+float DotF16(const uint8_t* w, const float* x, size_t n) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (size_t k = 0; k < 8; ++k) acc[k] += F16ToF32(LoadU16(w + 2 * (i + k))) * x[i + k];
+  }
+  float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; i < n; ++i) sum += F16ToF32(LoadU16(w + 2 * i)) * x[i];
+  return sum;
+}
+
+float DotBf16(const uint8_t* w, const float* x, size_t n) {
+  float sum = 0;
+  for (size_t i = 0; i < n; ++i) sum += Bf16ToF32(LoadU16(w + 2 * i)) * x[i];
+  return sum;
+}
+
+float DotQ8_0(const uint8_t* w, const float* x, size_t n) {
+  float sum = 0;
+  for (size_t b = 0; b < n / kQ8_0BlockElems; ++b) {
+    const uint8_t* blk = w + b * kQ8_0BlockBytes;
+    const float d = F16ToF32(LoadU16(blk));
+    const int8_t* qs = reinterpret_cast<const int8_t*>(blk + 2);
+    const float* xb = x + b * kQ8_0BlockElems;
+    float acc[4] = {0, 0, 0, 0};
+    for (size_t i = 0; i < kQ8_0BlockElems; i += 4) {
+      for (size_t k = 0; k < 4; ++k) acc[k] += static_cast<float>(qs[i + k]) * xb[i + k];
+    }
+    sum += d * ((acc[0] + acc[1]) + (acc[2] + acc[3]));
+  }
+  return sum;
+}
+
+}  // namespace
+
+float F16ToF32(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
+  const uint32_t exp = (h >> 10) & 0x1f;
+  const uint32_t mant = h & 0x3ff;
+  if (exp == 0) {
+    // Zero or subnormal: mant * 2^-24.
+    float v = static_cast<float>(mant) * 5.9604644775390625e-8f;
+    return BitsFloat(FloatBits(v) | sign);
+  }
+  if (exp == 31) return BitsFloat(sign | 0x7f800000u | (mant << 13));
+  return BitsFloat(sign | ((exp + 112) << 23) | (mant << 13));
+}
+
+uint16_t F32ToF16(float f) {
+  const uint32_t x = FloatBits(f);
+  const uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000);
+  const uint32_t abs = x & 0x7fffffffu;
+  if (abs >= 0x7f800000u) {  // Inf or NaN
+    return sign | 0x7c00 | (abs > 0x7f800000u ? 0x200 : 0);
+  }
+  if (abs >= 0x477ff000u) return sign | 0x7c00;  // rounds to >= 65520: infinity
+  if (abs < 0x38800000u) {
+    // Subnormal half (or zero): round abs * 2^24 to nearest even integer.
+    float v = BitsFloat(abs) * 16777216.0f;
+    return sign | static_cast<uint16_t>(std::nearbyint(v));
+  }
+  // Normal: rebias exponent, round mantissa 23 -> 10 bits to nearest even.
+  uint32_t h = ((abs >> 13) - (112u << 10));
+  const uint32_t rest = abs & 0x1fff;
+  if (rest > 0x1000 || (rest == 0x1000 && (h & 1))) ++h;
+  return sign | static_cast<uint16_t>(h);
+}
+
+void QuantizeRowQ8_0(std::span<const float> x, std::span<uint8_t> out) {
+  const size_t nb = x.size() / kQ8_0BlockElems;
+  for (size_t b = 0; b < nb; ++b) {
+    const float* xb = x.data() + b * kQ8_0BlockElems;
+    float amax = 0;
+    for (size_t i = 0; i < kQ8_0BlockElems; ++i) amax = std::max(amax, std::fabs(xb[i]));
+    const float d = amax / 127.0f;
+    const float id = d != 0 ? 1.0f / d : 0.0f;
+    uint8_t* blk = out.data() + b * kQ8_0BlockBytes;
+    const uint16_t dh = F32ToF16(d);
+    std::memcpy(blk, &dh, 2);
+    for (size_t i = 0; i < kQ8_0BlockElems; ++i) {
+      blk[2 + i] = static_cast<uint8_t>(static_cast<int8_t>(std::lround(xb[i] * id)));
+    }
+  }
+}
+
+bool SupportsMatVec(GgmlType type) {
+  return type == GgmlType::kF32 || type == GgmlType::kF16 || type == GgmlType::kBF16 ||
+         type == GgmlType::kQ8_0;
+}
+
+void DequantizeRow(GgmlType type, const uint8_t* row, std::span<float> out) {
+  const size_t n = out.size();
+  switch (type) {
+    case GgmlType::kF32:
+      std::memcpy(out.data(), row, n * 4);
+      return;
+    case GgmlType::kF16:
+      for (size_t i = 0; i < n; ++i) out[i] = F16ToF32(LoadU16(row + 2 * i));
+      return;
+    case GgmlType::kBF16:
+      for (size_t i = 0; i < n; ++i) out[i] = Bf16ToF32(LoadU16(row + 2 * i));
+      return;
+    case GgmlType::kQ8_0:
+      for (size_t b = 0; b < n / kQ8_0BlockElems; ++b) {
+        const uint8_t* blk = row + b * kQ8_0BlockBytes;
+        const float d = F16ToF32(LoadU16(blk));
+        for (size_t i = 0; i < kQ8_0BlockElems; ++i) {
+          out[b * kQ8_0BlockElems + i] = d * static_cast<float>(static_cast<int8_t>(blk[2 + i]));
+        }
+      }
+      return;
+    default:
+      std::fill(out.begin(), out.end(), 0.0f);  // unreachable: the loader rejects other types
+      return;
+  }
+}
+
+void MatVec(const WeightView& w, std::span<const float> x, std::span<float> out) {
+  for (size_t r = 0; r < w.rows; ++r) {
+    const uint8_t* row = w.data + r * w.row_bytes;
+    switch (w.type) {
+      case GgmlType::kF32:
+        out[r] = DotF32(reinterpret_cast<const float*>(row), x.data(), w.cols);
+        break;
+      case GgmlType::kF16:
+        out[r] = DotF16(row, x.data(), w.cols);
+        break;
+      case GgmlType::kBF16:
+        out[r] = DotBf16(row, x.data(), w.cols);
+        break;
+      case GgmlType::kQ8_0:
+        out[r] = DotQ8_0(row, x.data(), w.cols);
+        break;
+      default:
+        out[r] = 0;  // unreachable: the loader rejects other types
+        break;
+    }
+  }
+}
+
+void RmsNorm(std::span<float> out, std::span<const float> x, std::span<const float> weight,
+             float eps) {
+  float ss = 0;
+  for (float v : x) ss += v * v;
+  const float scale = 1.0f / std::sqrt(ss / static_cast<float>(x.size()) + eps);
+  for (size_t i = 0; i < x.size(); ++i) out[i] = x[i] * scale * weight[i];
+}
+
+void Softmax(std::span<float> x) {
+  if (x.empty()) return;
+  const float max = *std::max_element(x.begin(), x.end());
+  float sum = 0;
+  for (float& v : x) {
+    v = std::exp(v - max);
+    sum += v;
+  }
+  const float inv = 1.0f / sum;
+  for (float& v : x) v *= inv;
+}
+
+void Rope(std::span<float> x, size_t num_heads, size_t head_dim, size_t rope_dims, int pos,
+          float freq_base, float freq_scale, RopeStyle style) {
+  const size_t half = rope_dims / 2;
+  for (size_t j = 0; j < half; ++j) {
+    // As ggml's rope: theta_j = pos * freq_scale * base^(-2j/n_dims).
+    const float theta =
+        static_cast<float>(pos) * freq_scale *
+        std::pow(freq_base, -2.0f * static_cast<float>(j) / static_cast<float>(rope_dims));
+    const float c = std::cos(theta), s = std::sin(theta);
+    for (size_t h = 0; h < num_heads; ++h) {
+      float* v = x.data() + h * head_dim;
+      const size_t a = style == RopeStyle::kNormal ? 2 * j : j;
+      const size_t b = style == RopeStyle::kNormal ? 2 * j + 1 : j + half;
+      const float v0 = v[a], v1 = v[b];
+      v[a] = v0 * c - v1 * s;
+      v[b] = v0 * s + v1 * c;
+    }
+  }
+}
+
+}  // namespace confide::llm

@@ -1,0 +1,82 @@
+// confide::llm kernels: the numeric building blocks of the forward pass.
+//
+// Plain, portable C++ (the compiler vectorises the inner loops); every kernel has a naive
+// reference in kernels_test.cc that it is checked against on random inputs. None allocates.
+#ifndef CONFIDE_LLM_KERNELS_H_
+#define CONFIDE_LLM_KERNELS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "llm/gguf.h"
+
+namespace confide::llm {
+
+// F16ToF32 converts an IEEE 754 binary16 to float (exact; NaN payloads kept, subnormals too).
+float F16ToF32(uint16_t h);
+// F32ToF16 converts a float to binary16 with round-to-nearest-even (overflow gives infinity).
+uint16_t F32ToF16(float f);
+// Bf16ToF32 converts a bfloat16 to float (exact).
+inline float Bf16ToF32(uint16_t h) {
+  uint32_t bits = static_cast<uint32_t>(h) << 16;
+  float f;
+  __builtin_memcpy(&f, &bits, 4);
+  return f;
+}
+
+// kQ8_0BlockElems / kQ8_0BlockBytes: ggml's block_q8_0 { ggml_half d; int8_t qs[32]; }, the
+// value of element i being d * qs[i].
+inline constexpr size_t kQ8_0BlockElems = 32;
+inline constexpr size_t kQ8_0BlockBytes = 34;
+
+// QuantizeRowQ8_0 writes x.size()/32 Q8_0 blocks to `out` (x.size() must be a multiple of 32;
+// out.size() == x.size()/32*34), as ggml's quantize_row_q8_0_ref: d = max|x|/127,
+// q = round(x/d).
+void QuantizeRowQ8_0(std::span<const float> x, std::span<uint8_t> out);
+
+// SupportsMatVec returns true for the weight types MatVec and DequantizeRow handle
+// (F32, F16, BF16, Q8_0).
+bool SupportsMatVec(GgmlType type);
+
+// DequantizeRow writes the `out.size()` elements of one row of `type` starting at `row` (which
+// must hold GgmlRowBytes(type, out.size()) bytes). Supported types only (DCHECKed).
+void DequantizeRow(GgmlType type, const uint8_t* row, std::span<float> out);
+
+// WeightView is a borrowed 2-D weight matrix: `rows` rows of `cols` elements of `type`, row r
+// starting at data + r * row_bytes.
+struct WeightView {
+  GgmlType type = GgmlType::kF32;
+  const uint8_t* data = nullptr;
+  size_t rows = 0;
+  size_t cols = 0;
+  size_t row_bytes = 0;
+};
+
+// MatVec computes out[r] = sum_c W[r][c] * x[c] for r < w.rows (x.size() == w.cols,
+// out.size() == w.rows). F32 data must be 4-byte aligned, F16/BF16 2-byte (the model loader
+// checks). Does not allocate.
+void MatVec(const WeightView& w, std::span<const float> x, std::span<float> out);
+
+// RmsNorm computes out = x / sqrt(mean(x^2) + eps) * weight. out may alias x.
+void RmsNorm(std::span<float> out, std::span<const float> x, std::span<const float> weight,
+             float eps);
+
+// Softmax replaces x by exp(x - max) / sum, in place (stable for large logits).
+void Softmax(std::span<float> x);
+
+// RopeStyle selects which dimensions RoPE rotates together.
+enum class RopeStyle {
+  kNormal,  // pairs (2i, 2i+1): llama (GGUF's q/k are permuted by the converter to fit this)
+  kNeox,    // pairs (i, i + rope_dims/2): qwen2, GPT-NeoX
+};
+
+// Rope rotates each of the `num_heads` heads of `head_dim` floats in `x` by position `pos`:
+// for the first `rope_dims` dimensions, pair j is rotated by
+// theta_j = pos * freq_scale * freq_base^(-2j/rope_dims); the rest are left alone.
+void Rope(std::span<float> x, size_t num_heads, size_t head_dim, size_t rope_dims, int pos,
+          float freq_base, float freq_scale, RopeStyle style);
+
+}  // namespace confide::llm
+
+#endif  // CONFIDE_LLM_KERNELS_H_
