@@ -217,12 +217,21 @@ absl::Status Model::Init(const ModelOptions& options) {
   s.xb.assign(c.dim, 0);
   s.xq.assign(c.q_dim(), 0);
   s.q.assign(c.q_dim(), 0);
+  s.k.assign(c.kv_dim(), 0);
+  s.v.assign(c.kv_dim(), 0);
   s.hb.assign(c.hidden_dim, 0);
   s.hb2.assign(c.hidden_dim, 0);
   s.att.assign(c.num_heads * c.context_length, 0);
   s.logits.assign(c.vocab_size, 0);
-  s.key_cache.assign(c.num_layers * c.context_length * c.kv_dim(), 0);
-  s.value_cache.assign(c.num_layers * c.context_length * c.kv_dim(), 0);
+  kv_cache_ = options.kv_cache;
+  const size_t cache_elems = c.num_layers * c.context_length * c.kv_dim();
+  if (kv_cache_ == KvCacheType::kF32) {
+    s.key_cache.assign(cache_elems, 0);
+    s.value_cache.assign(cache_elems, 0);
+  } else {
+    s.key_cache16.assign(cache_elems, 0);
+    s.value_cache16.assign(cache_elems, 0);
+  }
   return absl::OkStatus();
 }
 
@@ -247,12 +256,9 @@ absl::StatusOr<std::span<const float>> Model::Forward(int token, size_t pos) {
 
   for (size_t l = 0; l < c.num_layers; ++l) {
     const LayerWeights& w = weights_.layers[l];
-    float* k_cache = s.key_cache.data() + l * c.context_length * kv_dim;    // [ctx x kv_dim]
-    float* v_cache = s.value_cache.data() + l * c.context_length * kv_dim;  // [ctx x kv_dim]
-    std::span<float> k(k_cache + pos * kv_dim, kv_dim);
-    std::span<float> v(v_cache + pos * kv_dim, kv_dim);
+    std::span<float> k(s.k), v(s.v);  // [kv_dim] each
 
-    // Attention: xb = rmsnorm(x); q, k, v = W xb (+ b); rope(q, k).
+    // Attention: xb = rmsnorm(x); q, k, v = W xb (+ b); rope(q, k); append k, v to the cache.
     RmsNorm(s.xb, s.x, w.attn_norm, c.rms_eps);
     MatVec(w.wq, s.xb, s.q);
     MatVec(w.wk, s.xb, k);
@@ -266,24 +272,48 @@ absl::StatusOr<std::span<const float>> Model::Forward(int token, size_t pos) {
          c.rope_freq_scale, c.rope_style);
     Rope(k, c.num_kv_heads, hd, c.rope_dims, static_cast<int>(pos), c.rope_freq_base,
          c.rope_freq_scale, c.rope_style);
+    const size_t layer_base = l * c.context_length * kv_dim;  // this layer's [ctx x kv_dim]
+    const bool f16 = kv_cache_ == KvCacheType::kF16;
+    if (f16) {
+      for (size_t i = 0; i < kv_dim; ++i) {
+        s.key_cache16[layer_base + pos * kv_dim + i] = F32ToF16(k[i]);
+        s.value_cache16[layer_base + pos * kv_dim + i] = F32ToF16(v[i]);
+      }
+      // ggml rounds q to f16 for the dot products with the f16 keys.
+      for (float& qv : s.q) qv = F16ToF32(F32ToF16(qv));
+    } else {
+      std::copy(k.begin(), k.end(), s.key_cache.begin() + layer_base + pos * kv_dim);
+      std::copy(v.begin(), v.end(), s.value_cache.begin() + layer_base + pos * kv_dim);
+    }
 
     for (size_t h = 0; h < c.num_heads; ++h) {
       const float* qh = s.q.data() + h * hd;                               // [hd]
-      const size_t kvh = h / group;                                        // shared kv head (GQA)
+      const size_t kv_off = layer_base + (h / group) * hd;                 // shared kv head (GQA)
       std::span<float> att(s.att.data() + h * c.context_length, pos + 1);  // [pos+1]
       for (size_t t = 0; t <= pos; ++t) {
-        const float* kt = k_cache + t * kv_dim + kvh * hd;
         float dot = 0;
-        for (size_t i = 0; i < hd; ++i) dot += qh[i] * kt[i];
+        if (f16) {
+          const uint16_t* kt = s.key_cache16.data() + kv_off + t * kv_dim;
+          for (size_t i = 0; i < hd; ++i) dot += qh[i] * F16ToF32(kt[i]);
+        } else {
+          const float* kt = s.key_cache.data() + kv_off + t * kv_dim;
+          for (size_t i = 0; i < hd; ++i) dot += qh[i] * kt[i];
+        }
         att[t] = dot * att_scale;
       }
       Softmax(att);
       float* out = s.xq.data() + h * hd;  // [hd]
       std::fill(out, out + hd, 0.0f);
       for (size_t t = 0; t <= pos; ++t) {
-        const float* vt = v_cache + t * kv_dim + kvh * hd;
-        const float a = att[t];
-        for (size_t i = 0; i < hd; ++i) out[i] += a * vt[i];
+        if (f16) {
+          const uint16_t* vt = s.value_cache16.data() + kv_off + t * kv_dim;
+          const float a = F16ToF32(F32ToF16(att[t]));  // as ggml: probabilities to f16
+          for (size_t i = 0; i < hd; ++i) out[i] += a * F16ToF32(vt[i]);
+        } else {
+          const float* vt = s.value_cache.data() + kv_off + t * kv_dim;
+          const float a = att[t];
+          for (size_t i = 0; i < hd; ++i) out[i] += a * vt[i];
+        }
       }
     }
     MatVec(w.wo, s.xq, s.xb);

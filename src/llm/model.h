@@ -77,18 +77,33 @@ struct Weights {
   WeightView output;                   // [vocab_size x dim] (token_embd when tied)
 };
 
+// KvCacheType is the element type of the KV cache.
+enum class KvCacheType {
+  // kF16 halves the cache and matches llama.cpp's default numerics: k and v are stored as
+  // binary16, and (as ggml's CPU mul_mat converts src1 to the f16 weights' dot type) q and the
+  // attention probabilities are rounded to binary16 before their dot products.
+  kF16,
+  // kF32 keeps everything in float (the reference numerics).
+  kF32,
+};
+
 // RunState owns the activations and KV cache for one sequence; sized once at load.
 struct RunState {
-  std::vector<float> x;            // [dim] residual stream
-  std::vector<float> xb;           // [dim] normalised input / block output
-  std::vector<float> xq;           // [q_dim] attention output before wo
-  std::vector<float> q;            // [q_dim]
-  std::vector<float> hb;           // [hidden_dim] gate
-  std::vector<float> hb2;          // [hidden_dim] up
-  std::vector<float> att;          // [num_heads x context_length] scores
-  std::vector<float> logits;       // [vocab_size]
-  std::vector<float> key_cache;    // [num_layers x context_length x kv_dim]
-  std::vector<float> value_cache;  // [num_layers x context_length x kv_dim]
+  std::vector<float> x;       // [dim] residual stream
+  std::vector<float> xb;      // [dim] normalised input / block output
+  std::vector<float> xq;      // [q_dim] attention output before wo
+  std::vector<float> q;       // [q_dim]
+  std::vector<float> k;       // [kv_dim] this position's key (after RoPE)
+  std::vector<float> v;       // [kv_dim] this position's value
+  std::vector<float> hb;      // [hidden_dim] gate
+  std::vector<float> hb2;     // [hidden_dim] up
+  std::vector<float> att;     // [num_heads x context_length] scores
+  std::vector<float> logits;  // [vocab_size]
+  // Exactly one pair of caches is sized, by KvCacheType.
+  std::vector<float> key_cache;         // [num_layers x context_length x kv_dim] (kF32)
+  std::vector<float> value_cache;       // [num_layers x context_length x kv_dim] (kF32)
+  std::vector<uint16_t> key_cache16;    // [num_layers x context_length x kv_dim] (kF16)
+  std::vector<uint16_t> value_cache16;  // [num_layers x context_length x kv_dim] (kF16)
 };
 
 // ModelOptions tunes loading.
@@ -97,6 +112,8 @@ struct ModelOptions {
   size_t max_context = 4096;
   // lock mlocks a mapped file (Open only) so weights never reach swap.
   bool lock = false;
+  // kv_cache selects the KV cache precision.
+  KvCacheType kv_cache = KvCacheType::kF16;
 };
 
 // Model is a loaded transformer. Not thread-safe: one sequence at a time (Forward mutates the
@@ -132,6 +149,7 @@ class Model {
   std::optional<MappedFile> mapped_;
   GgufFile gguf_;
   Config config_;
+  KvCacheType kv_cache_ = KvCacheType::kF16;
   Weights weights_;
   RunState state_;
 };

@@ -1,0 +1,223 @@
+#include "llm/kernels.h"
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace confide::llm {
+namespace {
+
+std::vector<float> RandomVec(std::mt19937& rng, size_t n, float scale = 1.0f) {
+  std::uniform_real_distribution<float> d(-scale, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+// Naive references, in double precision.
+
+double RefF16(uint16_t h) {
+  const int sign = (h >> 15) ? -1 : 1;
+  const int exp = (h >> 10) & 0x1f;
+  const int mant = h & 0x3ff;
+  if (exp == 0) return sign * std::ldexp(mant, -24);
+  if (exp == 31) return mant ? NAN : sign * INFINITY;
+  return sign * std::ldexp(1024 + mant, exp - 25);
+}
+
+std::vector<float> RefDequant(GgmlType type, const Bytes& data, size_t n) {
+  std::vector<float> out(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (type == GgmlType::kF32) {
+      std::memcpy(&out[i], data.data() + 4 * i, 4);
+    } else if (type == GgmlType::kF16) {
+      uint16_t h;
+      std::memcpy(&h, data.data() + 2 * i, 2);
+      out[i] = static_cast<float>(RefF16(h));
+    } else if (type == GgmlType::kBF16) {
+      uint16_t h;
+      std::memcpy(&h, data.data() + 2 * i, 2);
+      uint32_t bits = static_cast<uint32_t>(h) << 16;
+      std::memcpy(&out[i], &bits, 4);
+    } else {  // Q8_0: block = f16 d, 32 x int8
+      const uint8_t* blk = data.data() + (i / 32) * 34;
+      uint16_t d;
+      std::memcpy(&d, blk, 2);
+      out[i] = static_cast<float>(RefF16(d) * static_cast<int8_t>(blk[2 + i % 32]));
+    }
+  }
+  return out;
+}
+
+Bytes Encode(GgmlType type, const std::vector<float>& v) {
+  Bytes out;
+  if (type == GgmlType::kF32) {
+    out.resize(v.size() * 4);
+    std::memcpy(out.data(), v.data(), out.size());
+  } else if (type == GgmlType::kF16 || type == GgmlType::kBF16) {
+    out.resize(v.size() * 2);
+    for (size_t i = 0; i < v.size(); ++i) {
+      uint16_t h;
+      if (type == GgmlType::kF16) {
+        h = F32ToF16(v[i]);
+      } else {
+        uint32_t bits;
+        std::memcpy(&bits, &v[i], 4);
+        h = static_cast<uint16_t>(bits >> 16);
+      }
+      std::memcpy(out.data() + 2 * i, &h, 2);
+    }
+  } else {
+    out.resize(v.size() / 32 * 34);
+    QuantizeRowQ8_0(v, out);
+  }
+  return out;
+}
+
+TEST(KernelsTest, F16ConversionIsExactForAllHalves) {
+  int checked = 0;
+  for (uint32_t h = 0; h < 65536; ++h) {
+    const float f = F16ToF32(static_cast<uint16_t>(h));
+    const double ref = RefF16(static_cast<uint16_t>(h));
+    if (std::isnan(ref)) {
+      EXPECT_TRUE(std::isnan(f));
+      EXPECT_TRUE(F32ToF16(f) & 0x7c00);
+      continue;
+    }
+    ASSERT_EQ(static_cast<double>(f), ref) << h;
+    ASSERT_EQ(F32ToF16(f), h) << h;  // round trip
+    ++checked;
+  }
+  EXPECT_EQ(checked, 65536 - 2 * 1023);
+  // Rounding: to nearest, ties to even, overflow to infinity.
+  EXPECT_EQ(F32ToF16(1.0f + 1.0f / 2048), F32ToF16(1.0f));      // tie -> even
+  EXPECT_EQ(F32ToF16(1.0f + 3.0f / 2048), F32ToF16(1.0f) + 2);  // tie -> even (up)
+  EXPECT_EQ(F32ToF16(65520.0f), 0x7c00);
+  EXPECT_EQ(F32ToF16(65519.0f), 0x7bff);
+  EXPECT_EQ(F32ToF16(1e-8f), 0);
+}
+
+TEST(KernelsTest, QuantizeQ8_0MatchesNaiveReference) {
+  std::mt19937 rng(1);
+  std::vector<float> x = RandomVec(rng, 256, 3.0f);
+  x[5] = 0;
+  std::fill(x.begin() + 64, x.begin() + 96, 0.0f);  // all-zero block
+  Bytes q(256 / 32 * 34);
+  QuantizeRowQ8_0(x, q);
+  std::vector<float> back = RefDequant(GgmlType::kQ8_0, q, 256);
+  for (size_t b = 0; b < 8; ++b) {
+    float amax = 0;
+    for (size_t i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[b * 32 + i]));
+    for (size_t i = 0; i < 32; ++i) {
+      // Error at most half a step (plus the f16 rounding of the scale).
+      EXPECT_NEAR(back[b * 32 + i], x[b * 32 + i], amax / 127 * 0.5 + amax * 1e-3);
+    }
+  }
+  std::vector<float> deq(256);
+  DequantizeRow(GgmlType::kQ8_0, q.data(), deq);
+  EXPECT_EQ(deq, back);
+}
+
+class MatVecTest : public ::testing::TestWithParam<GgmlType> {};
+
+TEST_P(MatVecTest, MatchesNaiveReference) {
+  const GgmlType type = GetParam();
+  std::mt19937 rng(static_cast<unsigned>(type) + 7);
+  for (size_t cols : {32u, 64u, 96u, 288u}) {
+    const size_t rows = 19;
+    std::vector<float> wf = RandomVec(rng, rows * cols);
+    std::vector<float> x = RandomVec(rng, cols);
+    Bytes data = Encode(type, wf);
+    const size_t row_bytes = data.size() / rows;
+    WeightView w{type, data.data(), rows, cols, row_bytes};
+    std::vector<float> out(rows);
+    MatVec(w, x, out);
+    for (size_t r = 0; r < rows; ++r) {
+      Bytes row(data.begin() + r * row_bytes, data.begin() + (r + 1) * row_bytes);
+      std::vector<float> wr = RefDequant(type, row, cols);
+      double ref = 0, mag = 0;
+      for (size_t c = 0; c < cols; ++c) {
+        ref += static_cast<double>(wr[c]) * x[c];
+        mag += std::fabs(static_cast<double>(wr[c]) * x[c]);
+      }
+      EXPECT_NEAR(out[r], ref, 1e-5 * mag + 1e-6) << "cols " << cols << " row " << r;
+      std::vector<float> deq(cols);
+      DequantizeRow(type, row.data(), deq);
+      EXPECT_EQ(deq, wr);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, MatVecTest,
+                         ::testing::Values(GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16,
+                                           GgmlType::kQ8_0),
+                         [](const auto& p) { return std::string(GgmlTypeName(p.param)); });
+
+TEST(KernelsTest, RmsNormMatchesNaiveReference) {
+  std::mt19937 rng(2);
+  for (size_t n : {1u, 7u, 64u, 1000u}) {
+    std::vector<float> x = RandomVec(rng, n, 4.0f), w = RandomVec(rng, n), out(n);
+    RmsNorm(out, x, w, 1e-5f);
+    double ss = 0;
+    for (float v : x) ss += static_cast<double>(v) * v;
+    const double scale = 1.0 / std::sqrt(ss / n + 1e-5);
+    for (size_t i = 0; i < n; ++i) EXPECT_NEAR(out[i], x[i] * scale * w[i], 1e-5);
+    RmsNorm(x, x, w, 1e-5f);  // in place
+    EXPECT_EQ(x, out);
+  }
+}
+
+TEST(KernelsTest, SoftmaxMatchesNaiveReference) {
+  std::mt19937 rng(3);
+  for (size_t n : {1u, 5u, 300u}) {
+    std::vector<float> x = RandomVec(rng, n, 30.0f);
+    x[0] = 1000.0f;  // would overflow a naive exp
+    std::vector<float> y = x;
+    Softmax(y);
+    double max = *std::max_element(x.begin(), x.end()), sum = 0;
+    for (float v : x) sum += std::exp(v - max);
+    double total = 0;
+    for (size_t i = 0; i < n; ++i) {
+      EXPECT_NEAR(y[i], std::exp(x[i] - max) / sum, 1e-6);
+      total += y[i];
+    }
+    EXPECT_NEAR(total, 1.0, 1e-5);
+  }
+}
+
+TEST(KernelsTest, RopeMatchesNaiveReference) {
+  std::mt19937 rng(4);
+  const size_t heads = 3, head_dim = 16;
+  for (RopeStyle style : {RopeStyle::kNormal, RopeStyle::kNeox}) {
+    for (size_t rope_dims : {16u, 8u}) {
+      for (int pos : {0, 1, 17, 500}) {
+        for (float scale : {1.0f, 0.25f}) {
+          std::vector<float> x = RandomVec(rng, heads * head_dim), y = x;
+          Rope(y, heads, head_dim, rope_dims, pos, 10000.0f, scale, style);
+          for (size_t h = 0; h < heads; ++h) {
+            const float* in = x.data() + h * head_dim;
+            const float* out = y.data() + h * head_dim;
+            std::vector<double> ref(in, in + head_dim);
+            for (size_t j = 0; j < rope_dims / 2; ++j) {
+              const double theta =
+                  pos * scale * std::pow(10000.0, -2.0 * j / static_cast<double>(rope_dims));
+              const size_t a = style == RopeStyle::kNormal ? 2 * j : j;
+              const size_t b = style == RopeStyle::kNormal ? 2 * j + 1 : j + rope_dims / 2;
+              ref[a] = in[a] * std::cos(theta) - in[b] * std::sin(theta);
+              ref[b] = in[a] * std::sin(theta) + in[b] * std::cos(theta);
+            }
+            for (size_t i = 0; i < head_dim; ++i) {
+              EXPECT_NEAR(out[i], ref[i], 2e-4) << "pos " << pos << " i " << i;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace confide::llm
