@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 namespace confide::llm {
 namespace {
@@ -16,6 +17,16 @@ float BitsFloat(uint32_t u) {
   float f;
   std::memcpy(&f, &u, 4);
   return f;
+}
+
+// F16Table returns all 65536 half -> float conversions (256 KiB, built once, thread-safe).
+const float* F16Table() {
+  static const std::vector<float> table = [] {
+    std::vector<float> t(65536);
+    for (uint32_t h = 0; h < 65536; ++h) t[h] = F16ToF32(static_cast<uint16_t>(h));
+    return t;
+  }();
+  return table.data();
 }
 
 uint16_t LoadU16(const uint8_t* p) {
@@ -37,13 +48,14 @@ float DotF32(const float* w, const float* x, size_t n) {
 }
 
 float DotF16(const uint8_t* w, const float* x, size_t n) {
+  const float* f16 = F16Table();
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    for (size_t k = 0; k < 8; ++k) acc[k] += F16ToF32(LoadU16(w + 2 * (i + k))) * x[i + k];
+    for (size_t k = 0; k < 8; ++k) acc[k] += f16[LoadU16(w + 2 * (i + k))] * x[i + k];
   }
   float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-  for (; i < n; ++i) sum += F16ToF32(LoadU16(w + 2 * i)) * x[i];
+  for (; i < n; ++i) sum += f16[LoadU16(w + 2 * i)] * x[i];
   return sum;
 }
 
