@@ -81,7 +81,97 @@ float DotQ8_0(const uint8_t* w, const float* x, size_t n) {
   return sum;
 }
 
+constexpr size_t kQ4_0BlockBytes = 18;
+constexpr size_t kQ5_0BlockBytes = 22;
+
+// DequantBlockQ4_0 / DequantBlockQ5_0 expand one 32-element block.
+void DequantBlockQ4_0(const uint8_t* blk, float* out) {
+  const float d = F16ToF32(LoadU16(blk));
+  const uint8_t* qs = blk + 2;
+  for (size_t j = 0; j < 16; ++j) {
+    out[j] = d * static_cast<float>((qs[j] & 0x0F) - 8);
+    out[j + 16] = d * static_cast<float>((qs[j] >> 4) - 8);
+  }
+}
+
+void DequantBlockQ5_0(const uint8_t* blk, float* out) {
+  const float d = F16ToF32(LoadU16(blk));
+  uint32_t qh;
+  std::memcpy(&qh, blk + 2, 4);
+  const uint8_t* qs = blk + 6;
+  for (size_t j = 0; j < 16; ++j) {
+    const int x0 = ((qs[j] & 0x0F) | (((qh >> j) << 4) & 0x10)) - 16;
+    const int x1 = ((qs[j] >> 4) | ((qh >> (j + 12)) & 0x10)) - 16;
+    out[j] = d * static_cast<float>(x0);
+    out[j + 16] = d * static_cast<float>(x1);
+  }
+}
+
+template <void (*Dequant)(const uint8_t*, float*), size_t kBlockBytes>
+float DotBlocks(const uint8_t* w, const float* x, size_t n) {
+  float sum = 0;
+  float buf[32];
+  for (size_t b = 0; b < n / 32; ++b) {
+    Dequant(w + b * kBlockBytes, buf);
+    const float* xb = x + b * 32;
+    float acc[4] = {0, 0, 0, 0};
+    for (size_t i = 0; i < 32; i += 4) {
+      for (size_t k = 0; k < 4; ++k) acc[k] += buf[i + k] * xb[i + k];
+    }
+    sum += (acc[0] + acc[1]) + (acc[2] + acc[3]);
+  }
+  return sum;
+}
+
+// MaxByMagnitude returns the element of largest |x| with its sign (first one on ties).
+float MaxByMagnitude(const float* x, size_t n) {
+  float amax = 0, max = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (std::fabs(x[i]) > amax) {
+      amax = std::fabs(x[i]);
+      max = x[i];
+    }
+  }
+  return max;
+}
+
 }  // namespace
+
+void QuantizeRowQ4_0(std::span<const float> x, std::span<uint8_t> out) {
+  for (size_t b = 0; b < x.size() / 32; ++b) {
+    const float* xb = x.data() + b * 32;
+    const float d = MaxByMagnitude(xb, 32) / -8.0f;
+    const float id = d != 0 ? 1.0f / d : 0.0f;
+    uint8_t* blk = out.data() + b * kQ4_0BlockBytes;
+    const uint16_t dh = F32ToF16(d);
+    std::memcpy(blk, &dh, 2);
+    for (size_t j = 0; j < 16; ++j) {
+      const int x0 = std::min(15, static_cast<int>(static_cast<int8_t>(xb[j] * id + 8.5f)));
+      const int x1 = std::min(15, static_cast<int>(static_cast<int8_t>(xb[j + 16] * id + 8.5f)));
+      blk[2 + j] = static_cast<uint8_t>(x0 | (x1 << 4));
+    }
+  }
+}
+
+void QuantizeRowQ5_0(std::span<const float> x, std::span<uint8_t> out) {
+  for (size_t b = 0; b < x.size() / 32; ++b) {
+    const float* xb = x.data() + b * 32;
+    const float d = MaxByMagnitude(xb, 32) / -16.0f;
+    const float id = d != 0 ? 1.0f / d : 0.0f;
+    uint8_t* blk = out.data() + b * kQ5_0BlockBytes;
+    const uint16_t dh = F32ToF16(d);
+    std::memcpy(blk, &dh, 2);
+    uint32_t qh = 0;
+    for (size_t j = 0; j < 16; ++j) {
+      const int x0 = std::min(31, static_cast<int>(static_cast<int8_t>(xb[j] * id + 16.5f)));
+      const int x1 = std::min(31, static_cast<int>(static_cast<int8_t>(xb[j + 16] * id + 16.5f)));
+      blk[6 + j] = static_cast<uint8_t>((x0 & 0x0F) | ((x1 & 0x0F) << 4));
+      qh |= static_cast<uint32_t>((x0 & 0x10) >> 4) << j;
+      qh |= static_cast<uint32_t>((x1 & 0x10) >> 4) << (j + 16);
+    }
+    std::memcpy(blk + 2, &qh, 4);
+  }
+}
 
 float F16ToF32(uint16_t h) {
   const uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
@@ -135,7 +225,7 @@ void QuantizeRowQ8_0(std::span<const float> x, std::span<uint8_t> out) {
 
 bool SupportsMatVec(GgmlType type) {
   return type == GgmlType::kF32 || type == GgmlType::kF16 || type == GgmlType::kBF16 ||
-         type == GgmlType::kQ8_0;
+         type == GgmlType::kQ8_0 || type == GgmlType::kQ4_0 || type == GgmlType::kQ5_0;
 }
 
 void DequantizeRow(GgmlType type, const uint8_t* row, std::span<float> out) {
@@ -159,6 +249,12 @@ void DequantizeRow(GgmlType type, const uint8_t* row, std::span<float> out) {
         }
       }
       return;
+    case GgmlType::kQ4_0:
+      for (size_t b = 0; b < n / 32; ++b) DequantBlockQ4_0(row + b * kQ4_0BlockBytes, &out[b * 32]);
+      return;
+    case GgmlType::kQ5_0:
+      for (size_t b = 0; b < n / 32; ++b) DequantBlockQ5_0(row + b * kQ5_0BlockBytes, &out[b * 32]);
+      return;
     default:
       std::fill(out.begin(), out.end(), 0.0f);  // unreachable: the loader rejects other types
       return;
@@ -180,6 +276,12 @@ void MatVec(const WeightView& w, std::span<const float> x, std::span<float> out)
         break;
       case GgmlType::kQ8_0:
         out[r] = DotQ8_0(row, x.data(), w.cols);
+        break;
+      case GgmlType::kQ4_0:
+        out[r] = DotBlocks<DequantBlockQ4_0, kQ4_0BlockBytes>(row, x.data(), w.cols);
+        break;
+      case GgmlType::kQ5_0:
+        out[r] = DotBlocks<DequantBlockQ5_0, kQ5_0BlockBytes>(row, x.data(), w.cols);
         break;
       default:
         out[r] = 0;  // unreachable: the loader rejects other types

@@ -35,8 +35,17 @@ inline constexpr size_t kQ8_0BlockBytes = 34;
 // q = round(x/d).
 void QuantizeRowQ8_0(std::span<const float> x, std::span<uint8_t> out);
 
+// QuantizeRowQ4_0 writes x.size()/32 blocks of ggml's block_q4_0 { ggml_half d; uint8_t
+// qs[16]; } (element j: low nibble of qs[j], element j+16: high nibble, value d * (q - 8)), as
+// quantize_row_q4_0_ref: d = max / -8 where max is the element of largest magnitude.
+void QuantizeRowQ4_0(std::span<const float> x, std::span<uint8_t> out);
+// QuantizeRowQ5_0 writes blocks of block_q5_0 { ggml_half d; uint8_t qh[4]; uint8_t qs[16]; }
+// (5-bit q: low nibbles as Q4_0, bit 4 of element j in bit j of the little-endian qh; value
+// d * (q - 16)), as quantize_row_q5_0_ref: d = max / -16.
+void QuantizeRowQ5_0(std::span<const float> x, std::span<uint8_t> out);
+
 // SupportsMatVec returns true for the weight types MatVec and DequantizeRow handle
-// (F32, F16, BF16, Q8_0).
+// (F32, F16, BF16, Q8_0, Q4_0, Q5_0).
 bool SupportsMatVec(GgmlType type);
 
 // DequantizeRow writes the `out.size()` elements of one row of `type` starting at `row` (which

@@ -42,6 +42,21 @@ std::vector<float> RefDequant(GgmlType type, const Bytes& data, size_t n) {
       std::memcpy(&h, data.data() + 2 * i, 2);
       uint32_t bits = static_cast<uint32_t>(h) << 16;
       std::memcpy(&out[i], &bits, 4);
+    } else if (type == GgmlType::kQ4_0) {  // block = f16 d, 16 bytes of nibbles
+      const uint8_t* blk = data.data() + (i / 32) * 18;
+      uint16_t d;
+      std::memcpy(&d, blk, 2);
+      const size_t j = i % 32;
+      const int q = j < 16 ? (blk[2 + j] & 0xF) : (blk[2 + j - 16] >> 4);
+      out[i] = static_cast<float>(RefF16(d) * (q - 8));
+    } else if (type == GgmlType::kQ5_0) {  // block = f16 d, u32 high bits, 16 bytes of nibbles
+      const uint8_t* blk = data.data() + (i / 32) * 22;
+      uint16_t d;
+      std::memcpy(&d, blk, 2);
+      const size_t j = i % 32;
+      const int lo = j < 16 ? (blk[6 + j] & 0xF) : (blk[6 + j - 16] >> 4);
+      const int hi = (blk[2 + j / 8] >> (j % 8)) & 1;
+      out[i] = static_cast<float>(RefF16(d) * (lo + 16 * hi - 16));
     } else {  // Q8_0: block = f16 d, 32 x int8
       const uint8_t* blk = data.data() + (i / 32) * 34;
       uint16_t d;
@@ -70,6 +85,12 @@ Bytes Encode(GgmlType type, const std::vector<float>& v) {
       }
       std::memcpy(out.data() + 2 * i, &h, 2);
     }
+  } else if (type == GgmlType::kQ4_0) {
+    out.resize(v.size() / 32 * 18);
+    QuantizeRowQ4_0(v, out);
+  } else if (type == GgmlType::kQ5_0) {
+    out.resize(v.size() / 32 * 22);
+    QuantizeRowQ5_0(v, out);
   } else {
     out.resize(v.size() / 32 * 34);
     QuantizeRowQ8_0(v, out);
@@ -121,6 +142,26 @@ TEST(KernelsTest, QuantizeQ8_0MatchesNaiveReference) {
   EXPECT_EQ(deq, back);
 }
 
+TEST(KernelsTest, QuantizeQ4_0AndQ5_0WithinOneStep) {
+  std::mt19937 rng(5);
+  for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ5_0}) {
+    const float levels = type == GgmlType::kQ4_0 ? 8.0f : 16.0f;
+    std::vector<float> x = RandomVec(rng, 128, 2.0f);
+    std::fill(x.begin() + 32, x.begin() + 64, 0.0f);  // all-zero block
+    Bytes q = Encode(type, x);
+    std::vector<float> back = RefDequant(type, q, 128), deq(128);
+    DequantizeRow(type, q.data(), deq);
+    EXPECT_EQ(deq, back);
+    for (size_t b = 0; b < 4; ++b) {
+      float amax = 0;
+      for (size_t i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[b * 32 + i]));
+      for (size_t i = 0; i < 32; ++i) {
+        EXPECT_NEAR(back[b * 32 + i], x[b * 32 + i], amax / levels * 1.01f) << b << " " << i;
+      }
+    }
+  }
+}
+
 class MatVecTest : public ::testing::TestWithParam<GgmlType> {};
 
 TEST_P(MatVecTest, MatchesNaiveReference) {
@@ -153,7 +194,7 @@ TEST_P(MatVecTest, MatchesNaiveReference) {
 
 INSTANTIATE_TEST_SUITE_P(Types, MatVecTest,
                          ::testing::Values(GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16,
-                                           GgmlType::kQ8_0),
+                                           GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ5_0),
                          [](const auto& p) { return std::string(GgmlTypeName(p.param)); });
 
 TEST(KernelsTest, RmsNormMatchesNaiveReference) {

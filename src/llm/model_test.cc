@@ -294,6 +294,8 @@ INSTANTIATE_TEST_SUITE_P(
         ForwardCase{"llama_q8_0", Spec(Architecture::kLlama, GgmlType::kQ8_0, false, 2, 0)},
         ForwardCase{"qwen2_f32_tied", Spec(Architecture::kQwen2, GgmlType::kF32, true, 2, 0)},
         ForwardCase{"qwen2_f16", Spec(Architecture::kQwen2, GgmlType::kF16, false, 2, 0)},
+        ForwardCase{"llama_q4_0", Spec(Architecture::kLlama, GgmlType::kQ4_0, false, 2, 0)},
+        ForwardCase{"qwen2_q5_0", Spec(Architecture::kQwen2, GgmlType::kQ5_0, true, 1, 0)},
         ForwardCase{"qwen2_q8_0", Spec(Architecture::kQwen2, GgmlType::kQ8_0, true, 2, 8)}),
     [](const auto& p) { return std::string(p.param.name); });
 
@@ -350,13 +352,13 @@ TEST(ModelTest, RejectsBadModels) {
     for (const auto& t : f->tensors()) {
       std::vector<uint64_t> dims(t.dims.begin(), t.dims.begin() + t.num_dims);
       if (t.name == "blk.0.attn_q.weight") {
-        EXPECT_TRUE(out.AddTensor(t.name, GgmlType::kQ4_0, dims, Bytes(64 * 64 / 32 * 18)).ok());
+        EXPECT_TRUE(out.AddTensor(t.name, GgmlType::kQ4_1, dims, Bytes(64 * 64 / 32 * 20)).ok());
       } else {
         EXPECT_TRUE(out.AddTensor(t.name, t.type, dims, t.data).ok());
       }
     }
   });
-  expect_error(q4, "blk.0.attn_q.weight has type Q4_0");
+  expect_error(q4, "blk.0.attn_q.weight has type Q4_1");
 
   auto m = Model::FromBuffer(*good, {.max_context = 16});
   ASSERT_TRUE(m.ok()) << m.status();

@@ -51,13 +51,18 @@ Bytes Encode(GgmlType type, const std::vector<float>& v, size_t cols) {
         std::memcpy(out.data() + 2 * i, &h, 2);
       }
       break;
-    case GgmlType::kQ8_0: {
+    case GgmlType::kQ8_0:
+    case GgmlType::kQ4_0:
+    case GgmlType::kQ5_0: {
       const size_t rows = v.size() / cols;
-      const size_t row_bytes = cols / kQ8_0BlockElems * kQ8_0BlockBytes;
+      const size_t row_bytes = static_cast<size_t>(*GgmlRowBytes(type, cols));
       out.resize(rows * row_bytes);
+      auto quantize = type == GgmlType::kQ8_0   ? QuantizeRowQ8_0
+                      : type == GgmlType::kQ4_0 ? QuantizeRowQ4_0
+                                                : QuantizeRowQ5_0;
       for (size_t r = 0; r < rows; ++r) {
-        QuantizeRowQ8_0(std::span<const float>(v.data() + r * cols, cols),
-                        std::span<uint8_t>(out.data() + r * row_bytes, row_bytes));
+        quantize(std::span<const float>(v.data() + r * cols, cols),
+                 std::span<uint8_t>(out.data() + r * row_bytes, row_bytes));
       }
       break;
     }
@@ -76,8 +81,10 @@ absl::StatusOr<Bytes> SynthesizeModel(const SynthSpec& s) {
     return absl::InvalidArgumentError("synth: inconsistent shape");
   }
   if (!SupportsMatVec(s.type)) return absl::InvalidArgumentError("synth: unsupported type");
-  if (s.type == GgmlType::kQ8_0 && (s.dim % 32 != 0 || s.hidden_dim % 32 != 0)) {
-    return absl::InvalidArgumentError("synth: Q8_0 needs dim and hidden_dim multiples of 32");
+  const bool blocked =
+      s.type == GgmlType::kQ8_0 || s.type == GgmlType::kQ4_0 || s.type == GgmlType::kQ5_0;
+  if (blocked && (s.dim % 32 != 0 || s.hidden_dim % 32 != 0)) {
+    return absl::InvalidArgumentError("synth: quantised types need dims multiples of 32");
   }
   const size_t head_dim = s.dim / s.num_heads;
   const size_t kv_dim = s.num_kv_heads * head_dim;

@@ -31,7 +31,8 @@ struct SynthSpec {
 
 // SynthesizeModel returns a GGUF file with random weights (uniform, scaled by 1/sqrt(fan-in))
 // and a SentencePiece-style vocabulary of placeholder pieces. InvalidArgument if the shape is
-// inconsistent or `type` is not F32/F16/BF16/Q8_0 (Q8_0 needs dims that are multiples of 32).
+// inconsistent or `type` is not F32/F16/BF16/Q8_0/Q4_0/Q5_0 (quantised types need dims that are
+// multiples of 32).
 absl::StatusOr<Bytes> SynthesizeModel(const SynthSpec& spec);
 
 }  // namespace confide::llm
