@@ -107,15 +107,77 @@ void DequantBlockQ5_0(const uint8_t* blk, float* out) {
   }
 }
 
-template <void (*Dequant)(const uint8_t*, float*), size_t kBlockBytes>
+constexpr size_t kQ4_KBlockBytes = 144;
+constexpr size_t kQ6_KBlockBytes = 210;
+
+// ScaleMinK4 unpacks the 6-bit scale and min of sub-block j (0..7) from block_q4_K's 12 scale
+// bytes: j < 4 keep them in the low 6 bits of bytes j and j+4; j >= 4 split them into the nibbles
+// of byte j+4 and the top two bits of bytes j-4 (scale) and j (min). (ggml get_scale_min_k4.)
+void ScaleMinK4(size_t j, const uint8_t* q, int* scale, int* min) {
+  if (j < 4) {
+    *scale = q[j] & 63;
+    *min = q[j + 4] & 63;
+  } else {
+    *scale = (q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4);
+    *min = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+  }
+}
+
+// DequantBlockQ4_K expands block_q4_K { ggml_half d, dmin; uint8_t scales[12]; uint8_t qs[128];
+// } (256 elements): element 64c + 32h + l is d*scale(2c+h) * nibble h of qs[32c + l] -
+// dmin*min(2c+h).
+void DequantBlockQ4_K(const uint8_t* blk, float* out) {
+  const float d = F16ToF32(LoadU16(blk));
+  const float dmin = F16ToF32(LoadU16(blk + 2));
+  const uint8_t* scales = blk + 4;
+  const uint8_t* qs = blk + 16;
+  for (size_t c = 0; c < 4; ++c) {
+    int sc0, m0, sc1, m1;
+    ScaleMinK4(2 * c, scales, &sc0, &m0);
+    ScaleMinK4(2 * c + 1, scales, &sc1, &m1);
+    const float d0 = d * static_cast<float>(sc0), mm0 = dmin * static_cast<float>(m0);
+    const float d1 = d * static_cast<float>(sc1), mm1 = dmin * static_cast<float>(m1);
+    for (size_t l = 0; l < 32; ++l) {
+      out[64 * c + l] = d0 * static_cast<float>(qs[32 * c + l] & 0x0F) - mm0;
+      out[64 * c + 32 + l] = d1 * static_cast<float>(qs[32 * c + l] >> 4) - mm1;
+    }
+  }
+}
+
+// DequantBlockQ6_K expands block_q6_K { uint8_t ql[128]; uint8_t qh[64]; int8_t scales[16];
+// ggml_half d; } (256 elements): in each half (128 elements) element 32k + l takes its low 4
+// bits from ql[64*half + l + 32*(k&1)] (low nibble for k < 2, high for k >= 2), its high 2 bits
+// from bits 2k..2k+1 of qh[32*half + l], minus 32, times d * scales[8*half + l/16 + 2k].
+void DequantBlockQ6_K(const uint8_t* blk, float* out) {
+  const uint8_t* ql = blk;
+  const uint8_t* qh = blk + 128;
+  const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 192);
+  const float d = F16ToF32(LoadU16(blk + 208));
+  for (size_t half = 0; half < 2; ++half) {
+    for (size_t l = 0; l < 32; ++l) {
+      const uint8_t lo_a = ql[64 * half + l], lo_b = ql[64 * half + l + 32];
+      const uint8_t hi = qh[32 * half + l];
+      const int q[4] = {((lo_a & 0x0F) | (((hi >> 0) & 3) << 4)) - 32,
+                        ((lo_b & 0x0F) | (((hi >> 2) & 3) << 4)) - 32,
+                        ((lo_a >> 4) | (((hi >> 4) & 3) << 4)) - 32,
+                        ((lo_b >> 4) | (((hi >> 6) & 3) << 4)) - 32};
+      for (size_t k = 0; k < 4; ++k) {
+        out[128 * half + 32 * k + l] =
+            d * static_cast<float>(sc[8 * half + l / 16 + 2 * k]) * static_cast<float>(q[k]);
+      }
+    }
+  }
+}
+
+template <void (*Dequant)(const uint8_t*, float*), size_t kBlockBytes, size_t kBlockElems = 32>
 float DotBlocks(const uint8_t* w, const float* x, size_t n) {
   float sum = 0;
-  float buf[32];
-  for (size_t b = 0; b < n / 32; ++b) {
+  float buf[kBlockElems];
+  for (size_t b = 0; b < n / kBlockElems; ++b) {
     Dequant(w + b * kBlockBytes, buf);
-    const float* xb = x + b * 32;
+    const float* xb = x + b * kBlockElems;
     float acc[4] = {0, 0, 0, 0};
-    for (size_t i = 0; i < 32; i += 4) {
+    for (size_t i = 0; i < kBlockElems; i += 4) {
       for (size_t k = 0; k < 4; ++k) acc[k] += buf[i + k] * xb[i + k];
     }
     sum += (acc[0] + acc[1]) + (acc[2] + acc[3]);
@@ -225,7 +287,8 @@ void QuantizeRowQ8_0(std::span<const float> x, std::span<uint8_t> out) {
 
 bool SupportsMatVec(GgmlType type) {
   return type == GgmlType::kF32 || type == GgmlType::kF16 || type == GgmlType::kBF16 ||
-         type == GgmlType::kQ8_0 || type == GgmlType::kQ4_0 || type == GgmlType::kQ5_0;
+         type == GgmlType::kQ8_0 || type == GgmlType::kQ4_0 || type == GgmlType::kQ5_0 ||
+         type == GgmlType::kQ4_K || type == GgmlType::kQ6_K;
 }
 
 void DequantizeRow(GgmlType type, const uint8_t* row, std::span<float> out) {
@@ -255,6 +318,16 @@ void DequantizeRow(GgmlType type, const uint8_t* row, std::span<float> out) {
     case GgmlType::kQ5_0:
       for (size_t b = 0; b < n / 32; ++b) DequantBlockQ5_0(row + b * kQ5_0BlockBytes, &out[b * 32]);
       return;
+    case GgmlType::kQ4_K:
+      for (size_t b = 0; b < n / 256; ++b) {
+        DequantBlockQ4_K(row + b * kQ4_KBlockBytes, &out[b * 256]);
+      }
+      return;
+    case GgmlType::kQ6_K:
+      for (size_t b = 0; b < n / 256; ++b) {
+        DequantBlockQ6_K(row + b * kQ6_KBlockBytes, &out[b * 256]);
+      }
+      return;
     default:
       std::fill(out.begin(), out.end(), 0.0f);  // unreachable: the loader rejects other types
       return;
@@ -282,6 +355,12 @@ void MatVec(const WeightView& w, std::span<const float> x, std::span<float> out)
         break;
       case GgmlType::kQ5_0:
         out[r] = DotBlocks<DequantBlockQ5_0, kQ5_0BlockBytes>(row, x.data(), w.cols);
+        break;
+      case GgmlType::kQ4_K:
+        out[r] = DotBlocks<DequantBlockQ4_K, kQ4_KBlockBytes, 256>(row, x.data(), w.cols);
+        break;
+      case GgmlType::kQ6_K:
+        out[r] = DotBlocks<DequantBlockQ6_K, kQ6_KBlockBytes, 256>(row, x.data(), w.cols);
         break;
       default:
         out[r] = 0;  // unreachable: the loader rejects other types

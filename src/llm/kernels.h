@@ -45,7 +45,8 @@ void QuantizeRowQ4_0(std::span<const float> x, std::span<uint8_t> out);
 void QuantizeRowQ5_0(std::span<const float> x, std::span<uint8_t> out);
 
 // SupportsMatVec returns true for the weight types MatVec and DequantizeRow handle
-// (F32, F16, BF16, Q8_0, Q4_0, Q5_0).
+// (F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q6_K; the K types read ggml's layouts, there is no
+// K quantiser yet).
 bool SupportsMatVec(GgmlType type);
 
 // DequantizeRow writes the `out.size()` elements of one row of `type` starting at `row` (which

@@ -57,6 +57,36 @@ std::vector<float> RefDequant(GgmlType type, const Bytes& data, size_t n) {
       const int lo = j < 16 ? (blk[6 + j] & 0xF) : (blk[6 + j - 16] >> 4);
       const int hi = (blk[2 + j / 8] >> (j % 8)) & 1;
       out[i] = static_cast<float>(RefF16(d) * (lo + 16 * hi - 16));
+    } else if (type == GgmlType::kQ4_K) {
+      // block_q4_K: d, dmin (f16), 12 bytes of 6-bit scales/mins, 128 bytes of nibbles.
+      const uint8_t* blk = data.data() + (i / 256) * 144;
+      uint16_t d, dmin;
+      std::memcpy(&d, blk, 2);
+      std::memcpy(&dmin, blk + 2, 2);
+      const uint8_t* sc = blk + 4;
+      const size_t e = i % 256, sub = e / 32, chunk = e / 64, l = e % 32;
+      int scale, min;
+      if (sub < 4) {
+        scale = sc[sub] & 63;
+        min = sc[sub + 4] & 63;
+      } else {
+        scale = (sc[sub + 4] & 15) + 16 * (sc[sub - 4] >> 6);
+        min = (sc[sub + 4] >> 4) + 16 * (sc[sub] >> 6);
+      }
+      const uint8_t byte = blk[16 + 32 * chunk + l];
+      const int q = (sub % 2 == 0) ? (byte & 15) : (byte >> 4);
+      out[i] = static_cast<float>(RefF16(d) * scale * q - RefF16(dmin) * min);
+    } else if (type == GgmlType::kQ6_K) {
+      // block_q6_K: ql[128], qh[64], int8 scales[16], f16 d.
+      const uint8_t* blk = data.data() + (i / 256) * 210;
+      uint16_t d;
+      std::memcpy(&d, blk + 208, 2);
+      const size_t e = i % 256, half = e / 128, quarter = (e % 128) / 32, l = e % 32;
+      const uint8_t lo_byte = blk[64 * half + l + (quarter % 2 == 1 ? 32 : 0)];
+      const int lo = quarter < 2 ? (lo_byte & 15) : (lo_byte >> 4);
+      const int hi = (blk[128 + 32 * half + l] >> (2 * quarter)) & 3;
+      const int scale = static_cast<int8_t>(blk[192 + 8 * half + l / 16 + 2 * quarter]);
+      out[i] = static_cast<float>(RefF16(d) * scale * (lo + 16 * hi - 32));
     } else {  // Q8_0: block = f16 d, 32 x int8
       const uint8_t* blk = data.data() + (i / 32) * 34;
       uint16_t d;
@@ -188,6 +218,45 @@ TEST_P(MatVecTest, MatchesNaiveReference) {
       std::vector<float> deq(cols);
       DequantizeRow(type, row.data(), deq);
       EXPECT_EQ(deq, wr);
+    }
+  }
+}
+
+// K-quant blocks of random bytes with small, finite scales (no K quantiser exists yet).
+TEST(KernelsTest, KQuantMatVecMatchesNaiveReference) {
+  std::mt19937 rng(6);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (GgmlType type : {GgmlType::kQ4_K, GgmlType::kQ6_K}) {
+    const size_t rows = 5, cols = 512, block_bytes = type == GgmlType::kQ4_K ? 144 : 210;
+    const size_t row_bytes = cols / 256 * block_bytes;
+    Bytes data(rows * row_bytes);
+    for (uint8_t& b : data) b = static_cast<uint8_t>(byte(rng));
+    for (size_t blk = 0; blk < rows * cols / 256; ++blk) {
+      uint8_t* p = data.data() + blk * block_bytes;
+      const uint16_t d = F32ToF16(0.001f * static_cast<float>(byte(rng) + 1));
+      const uint16_t dmin = F32ToF16(0.0005f * static_cast<float>(byte(rng)));
+      if (type == GgmlType::kQ4_K) {
+        std::memcpy(p, &d, 2);
+        std::memcpy(p + 2, &dmin, 2);
+      } else {
+        std::memcpy(p + 208, &d, 2);
+      }
+    }
+    std::vector<float> x = RandomVec(rng, cols);
+    WeightView w{type, data.data(), rows, cols, row_bytes};
+    std::vector<float> out(rows);
+    MatVec(w, x, out);
+    for (size_t r = 0; r < rows; ++r) {
+      Bytes row(data.begin() + r * row_bytes, data.begin() + (r + 1) * row_bytes);
+      std::vector<float> wr = RefDequant(type, row, cols), deq(cols);
+      DequantizeRow(type, row.data(), deq);
+      double ref = 0, mag = 0;
+      for (size_t c = 0; c < cols; ++c) {
+        EXPECT_NEAR(deq[c], wr[c], 1e-6 * std::fabs(wr[c]) + 1e-9) << GgmlTypeName(type) << c;
+        ref += static_cast<double>(wr[c]) * x[c];
+        mag += std::fabs(static_cast<double>(wr[c]) * x[c]);
+      }
+      EXPECT_NEAR(out[r], ref, 1e-5 * mag + 1e-6) << GgmlTypeName(type) << " row " << r;
     }
   }
 }

@@ -51,7 +51,7 @@ absl::StatusOr<WeightView> Matrix(const GgufFile& f, const std::string& name, si
   }
   if (!SupportsMatVec(t->type)) {
     return Bad(absl::StrCat("tensor ", name, " has type ", GgmlTypeName(t->type),
-                            ", not supported yet (F32, F16, BF16, Q8_0, Q4_0, Q5_0)"));
+                            ", not supported yet (F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q6_K)"));
   }
   const uintptr_t addr = reinterpret_cast<uintptr_t>(t->data.data());
   const size_t align = t->type == GgmlType::kF32 ? 4 : 2;
