@@ -9,11 +9,13 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "base/file.h"
 #include "llm/generate.h"
 #include "llm/gguf.h"
 #include "llm/mapped_file.h"
 #include "llm/model.h"
 #include "llm/pieces.h"
+#include "llm/synth.h"
 
 namespace confide::cli {
 namespace {
@@ -148,6 +150,60 @@ int RunGenerate(const RunArgs& a) {
   return 0;
 }
 
+struct SynthArgs {
+  std::string shape = "tiny";
+  std::string type = "q8_0";
+  std::string out;
+  uint64_t seed = 1;
+};
+
+// Shapes of real models (their config.json), for random-weight benchmarks.
+absl::StatusOr<llm::SynthSpec> ShapeSpec(const std::string& name) {
+  llm::SynthSpec s;
+  if (name == "tiny") return s;
+  if (name == "smollm2-135m") {
+    s.arch = llm::Architecture::kLlama;
+    s.dim = 576, s.hidden_dim = 1536, s.num_layers = 30, s.num_heads = 9, s.num_kv_heads = 3;
+    s.vocab_size = 49152, s.context_length = 8192, s.rope_freq_base = 100000.0f;
+    s.tied_output = true;
+    return s;
+  }
+  if (name == "qwen2.5-0.5b") {
+    s.arch = llm::Architecture::kQwen2;
+    s.dim = 896, s.hidden_dim = 4864, s.num_layers = 24, s.num_heads = 14, s.num_kv_heads = 2;
+    s.vocab_size = 151936, s.context_length = 32768, s.rope_freq_base = 1000000.0f;
+    s.tied_output = true;
+    return s;
+  }
+  return absl::InvalidArgumentError("--shape must be tiny, smollm2-135m or qwen2.5-0.5b");
+}
+
+absl::StatusOr<llm::GgmlType> TypeArg(const std::string& name) {
+  if (name == "f32") return llm::GgmlType::kF32;
+  if (name == "f16") return llm::GgmlType::kF16;
+  if (name == "bf16") return llm::GgmlType::kBF16;
+  if (name == "q8_0") return llm::GgmlType::kQ8_0;
+  if (name == "q4_0") return llm::GgmlType::kQ4_0;
+  if (name == "q5_0") return llm::GgmlType::kQ5_0;
+  return absl::InvalidArgumentError("--type must be f32, f16, bf16, q8_0, q4_0 or q5_0");
+}
+
+int RunSynth(const SynthArgs& a) {
+  auto spec = ShapeSpec(a.shape);
+  auto type = TypeArg(a.type);
+  if (!spec.ok() || !type.ok()) {
+    std::cerr << "error: " << (spec.ok() ? type.status() : spec.status()).message() << "\n";
+    return 2;
+  }
+  spec->type = *type;
+  spec->seed = a.seed;
+  auto bytes = llm::SynthesizeModel(*spec);
+  if (!bytes.ok()) return Fail("synthesizing", bytes.status());
+  if (auto s = base::WriteFileAtomic(a.out, *bytes); !s.ok()) return Fail("writing -o", s);
+  std::cerr << "wrote " << bytes->size() << " bytes to " << a.out << "\n";
+  return 0;
+}
+
 }  // namespace
 
 void AddModelCommands(CLI::App& app, std::function<int()>* run) {
@@ -176,6 +232,15 @@ void AddModelCommands(CLI::App& app, std::function<int()>* run) {
   gen->add_flag("--f32-kv-cache", args->f32_cache, "Keep the KV cache in float32");
   gen->add_flag("--mlock", args->lock, "Lock the model in RAM (never swapped)");
   gen->callback([run, args] { *run = [args] { return RunGenerate(*args); }; });
+
+  auto synth_args = std::make_shared<SynthArgs>();
+  CLI::App* synth = model->add_subcommand(
+      "synth", "Write a random-weight GGUF with a real model's shape (for benchmarks and tests)");
+  synth->add_option("--shape", synth_args->shape, "tiny, smollm2-135m or qwen2.5-0.5b");
+  synth->add_option("--type", synth_args->type, "f32, f16, bf16, q8_0, q4_0 or q5_0");
+  synth->add_option("--seed", synth_args->seed, "Random seed");
+  synth->add_option("-o,--out", synth_args->out, "Output GGUF file")->required();
+  synth->callback([run, synth_args] { *run = [synth_args] { return RunSynth(*synth_args); }; });
 }
 
 }  // namespace confide::cli

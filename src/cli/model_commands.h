@@ -8,7 +8,7 @@
 
 namespace confide::cli {
 
-// AddModelCommands registers `model info|run` on `app`. The chosen command's action is stored
+// AddModelCommands registers `model info|run|synth` on `app`. The chosen command's action is stored
 // in `*run` and returns the exit code (0 ok, 1 failed, 2 usage).
 void AddModelCommands(CLI::App& app, std::function<int()>* run);
 

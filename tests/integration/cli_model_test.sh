@@ -28,6 +28,12 @@ check "missing model" 1 "$confide" model info "$work/none.gguf"
 printf 'not a gguf' >"$work/bad.gguf"
 check "bad model" 1 "$confide" model info "$work/bad.gguf"
 contains "bad model message" "$work/err" "bad magic"
+check "synth: bad shape" 2 "$confide" model synth --shape nope -o "$work/x.gguf"
+check "synth: bad type" 2 "$confide" model synth --type q3 -o "$work/x.gguf"
+check "synth tiny qwen" 0 "$confide" model synth --shape tiny --type q5_0 -o "$work/tiny.gguf"
+check "info synth" 0 "$confide" model info "$work/tiny.gguf"
+contains "info synth type" "$work/out" "tensor_type: Q5_0"
+check "run synth" 0 "$confide" model run -m "$work/tiny.gguf" --prompt-ids 1,5,7 -n 4 --ctx 16
 if [ -f "$model" ]; then
   check "info" 0 "$confide" model info "$model"
   contains "info arch" "$work/out" "architecture: llama"
