@@ -26,6 +26,7 @@ struct RunArgs {
   std::string prompt_ids;
   size_t max_tokens = 256;
   size_t context = 4096;
+  size_t threads = 1;
   bool f32_cache = false;
   bool lock = false;
 };
@@ -125,6 +126,7 @@ int RunGenerate(const RunArgs& a) {
   llm::ModelOptions options;
   options.max_context = a.context;
   options.lock = a.lock;
+  options.num_threads = a.threads;
   options.kv_cache = a.f32_cache ? llm::KvCacheType::kF32 : llm::KvCacheType::kF16;
   auto model = llm::Model::Open(a.model, options);
   if (!model.ok()) return Fail("loading the model", model.status());
@@ -229,6 +231,7 @@ void AddModelCommands(CLI::App& app, std::function<int()>* run) {
       ->check(CLI::Range(1, 1 << 20));
   gen->add_option("--ctx", args->context, "Context length cap (KV cache positions)")
       ->check(CLI::Range(1, 1 << 20));
+  gen->add_option("-t,--threads", args->threads, "Threads")->check(CLI::Range(1, 256));
   gen->add_flag("--f32-kv-cache", args->f32_cache, "Keep the KV cache in float32");
   gen->add_flag("--mlock", args->lock, "Lock the model in RAM (never swapped)");
   gen->callback([run, args] { *run = [args] { return RunGenerate(*args); }; });

@@ -335,7 +335,12 @@ void DequantizeRow(GgmlType type, const uint8_t* row, std::span<float> out) {
 }
 
 void MatVec(const WeightView& w, std::span<const float> x, std::span<float> out) {
-  for (size_t r = 0; r < w.rows; ++r) {
+  MatVecRows(w, x, out, 0, w.rows);
+}
+
+void MatVecRows(const WeightView& w, std::span<const float> x, std::span<float> out,
+                size_t row_begin, size_t row_end) {
+  for (size_t r = row_begin; r < row_end; ++r) {
     const uint8_t* row = w.data + r * w.row_bytes;
     switch (w.type) {
       case GgmlType::kF32:

@@ -67,6 +67,9 @@ struct WeightView {
 // out.size() == w.rows). F32 data must be 4-byte aligned, F16/BF16 2-byte (the model loader
 // checks). Does not allocate.
 void MatVec(const WeightView& w, std::span<const float> x, std::span<float> out);
+// MatVecRows computes rows [row_begin, row_end) of MatVec (the unit threads split).
+void MatVecRows(const WeightView& w, std::span<const float> x, std::span<float> out,
+                size_t row_begin, size_t row_end);
 
 // RmsNorm computes out = x / sqrt(mean(x^2) + eps) * weight. out may alias x.
 void RmsNorm(std::span<float> out, std::span<const float> x, std::span<const float> weight,

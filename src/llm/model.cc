@@ -224,6 +224,7 @@ absl::Status Model::Init(const ModelOptions& options) {
   s.att.assign(c.num_heads * c.context_length, 0);
   s.logits.assign(c.vocab_size, 0);
   kv_cache_ = options.kv_cache;
+  pool_ = std::make_unique<ThreadPool>(std::clamp<size_t>(options.num_threads, 1, 256));
   const size_t cache_elems = c.num_layers * c.context_length * c.kv_dim();
   if (kv_cache_ == KvCacheType::kF32) {
     s.key_cache.assign(cache_elems, 0);
@@ -233,6 +234,12 @@ absl::Status Model::Init(const ModelOptions& options) {
     s.value_cache16.assign(cache_elems, 0);
   }
   return absl::OkStatus();
+}
+
+void Model::MatVec(const WeightView& w, std::span<const float> x, std::span<float> out) {
+  // Chunks of 16 rows keep each thread on whole cache lines of the output.
+  pool_->ParallelFor(
+      w.rows, [&](size_t begin, size_t end) { MatVecRows(w, x, out, begin, end); }, 16);
 }
 
 absl::StatusOr<std::span<const float>> Model::Forward(int token, size_t pos) {

@@ -19,6 +19,7 @@
 #include "llm/gguf.h"
 #include "llm/kernels.h"
 #include "llm/mapped_file.h"
+#include "llm/thread_pool.h"
 
 namespace confide::llm {
 
@@ -114,6 +115,9 @@ struct ModelOptions {
   bool lock = false;
   // kv_cache selects the KV cache precision.
   KvCacheType kv_cache = KvCacheType::kF16;
+  // num_threads splits every matrix-vector product by rows (results are identical for any
+  // count: each row is computed by one thread in the same order).
+  size_t num_threads = 1;
 };
 
 // Model is a loaded transformer. Not thread-safe: one sequence at a time (Forward mutates the
@@ -145,6 +149,8 @@ class Model {
  private:
   Model() = default;
   absl::Status Init(const ModelOptions& options);
+  // MatVec runs kernels' MatVec split over the pool.
+  void MatVec(const WeightView& w, std::span<const float> x, std::span<float> out);
 
   std::optional<MappedFile> mapped_;
   GgufFile gguf_;
@@ -152,6 +158,7 @@ class Model {
   KvCacheType kv_cache_ = KvCacheType::kF16;
   Weights weights_;
   RunState state_;
+  std::unique_ptr<ThreadPool> pool_;
 };
 
 }  // namespace confide::llm

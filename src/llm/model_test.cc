@@ -299,6 +299,24 @@ INSTANTIATE_TEST_SUITE_P(
         ForwardCase{"qwen2_q8_0", Spec(Architecture::kQwen2, GgmlType::kQ8_0, true, 2, 8)}),
     [](const auto& p) { return std::string(p.param.name); });
 
+TEST(ModelTest, ThreadsGiveIdenticalLogits) {
+  SynthSpec spec;
+  spec.type = GgmlType::kQ8_0;
+  auto file = SynthesizeModel(spec);
+  ASSERT_TRUE(file.ok());
+  auto one = Model::FromBuffer(*file, {.num_threads = 1});
+  auto three = Model::FromBuffer(*file, {.num_threads = 3});
+  ASSERT_TRUE(one.ok() && three.ok());
+  for (size_t pos = 0; pos < 6; ++pos) {
+    auto a = (*one)->Forward(static_cast<int>(7 * pos + 1), pos);
+    ASSERT_TRUE(a.ok());
+    std::vector<float> first(a->begin(), a->end());
+    auto b = (*three)->Forward(static_cast<int>(7 * pos + 1), pos);
+    ASSERT_TRUE(b.ok());
+    EXPECT_EQ(first, std::vector<float>(b->begin(), b->end())) << pos;
+  }
+}
+
 // ---- Load and run errors ----
 
 TEST(ModelTest, RejectsBadModels) {
