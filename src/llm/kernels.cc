@@ -35,7 +35,16 @@ uint16_t LoadU16(const uint8_t* p) {
   return v;
 }
 
-float DotF32(const float* w, const float* x, size_t n) {
+// The dot products are compiled twice, for x86-64-v3 (AVX2/FMA/F16C) and the baseline, and the
+// loader picks one at run time (GCC/Clang target_clones, an ifunc). The code is the same and
+// -ffp-contract stays off in ISO mode, so both clones give bit-identical results.
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && !defined(CONFIDE_NO_TARGET_CLONES)
+#define CONFIDE_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define CONFIDE_CLONES
+#endif
+
+CONFIDE_CLONES float DotF32(const float* w, const float* x, size_t n) {
   // Eight independent partial sums let the compiler vectorise without -ffast-math.
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   size_t i = 0;
@@ -47,7 +56,7 @@ float DotF32(const float* w, const float* x, size_t n) {
   return sum;
 }
 
-float DotF16(const uint8_t* w, const float* x, size_t n) {
+CONFIDE_CLONES float DotF16(const uint8_t* w, const float* x, size_t n) {
   const float* f16 = F16Table();
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   size_t i = 0;
@@ -65,7 +74,7 @@ float DotBf16(const uint8_t* w, const float* x, size_t n) {
   return sum;
 }
 
-float DotQ8_0(const uint8_t* w, const float* x, size_t n) {
+CONFIDE_CLONES float DotQ8_0(const uint8_t* w, const float* x, size_t n) {
   float sum = 0;
   for (size_t b = 0; b < n / kQ8_0BlockElems; ++b) {
     const uint8_t* blk = w + b * kQ8_0BlockBytes;
