@@ -19,16 +19,6 @@ float BitsFloat(uint32_t u) {
   return f;
 }
 
-// F16Table returns all 65536 half -> float conversions (256 KiB, built once, thread-safe).
-const float* F16Table() {
-  static const std::vector<float> table = [] {
-    std::vector<float> t(65536);
-    for (uint32_t h = 0; h < 65536; ++h) t[h] = F16ToF32(static_cast<uint16_t>(h));
-    return t;
-  }();
-  return table.data();
-}
-
 uint16_t LoadU16(const uint8_t* p) {
   uint16_t v;
   std::memcpy(&v, p, 2);
@@ -57,7 +47,7 @@ CONFIDE_CLONES float DotF32(const float* w, const float* x, size_t n) {
 }
 
 CONFIDE_CLONES float DotF16(const uint8_t* w, const float* x, size_t n) {
-  const float* f16 = F16Table();
+  const float* f16 = F16ToF32Table();
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
@@ -242,6 +232,15 @@ void QuantizeRowQ5_0(std::span<const float> x, std::span<uint8_t> out) {
     }
     std::memcpy(blk + 2, &qh, 4);
   }
+}
+
+const float* F16ToF32Table() {
+  static const std::vector<float> table = [] {
+    std::vector<float> t(65536);
+    for (uint32_t h = 0; h < 65536; ++h) t[h] = F16ToF32(static_cast<uint16_t>(h));
+    return t;
+  }();
+  return table.data();
 }
 
 float F16ToF32(uint16_t h) {

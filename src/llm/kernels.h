@@ -15,6 +15,9 @@ namespace confide::llm {
 
 // F16ToF32 converts an IEEE 754 binary16 to float (exact; NaN payloads kept, subnormals too).
 float F16ToF32(uint16_t h);
+// F16ToF32Table returns a table of all 65536 F16ToF32 results (256 KiB, built once on first
+// use, thread-safe), for hot loops.
+const float* F16ToF32Table();
 // F32ToF16 converts a float to binary16 with round-to-nearest-even (overflow gives infinity).
 uint16_t F32ToF16(float f);
 // Bf16ToF32 converts a bfloat16 to float (exact).

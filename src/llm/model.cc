@@ -293,36 +293,42 @@ absl::StatusOr<std::span<const float>> Model::Forward(int token, size_t pos) {
       std::copy(v.begin(), v.end(), s.value_cache.begin() + layer_base + pos * kv_dim);
     }
 
-    for (size_t h = 0; h < c.num_heads; ++h) {
-      const float* qh = s.q.data() + h * hd;                               // [hd]
-      const size_t kv_off = layer_base + (h / group) * hd;                 // shared kv head (GQA)
-      std::span<float> att(s.att.data() + h * c.context_length, pos + 1);  // [pos+1]
-      for (size_t t = 0; t <= pos; ++t) {
-        float dot = 0;
-        if (f16) {
-          const uint16_t* kt = s.key_cache16.data() + kv_off + t * kv_dim;
-          for (size_t i = 0; i < hd; ++i) dot += qh[i] * F16ToF32(kt[i]);
-        } else {
-          const float* kt = s.key_cache.data() + kv_off + t * kv_dim;
-          for (size_t i = 0; i < hd; ++i) dot += qh[i] * kt[i];
+    // Heads are independent: threads take whole heads (same arithmetic for any thread count).
+    const float* f16_table = F16ToF32Table();
+    auto heads = [&](size_t h_begin, size_t h_end) {
+      for (size_t h = h_begin; h < h_end; ++h) {
+        const float* qh = s.q.data() + h * hd;                               // [hd]
+        const size_t kv_off = layer_base + (h / group) * hd;                 // shared kv head (GQA)
+        std::span<float> att(s.att.data() + h * c.context_length, pos + 1);  // [pos+1]
+        for (size_t t = 0; t <= pos; ++t) {
+          float dot = 0;
+          if (f16) {
+            const uint16_t* kt = s.key_cache16.data() + kv_off + t * kv_dim;
+            for (size_t i = 0; i < hd; ++i) dot += qh[i] * f16_table[kt[i]];
+          } else {
+            const float* kt = s.key_cache.data() + kv_off + t * kv_dim;
+            for (size_t i = 0; i < hd; ++i) dot += qh[i] * kt[i];
+          }
+          att[t] = dot * att_scale;
         }
-        att[t] = dot * att_scale;
-      }
-      Softmax(att);
-      float* out = s.xq.data() + h * hd;  // [hd]
-      std::fill(out, out + hd, 0.0f);
-      for (size_t t = 0; t <= pos; ++t) {
-        if (f16) {
-          const uint16_t* vt = s.value_cache16.data() + kv_off + t * kv_dim;
-          const float a = F16ToF32(F32ToF16(att[t]));  // as ggml: probabilities to f16
-          for (size_t i = 0; i < hd; ++i) out[i] += a * F16ToF32(vt[i]);
-        } else {
-          const float* vt = s.value_cache.data() + kv_off + t * kv_dim;
-          const float a = att[t];
-          for (size_t i = 0; i < hd; ++i) out[i] += a * vt[i];
+        Softmax(att);
+        float* out = s.xq.data() + h * hd;  // [hd]
+        std::fill(out, out + hd, 0.0f);
+        for (size_t t = 0; t <= pos; ++t) {
+          if (f16) {
+            const uint16_t* vt = s.value_cache16.data() + kv_off + t * kv_dim;
+            const float a = F16ToF32(F32ToF16(att[t]));  // as ggml: probabilities to f16
+            for (size_t i = 0; i < hd; ++i) out[i] += a * f16_table[vt[i]];
+          } else {
+            const float* vt = s.value_cache.data() + kv_off + t * kv_dim;
+            const float a = att[t];
+            for (size_t i = 0; i < hd; ++i) out[i] += a * vt[i];
+          }
         }
       }
-    }
+    };
+    pool_->ParallelFor(c.num_heads, heads);
+
     MatVec(w.wo, s.xq, s.xb);
     for (size_t i = 0; i < dim; ++i) s.x[i] += s.xb[i];
 

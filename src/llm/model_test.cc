@@ -109,7 +109,7 @@ TEST(GoldenTest, GreedyMatchesLlama2c) {
   CONFIDE_SHARED_FILE_OR_SKIP(golden_path, "models/golden/stories260K_llama2c_t0_n256.txt");
   auto expected = testing::ReadFile(golden_path);
   ASSERT_TRUE(expected.has_value());
-  auto model = Model::Open(model_path.string());
+  auto model = Model::Open(model_path.string(), {.num_threads = 2});  // threaded path too
   ASSERT_TRUE(model.ok()) << model.status();
   GenerateOptions options;
   options.max_new_tokens = 256;
