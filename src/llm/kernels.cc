@@ -80,6 +80,24 @@ CONFIDE_CLONES float DotQ8_0(const uint8_t* w, const float* x, size_t n) {
   return sum;
 }
 
+// DotQ8_0Q8_0 is the integer dot product of two Q8_0 rows of n elements.
+CONFIDE_CLONES float DotQ8_0Q8_0(const uint8_t* w, const uint8_t* x, size_t n) {
+  const float* f16 = F16ToF32Table();
+  float sum = 0;
+  for (size_t b = 0; b < n / kQ8_0BlockElems; ++b) {
+    const uint8_t* wb = w + b * kQ8_0BlockBytes;
+    const uint8_t* xb = x + b * kQ8_0BlockBytes;
+    const int8_t* qw = reinterpret_cast<const int8_t*>(wb + 2);
+    const int8_t* qx = reinterpret_cast<const int8_t*>(xb + 2);
+    int32_t isum = 0;
+    for (size_t i = 0; i < kQ8_0BlockElems; ++i) {
+      isum += static_cast<int32_t>(qw[i]) * static_cast<int32_t>(qx[i]);
+    }
+    sum += f16[LoadU16(wb)] * f16[LoadU16(xb)] * static_cast<float>(isum);
+  }
+  return sum;
+}
+
 constexpr size_t kQ4_0BlockBytes = 18;
 constexpr size_t kQ5_0BlockBytes = 22;
 
@@ -379,6 +397,13 @@ void MatVecRows(const WeightView& w, std::span<const float> x, std::span<float> 
         out[r] = 0;  // unreachable: the loader rejects other types
         break;
     }
+  }
+}
+
+void MatVecRowsQ8_0(const WeightView& w, std::span<const uint8_t> xq, std::span<float> out,
+                    size_t row_begin, size_t row_end) {
+  for (size_t r = row_begin; r < row_end; ++r) {
+    out[r] = DotQ8_0Q8_0(w.data + r * w.row_bytes, xq.data(), w.cols);
   }
 }
 

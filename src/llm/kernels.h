@@ -74,6 +74,12 @@ void MatVec(const WeightView& w, std::span<const float> x, std::span<float> out)
 void MatVecRows(const WeightView& w, std::span<const float> x, std::span<float> out,
                 size_t row_begin, size_t row_end);
 
+// MatVecRowsQ8_0 computes rows [row_begin, row_end) of W x for Q8_0 weights `w` with the
+// activations already quantised to Q8_0 (`xq`: w.cols/32 blocks from QuantizeRowQ8_0), as
+// ggml does for Q8_0 weights: per block d_w * d_x * sum(q_w * q_x) in exact integers.
+void MatVecRowsQ8_0(const WeightView& w, std::span<const uint8_t> xq, std::span<float> out,
+                    size_t row_begin, size_t row_end);
+
 // RmsNorm computes out = x / sqrt(mean(x^2) + eps) * weight. out may alias x.
 void RmsNorm(std::span<float> out, std::span<const float> x, std::span<const float> weight,
              float eps);

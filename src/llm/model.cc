@@ -224,6 +224,9 @@ absl::Status Model::Init(const ModelOptions& options) {
   s.att.assign(c.num_heads * c.context_length, 0);
   s.logits.assign(c.vocab_size, 0);
   kv_cache_ = options.kv_cache;
+  quantize_activations_ = options.quantize_activations;
+  const size_t widest = std::max({c.dim, c.q_dim(), c.hidden_dim});
+  s.xq8.assign((widest + kQ8_0BlockElems - 1) / kQ8_0BlockElems * kQ8_0BlockBytes, 0);
   pool_ = std::make_unique<ThreadPool>(std::clamp<size_t>(options.num_threads, 1, 256));
   const size_t cache_elems = c.num_layers * c.context_length * c.kv_dim();
   if (kv_cache_ == KvCacheType::kF32) {
@@ -238,6 +241,14 @@ absl::Status Model::Init(const ModelOptions& options) {
 
 void Model::MatVec(const WeightView& w, std::span<const float> x, std::span<float> out) {
   // Chunks of 16 rows keep each thread on whole cache lines of the output.
+  if (quantize_activations_ && w.type == GgmlType::kQ8_0) {
+    // Q8_0 rows have cols % 32 == 0 (checked by the reader), so x quantises whole blocks.
+    std::span<uint8_t> xq(state_.xq8.data(), w.cols / kQ8_0BlockElems * kQ8_0BlockBytes);
+    QuantizeRowQ8_0(x, xq);
+    pool_->ParallelFor(
+        w.rows, [&](size_t begin, size_t end) { MatVecRowsQ8_0(w, xq, out, begin, end); }, 16);
+    return;
+  }
   pool_->ParallelFor(
       w.rows, [&](size_t begin, size_t end) { MatVecRows(w, x, out, begin, end); }, 16);
 }

@@ -100,6 +100,7 @@ struct RunState {
   std::vector<float> hb2;     // [hidden_dim] up
   std::vector<float> att;     // [num_heads x context_length] scores
   std::vector<float> logits;  // [vocab_size]
+  std::vector<uint8_t> xq8;   // [max(dim, q_dim, hidden_dim) / 32 x 34] activations as Q8_0
   // Exactly one pair of caches is sized, by KvCacheType.
   std::vector<float> key_cache;         // [num_layers x context_length x kv_dim] (kF32)
   std::vector<float> value_cache;       // [num_layers x context_length x kv_dim] (kF32)
@@ -118,6 +119,9 @@ struct ModelOptions {
   // num_threads splits every matrix-vector product by rows (results are identical for any
   // count: each row is computed by one thread in the same order).
   size_t num_threads = 1;
+  // quantize_activations multiplies Q8_0 weights with activations quantised to Q8_0 in exact
+  // integers, as llama.cpp does (faster; off gives the float reference numerics).
+  bool quantize_activations = true;
 };
 
 // Model is a loaded transformer. Not thread-safe: one sequence at a time (Forward mutates the
@@ -156,6 +160,7 @@ class Model {
   GgufFile gguf_;
   Config config_;
   KvCacheType kv_cache_ = KvCacheType::kF16;
+  bool quantize_activations_ = true;
   Weights weights_;
   RunState state_;
   std::unique_ptr<ThreadPool> pool_;
