@@ -186,6 +186,44 @@ void DequantBlockQ6_K(const uint8_t* blk, float* out) {
   }
 }
 
+// DotQ4_0Q8_0 / DotQ5_0Q8_0: integer dot products of Q4_0 / Q5_0 weights with Q8_0 activations.
+CONFIDE_CLONES float DotQ4_0Q8_0(const uint8_t* w, const uint8_t* x, size_t n) {
+  const float* f16 = F16ToF32Table();
+  float sum = 0;
+  for (size_t b = 0; b < n / 32; ++b) {
+    const uint8_t* wb = w + b * kQ4_0BlockBytes;
+    const uint8_t* xb = x + b * kQ8_0BlockBytes;
+    const int8_t* qx = reinterpret_cast<const int8_t*>(xb + 2);
+    int32_t isum = 0;
+    for (size_t j = 0; j < 16; ++j) {
+      isum += ((wb[2 + j] & 0x0F) - 8) * qx[j] + ((wb[2 + j] >> 4) - 8) * qx[j + 16];
+    }
+    sum += f16[LoadU16(wb)] * f16[LoadU16(xb)] * static_cast<float>(isum);
+  }
+  return sum;
+}
+
+CONFIDE_CLONES float DotQ5_0Q8_0(const uint8_t* w, const uint8_t* x, size_t n) {
+  const float* f16 = F16ToF32Table();
+  float sum = 0;
+  for (size_t b = 0; b < n / 32; ++b) {
+    const uint8_t* wb = w + b * kQ5_0BlockBytes;
+    const uint8_t* xb = x + b * kQ8_0BlockBytes;
+    const int8_t* qx = reinterpret_cast<const int8_t*>(xb + 2);
+    uint32_t qh;
+    std::memcpy(&qh, wb + 2, 4);
+    const uint8_t* qs = wb + 6;
+    int32_t isum = 0;
+    for (size_t j = 0; j < 16; ++j) {
+      const int x0 = static_cast<int>((qs[j] & 0x0F) | (((qh >> j) << 4) & 0x10)) - 16;
+      const int x1 = static_cast<int>((qs[j] >> 4) | ((qh >> (j + 12)) & 0x10)) - 16;
+      isum += x0 * qx[j] + x1 * qx[j + 16];
+    }
+    sum += f16[LoadU16(wb)] * f16[LoadU16(xb)] * static_cast<float>(isum);
+  }
+  return sum;
+}
+
 template <void (*Dequant)(const uint8_t*, float*), size_t kBlockBytes, size_t kBlockElems = 32>
 float DotBlocks(const uint8_t* w, const float* x, size_t n) {
   float sum = 0;
@@ -400,10 +438,17 @@ void MatVecRows(const WeightView& w, std::span<const float> x, std::span<float> 
   }
 }
 
+bool SupportsQ8Activations(GgmlType type) {
+  return type == GgmlType::kQ8_0 || type == GgmlType::kQ4_0 || type == GgmlType::kQ5_0;
+}
+
 void MatVecRowsQ8_0(const WeightView& w, std::span<const uint8_t> xq, std::span<float> out,
                     size_t row_begin, size_t row_end) {
+  auto dot = w.type == GgmlType::kQ4_0   ? DotQ4_0Q8_0
+             : w.type == GgmlType::kQ5_0 ? DotQ5_0Q8_0
+                                         : DotQ8_0Q8_0;
   for (size_t r = row_begin; r < row_end; ++r) {
-    out[r] = DotQ8_0Q8_0(w.data + r * w.row_bytes, xq.data(), w.cols);
+    out[r] = dot(w.data + r * w.row_bytes, xq.data(), w.cols);
   }
 }
 

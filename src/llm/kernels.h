@@ -74,9 +74,13 @@ void MatVec(const WeightView& w, std::span<const float> x, std::span<float> out)
 void MatVecRows(const WeightView& w, std::span<const float> x, std::span<float> out,
                 size_t row_begin, size_t row_end);
 
-// MatVecRowsQ8_0 computes rows [row_begin, row_end) of W x for Q8_0 weights `w` with the
-// activations already quantised to Q8_0 (`xq`: w.cols/32 blocks from QuantizeRowQ8_0), as
-// ggml does for Q8_0 weights: per block d_w * d_x * sum(q_w * q_x) in exact integers.
+// SupportsQ8Activations returns true for the weight types MatVecRowsQ8_0 takes (Q8_0, Q4_0,
+// Q5_0: ggml's vec_dot_type for them is Q8_0).
+bool SupportsQ8Activations(GgmlType type);
+
+// MatVecRowsQ8_0 computes rows [row_begin, row_end) of W x for Q8_0/Q4_0/Q5_0 weights `w` with
+// the activations already quantised to Q8_0 (`xq`: w.cols/32 blocks from QuantizeRowQ8_0), as
+// ggml does: per block d_w * d_x * sum(q_w * q_x) in exact integers.
 void MatVecRowsQ8_0(const WeightView& w, std::span<const uint8_t> xq, std::span<float> out,
                     size_t row_begin, size_t row_end);
 

@@ -194,26 +194,30 @@ TEST(KernelsTest, QuantizeQ4_0AndQ5_0WithinOneStep) {
   }
 }
 
-TEST(KernelsTest, Q8_0TimesQ8_0MatchesNaiveIntegerReference) {
+TEST(KernelsTest, QuantizedTimesQ8_0MatchesNaiveIntegerReference) {
   std::mt19937 rng(7);
-  const size_t rows = 9, cols = 128, row_bytes = cols / 32 * 34;
-  std::vector<float> wf = RandomVec(rng, rows * cols), x = RandomVec(rng, cols, 3.0f);
-  Bytes w = Encode(GgmlType::kQ8_0, wf), xq = Encode(GgmlType::kQ8_0, x);
-  std::vector<float> out(rows);
-  MatVecRowsQ8_0(WeightView{GgmlType::kQ8_0, w.data(), rows, cols, row_bytes}, xq, out, 0, rows);
-  std::vector<float> xd = RefDequant(GgmlType::kQ8_0, xq, cols);
-  for (size_t r = 0; r < rows; ++r) {
-    Bytes row(w.begin() + r * row_bytes, w.begin() + (r + 1) * row_bytes);
-    std::vector<float> wd = RefDequant(GgmlType::kQ8_0, row, cols);
-    double ref = 0, mag = 0, exact = 0;
-    for (size_t c = 0; c < cols; ++c) {
-      ref += static_cast<double>(wd[c]) * xd[c];
-      mag += std::fabs(static_cast<double>(wd[c]) * xd[c]);
-      exact += static_cast<double>(wf[r * cols + c]) * x[c];
+  for (GgmlType type : {GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ5_0}) {
+    ASSERT_TRUE(SupportsQ8Activations(type));
+    const size_t rows = 9, cols = 128;
+    std::vector<float> wf = RandomVec(rng, rows * cols), x = RandomVec(rng, cols, 3.0f);
+    Bytes w = Encode(type, wf), xq = Encode(GgmlType::kQ8_0, x);
+    const size_t row_bytes = w.size() / rows;
+    std::vector<float> out(rows);
+    MatVecRowsQ8_0(WeightView{type, w.data(), rows, cols, row_bytes}, xq, out, 0, rows);
+    std::vector<float> xd = RefDequant(GgmlType::kQ8_0, xq, cols);
+    for (size_t r = 0; r < rows; ++r) {
+      Bytes row(w.begin() + r * row_bytes, w.begin() + (r + 1) * row_bytes);
+      std::vector<float> wd = RefDequant(type, row, cols);
+      double ref = 0, mag = 0, exact = 0;
+      for (size_t c = 0; c < cols; ++c) {
+        ref += static_cast<double>(wd[c]) * xd[c];
+        mag += std::fabs(static_cast<double>(wd[c]) * xd[c]);
+        exact += static_cast<double>(wf[r * cols + c]) * x[c];
+      }
+      EXPECT_NEAR(out[r], ref, 1e-5 * mag + 1e-6) << GgmlTypeName(type) << " " << r;
+      // Against the unquantised product the error stays within a few quantisation steps.
+      EXPECT_NEAR(out[r], exact, 0.2 * mag + 1e-3) << GgmlTypeName(type) << " " << r;
     }
-    EXPECT_NEAR(out[r], ref, 1e-5 * mag + 1e-6) << r;
-    // Against the unquantised product the error stays within a few quantisation steps.
-    EXPECT_NEAR(out[r], exact, 0.02 * mag + 1e-3) << r;
   }
 }
 

@@ -241,8 +241,8 @@ absl::Status Model::Init(const ModelOptions& options) {
 
 void Model::MatVec(const WeightView& w, std::span<const float> x, std::span<float> out) {
   // Chunks of 16 rows keep each thread on whole cache lines of the output.
-  if (quantize_activations_ && w.type == GgmlType::kQ8_0) {
-    // Q8_0 rows have cols % 32 == 0 (checked by the reader), so x quantises whole blocks.
+  if (quantize_activations_ && SupportsQ8Activations(w.type)) {
+    // Q8_0/Q4_0/Q5_0 rows have cols % 32 == 0 (checked by the reader), so x quantises whole blocks.
     std::span<uint8_t> xq(state_.xq8.data(), w.cols / kQ8_0BlockElems * kQ8_0BlockBytes);
     QuantizeRowQ8_0(x, xq);
     pool_->ParallelFor(

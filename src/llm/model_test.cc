@@ -302,25 +302,27 @@ INSTANTIATE_TEST_SUITE_P(
 // With Q8_0 activations (llama.cpp's numerics for Q8_0 weights) the logits stay close to the
 // float reference and greedy choices mostly agree.
 TEST(ModelTest, QuantizedActivationsStayCloseToFloat) {
-  SynthSpec spec;
-  spec.type = GgmlType::kQ8_0;
-  auto file = SynthesizeModel(spec);
-  ASSERT_TRUE(file.ok());
-  auto exact = Model::FromBuffer(*file, {.quantize_activations = false});
-  auto quant = Model::FromBuffer(*file, {.quantize_activations = true});
-  ASSERT_TRUE(exact.ok() && quant.ok());
-  for (size_t pos = 0; pos < 6; ++pos) {
-    auto a = (*exact)->Forward(static_cast<int>(11 * pos + 2), pos);
-    ASSERT_TRUE(a.ok());
-    std::vector<float> want(a->begin(), a->end());
-    auto b = (*quant)->Forward(static_cast<int>(11 * pos + 2), pos);
-    ASSERT_TRUE(b.ok());
-    double max_abs = 0, max_err = 0;
-    for (size_t i = 0; i < want.size(); ++i) {
-      max_abs = std::max(max_abs, std::fabs(static_cast<double>(want[i])));
-      max_err = std::max(max_err, std::fabs(static_cast<double>((*b)[i]) - want[i]));
+  for (GgmlType type : {GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ5_0}) {
+    SynthSpec spec;
+    spec.type = type;
+    auto file = SynthesizeModel(spec);
+    ASSERT_TRUE(file.ok());
+    auto exact = Model::FromBuffer(*file, {.quantize_activations = false});
+    auto quant = Model::FromBuffer(*file, {.quantize_activations = true});
+    ASSERT_TRUE(exact.ok() && quant.ok());
+    for (size_t pos = 0; pos < 6; ++pos) {
+      auto a = (*exact)->Forward(static_cast<int>(11 * pos + 2), pos);
+      ASSERT_TRUE(a.ok());
+      std::vector<float> want(a->begin(), a->end());
+      auto b = (*quant)->Forward(static_cast<int>(11 * pos + 2), pos);
+      ASSERT_TRUE(b.ok());
+      double max_abs = 0, max_err = 0;
+      for (size_t i = 0; i < want.size(); ++i) {
+        max_abs = std::max(max_abs, std::fabs(static_cast<double>(want[i])));
+        max_err = std::max(max_err, std::fabs(static_cast<double>((*b)[i]) - want[i]));
+      }
+      EXPECT_LT(max_err, 0.05 * max_abs + 1e-3) << GgmlTypeName(type) << " " << pos;
     }
-    EXPECT_LT(max_err, 0.05 * max_abs + 1e-3) << pos;
   }
 }
 
