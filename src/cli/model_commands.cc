@@ -1,0 +1,249 @@
+#include "cli/model_commands.h"
+
+#include <chrono>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "base/file.h"
+#include "llm/generate.h"
+#include "llm/gguf.h"
+#include "llm/mapped_file.h"
+#include "llm/model.h"
+#include "llm/pieces.h"
+#include "llm/synth.h"
+
+namespace confide::cli {
+namespace {
+
+struct RunArgs {
+  std::string model;
+  std::string prompt;
+  std::string prompt_ids;
+  size_t max_tokens = 256;
+  size_t context = 4096;
+  size_t threads = 1;
+  bool f32_cache = false;
+  bool lock = false;
+};
+
+int Fail(const std::string& what, const absl::Status& s) {
+  std::cerr << "error: " << what << ": " << s.message() << "\n";
+  return 1;
+}
+
+int RunInfo(const std::string& path) {
+  auto mapped = llm::MappedFile::Open(path);
+  if (!mapped.ok()) return Fail("opening the model", mapped.status());
+  auto f = llm::GgufFile::Parse(mapped->bytes());
+  if (!f.ok()) return Fail("reading GGUF", f.status());
+  std::cout << "file: " << path << "\n"
+            << "gguf_version: " << f->version() << "\n"
+            << "bytes: " << mapped->bytes().size() << "\n"
+            << "alignment: " << f->alignment() << "\n"
+            << "metadata_keys: " << f->metadata().size() << "\n";
+  if (auto name = f->GetString("general.name"); name.ok()) std::cout << "name: " << *name << "\n";
+  auto arch = f->GetString("general.architecture");
+  std::cout << "architecture: " << (arch.ok() ? *arch : std::string("(missing)")) << "\n";
+
+  std::map<std::string, std::pair<size_t, uint64_t>> by_type;  // type -> (count, bytes)
+  uint64_t params = 0;
+  for (const auto& t : f->tensors()) {
+    auto& e = by_type[llm::GgmlTypeName(t.type)];
+    ++e.first;
+    e.second += t.size_bytes;
+    params += t.num_elements;
+  }
+  std::cout << "tensors: " << f->tensors().size() << "\n"
+            << "parameters: " << params << "\n";
+  for (const auto& [type, e] : by_type) {
+    std::cout << "tensor_type: " << type << " count=" << e.first << " bytes=" << e.second << "\n";
+  }
+  auto c = llm::Model::LoadConfig(*f, {.max_context = 0});
+  if (c.ok()) {
+    std::cout << "embedding_length: " << c->dim << "\n"
+              << "feed_forward_length: " << c->hidden_dim << "\n"
+              << "block_count: " << c->num_layers << "\n"
+              << "head_count: " << c->num_heads << "\n"
+              << "head_count_kv: " << c->num_kv_heads << "\n"
+              << "head_dim: " << c->head_dim << "\n"
+              << "context_length: " << c->model_context_length << "\n"
+              << "rope: " << (c->rope_style == llm::RopeStyle::kNeox ? "neox" : "normal")
+              << " dims=" << c->rope_dims << " freq_base=" << c->rope_freq_base
+              << " freq_scale=" << c->rope_freq_scale << "\n"
+              << "rms_eps: " << c->rms_eps << "\n"
+              << "qkv_bias: " << (c->qkv_bias ? "yes" : "no") << "\n"
+              << "tied_output: " << (c->tied_output ? "yes" : "no") << "\n"
+              << "vocab_size: " << c->vocab_size << "\n"
+              << "bos_token: " << c->bos_token << "\n"
+              << "eos_token: " << c->eos_token << "\n";
+  } else {
+    std::cout << "config: unsupported (" << c.status().message() << ")\n";
+  }
+  if (auto tm = f->GetString("tokenizer.ggml.model"); tm.ok()) {
+    std::cout << "tokenizer: " << *tm << "\n";
+  }
+  if (auto tokens = f->GetStringArray("tokenizer.ggml.tokens"); tokens.ok()) {
+    std::cout << "tokenizer_tokens: " << (*tokens)->size() << "\n";
+  }
+  std::cout << "chat_template: "
+            << (f->Find("tokenizer.chat_template") != nullptr ? "present" : "absent") << "\n";
+  return 0;
+}
+
+absl::StatusOr<std::vector<int>> ParseIds(const std::string& text) {
+  std::vector<int> ids;
+  for (absl::string_view part : absl::StrSplit(text, absl::ByAnyChar(", "), absl::SkipEmpty())) {
+    int id = 0;
+    if (!absl::SimpleAtoi(part, &id) || id < 0) {
+      return absl::InvalidArgumentError("--prompt-ids must be comma-separated token ids");
+    }
+    ids.push_back(id);
+  }
+  if (ids.empty()) return absl::InvalidArgumentError("--prompt-ids is empty");
+  return ids;
+}
+
+int RunGenerate(const RunArgs& a) {
+  if (!a.prompt.empty()) {
+    std::cerr << "error: text prompts need a tokenizer, which is not wired in yet; pass token "
+                 "ids with --prompt-ids 1,2,3\n";
+    return 2;
+  }
+  if (a.prompt_ids.empty()) {
+    std::cerr << "error: give --prompt-ids\n";
+    return 2;
+  }
+  auto ids = ParseIds(a.prompt_ids);
+  if (!ids.ok()) {
+    std::cerr << "error: " << ids.status().message() << "\n";
+    return 2;
+  }
+  llm::ModelOptions options;
+  options.max_context = a.context;
+  options.lock = a.lock;
+  options.num_threads = a.threads;
+  options.kv_cache = a.f32_cache ? llm::KvCacheType::kF32 : llm::KvCacheType::kF16;
+  auto model = llm::Model::Open(a.model, options);
+  if (!model.ok()) return Fail("loading the model", model.status());
+  auto pieces = llm::PieceTable::FromGguf((*model)->gguf());
+  if (!pieces.ok()) return Fail("reading the vocabulary", pieces.status());
+
+  llm::GenerateOptions gen;
+  gen.max_new_tokens = a.max_tokens;
+  const auto start = std::chrono::steady_clock::now();
+  auto out = llm::GenerateGreedy(**model, *ids, gen, [&](int token) {
+    std::cout << pieces->Piece(token) << std::flush;
+    return true;
+  });
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::cout << "\n";
+  if (!out.ok()) return Fail("generating", out.status());
+  std::cerr << "ids:";
+  for (int id : *out) std::cerr << " " << id;
+  std::cerr << "\n"
+            << out->size() << " tokens from a prompt of " << ids->size() << " in " << seconds
+            << " s\n";
+  return 0;
+}
+
+struct SynthArgs {
+  std::string shape = "tiny";
+  std::string type = "q8_0";
+  std::string out;
+  uint64_t seed = 1;
+};
+
+// Shapes of real models (their config.json), for random-weight benchmarks.
+absl::StatusOr<llm::SynthSpec> ShapeSpec(const std::string& name) {
+  llm::SynthSpec s;
+  if (name == "tiny") return s;
+  if (name == "smollm2-135m") {
+    s.arch = llm::Architecture::kLlama;
+    s.dim = 576, s.hidden_dim = 1536, s.num_layers = 30, s.num_heads = 9, s.num_kv_heads = 3;
+    s.vocab_size = 49152, s.context_length = 8192, s.rope_freq_base = 100000.0f;
+    s.tied_output = true;
+    return s;
+  }
+  if (name == "qwen2.5-0.5b") {
+    s.arch = llm::Architecture::kQwen2;
+    s.dim = 896, s.hidden_dim = 4864, s.num_layers = 24, s.num_heads = 14, s.num_kv_heads = 2;
+    s.vocab_size = 151936, s.context_length = 32768, s.rope_freq_base = 1000000.0f;
+    s.tied_output = true;
+    return s;
+  }
+  return absl::InvalidArgumentError("--shape must be tiny, smollm2-135m or qwen2.5-0.5b");
+}
+
+absl::StatusOr<llm::GgmlType> TypeArg(const std::string& name) {
+  if (name == "f32") return llm::GgmlType::kF32;
+  if (name == "f16") return llm::GgmlType::kF16;
+  if (name == "bf16") return llm::GgmlType::kBF16;
+  if (name == "q8_0") return llm::GgmlType::kQ8_0;
+  if (name == "q4_0") return llm::GgmlType::kQ4_0;
+  if (name == "q5_0") return llm::GgmlType::kQ5_0;
+  return absl::InvalidArgumentError("--type must be f32, f16, bf16, q8_0, q4_0 or q5_0");
+}
+
+int RunSynth(const SynthArgs& a) {
+  auto spec = ShapeSpec(a.shape);
+  auto type = TypeArg(a.type);
+  if (!spec.ok() || !type.ok()) {
+    std::cerr << "error: " << (spec.ok() ? type.status() : spec.status()).message() << "\n";
+    return 2;
+  }
+  spec->type = *type;
+  spec->seed = a.seed;
+  auto bytes = llm::SynthesizeModel(*spec);
+  if (!bytes.ok()) return Fail("synthesizing", bytes.status());
+  if (auto s = base::WriteFileAtomic(a.out, *bytes); !s.ok()) return Fail("writing -o", s);
+  std::cerr << "wrote " << bytes->size() << " bytes to " << a.out << "\n";
+  return 0;
+}
+
+}  // namespace
+
+void AddModelCommands(CLI::App& app, std::function<int()>* run) {
+  CLI::App* model = app.add_subcommand("model", "GGUF language models");
+  model->require_subcommand(1);
+
+  auto info_path = std::make_shared<std::string>();
+  CLI::App* info = model->add_subcommand(
+      "info", "Print a GGUF model's architecture, shapes, tensor types and vocabulary");
+  info->add_option("model", *info_path, "GGUF file")->required();
+  info->callback([run, info_path] { *run = [info_path] { return RunInfo(*info_path); }; });
+
+  auto args = std::make_shared<RunArgs>();
+  CLI::App* gen = model->add_subcommand(
+      "run",
+      "Generate greedily from a prompt; prints the text as it is produced (stdout) and the "
+      "generated ids (stderr)");
+  gen->add_option("-m,--model", args->model, "GGUF file")->required();
+  gen->add_option("-p,--prompt", args->prompt, "Text prompt (needs a tokenizer: not yet)");
+  gen->add_option("--prompt-ids", args->prompt_ids,
+                  "Prompt as comma-separated token ids, BOS included (e.g. 1,403,407)");
+  gen->add_option("-n,--max-tokens", args->max_tokens, "Tokens to generate at most")
+      ->check(CLI::Range(1, 1 << 20));
+  gen->add_option("--ctx", args->context, "Context length cap (KV cache positions)")
+      ->check(CLI::Range(1, 1 << 20));
+  gen->add_option("-t,--threads", args->threads, "Threads")->check(CLI::Range(1, 256));
+  gen->add_flag("--f32-kv-cache", args->f32_cache, "Keep the KV cache in float32");
+  gen->add_flag("--mlock", args->lock, "Lock the model in RAM (never swapped)");
+  gen->callback([run, args] { *run = [args] { return RunGenerate(*args); }; });
+
+  auto synth_args = std::make_shared<SynthArgs>();
+  CLI::App* synth = model->add_subcommand(
+      "synth", "Write a random-weight GGUF with a real model's shape (for benchmarks and tests)");
+  synth->add_option("--shape", synth_args->shape, "tiny, smollm2-135m or qwen2.5-0.5b");
+  synth->add_option("--type", synth_args->type, "f32, f16, bf16, q8_0, q4_0 or q5_0");
+  synth->add_option("--seed", synth_args->seed, "Random seed");
+  synth->add_option("-o,--out", synth_args->out, "Output GGUF file")->required();
+  synth->callback([run, synth_args] { *run = [synth_args] { return RunSynth(*synth_args); }; });
+}
+
+}  // namespace confide::cli

@@ -1,0 +1,108 @@
+// confide::llm kernels: the numeric building blocks of the forward pass.
+//
+// Plain, portable C++ (the compiler vectorises the inner loops); every kernel has a naive
+// reference in kernels_test.cc that it is checked against on random inputs. None allocates.
+#ifndef CONFIDE_LLM_KERNELS_H_
+#define CONFIDE_LLM_KERNELS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "llm/gguf.h"
+
+namespace confide::llm {
+
+// F16ToF32 converts an IEEE 754 binary16 to float (exact; NaN payloads kept, subnormals too).
+float F16ToF32(uint16_t h);
+// F16ToF32Table returns a table of all 65536 F16ToF32 results (256 KiB, built once on first
+// use, thread-safe), for hot loops.
+const float* F16ToF32Table();
+// F32ToF16 converts a float to binary16 with round-to-nearest-even (overflow gives infinity).
+uint16_t F32ToF16(float f);
+// Bf16ToF32 converts a bfloat16 to float (exact).
+inline float Bf16ToF32(uint16_t h) {
+  uint32_t bits = static_cast<uint32_t>(h) << 16;
+  float f;
+  __builtin_memcpy(&f, &bits, 4);
+  return f;
+}
+
+// kQ8_0BlockElems / kQ8_0BlockBytes: ggml's block_q8_0 { ggml_half d; int8_t qs[32]; }, the
+// value of element i being d * qs[i].
+inline constexpr size_t kQ8_0BlockElems = 32;
+inline constexpr size_t kQ8_0BlockBytes = 34;
+
+// QuantizeRowQ8_0 writes x.size()/32 Q8_0 blocks to `out` (x.size() must be a multiple of 32;
+// out.size() == x.size()/32*34), as ggml's quantize_row_q8_0_ref: d = max|x|/127,
+// q = round(x/d).
+void QuantizeRowQ8_0(std::span<const float> x, std::span<uint8_t> out);
+
+// QuantizeRowQ4_0 writes x.size()/32 blocks of ggml's block_q4_0 { ggml_half d; uint8_t
+// qs[16]; } (element j: low nibble of qs[j], element j+16: high nibble, value d * (q - 8)), as
+// quantize_row_q4_0_ref: d = max / -8 where max is the element of largest magnitude.
+void QuantizeRowQ4_0(std::span<const float> x, std::span<uint8_t> out);
+// QuantizeRowQ5_0 writes blocks of block_q5_0 { ggml_half d; uint8_t qh[4]; uint8_t qs[16]; }
+// (5-bit q: low nibbles as Q4_0, bit 4 of element j in bit j of the little-endian qh; value
+// d * (q - 16)), as quantize_row_q5_0_ref: d = max / -16.
+void QuantizeRowQ5_0(std::span<const float> x, std::span<uint8_t> out);
+
+// SupportsMatVec returns true for the weight types MatVec and DequantizeRow handle
+// (F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q6_K; the K types read ggml's layouts, there is no
+// K quantiser yet).
+bool SupportsMatVec(GgmlType type);
+
+// DequantizeRow writes the `out.size()` elements of one row of `type` starting at `row` (which
+// must hold GgmlRowBytes(type, out.size()) bytes). Supported types only (DCHECKed).
+void DequantizeRow(GgmlType type, const uint8_t* row, std::span<float> out);
+
+// WeightView is a borrowed 2-D weight matrix: `rows` rows of `cols` elements of `type`, row r
+// starting at data + r * row_bytes.
+struct WeightView {
+  GgmlType type = GgmlType::kF32;
+  const uint8_t* data = nullptr;
+  size_t rows = 0;
+  size_t cols = 0;
+  size_t row_bytes = 0;
+};
+
+// MatVec computes out[r] = sum_c W[r][c] * x[c] for r < w.rows (x.size() == w.cols,
+// out.size() == w.rows). F32 data must be 4-byte aligned, F16/BF16 2-byte (the model loader
+// checks). Does not allocate.
+void MatVec(const WeightView& w, std::span<const float> x, std::span<float> out);
+// MatVecRows computes rows [row_begin, row_end) of MatVec (the unit threads split).
+void MatVecRows(const WeightView& w, std::span<const float> x, std::span<float> out,
+                size_t row_begin, size_t row_end);
+
+// SupportsQ8Activations returns true for the weight types MatVecRowsQ8_0 takes (Q8_0, Q4_0,
+// Q5_0: ggml's vec_dot_type for them is Q8_0).
+bool SupportsQ8Activations(GgmlType type);
+
+// MatVecRowsQ8_0 computes rows [row_begin, row_end) of W x for Q8_0/Q4_0/Q5_0 weights `w` with
+// the activations already quantised to Q8_0 (`xq`: w.cols/32 blocks from QuantizeRowQ8_0), as
+// ggml does: per block d_w * d_x * sum(q_w * q_x) in exact integers.
+void MatVecRowsQ8_0(const WeightView& w, std::span<const uint8_t> xq, std::span<float> out,
+                    size_t row_begin, size_t row_end);
+
+// RmsNorm computes out = x / sqrt(mean(x^2) + eps) * weight. out may alias x.
+void RmsNorm(std::span<float> out, std::span<const float> x, std::span<const float> weight,
+             float eps);
+
+// Softmax replaces x by exp(x - max) / sum, in place (stable for large logits).
+void Softmax(std::span<float> x);
+
+// RopeStyle selects which dimensions RoPE rotates together.
+enum class RopeStyle {
+  kNormal,  // pairs (2i, 2i+1): llama (GGUF's q/k are permuted by the converter to fit this)
+  kNeox,    // pairs (i, i + rope_dims/2): qwen2, GPT-NeoX
+};
+
+// Rope rotates each of the `num_heads` heads of `head_dim` floats in `x` by position `pos`:
+// for the first `rope_dims` dimensions, pair j is rotated by
+// theta_j = pos * freq_scale * freq_base^(-2j/rope_dims); the rest are left alone.
+void Rope(std::span<float> x, size_t num_heads, size_t head_dim, size_t rope_dims, int pos,
+          float freq_base, float freq_scale, RopeStyle style);
+
+}  // namespace confide::llm
+
+#endif  // CONFIDE_LLM_KERNELS_H_

@@ -1,0 +1,362 @@
+#include "llm/kernels.h"
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace confide::llm {
+namespace {
+
+std::vector<float> RandomVec(std::mt19937& rng, size_t n, float scale = 1.0f) {
+  std::uniform_real_distribution<float> d(-scale, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+// Naive references, in double precision.
+
+double RefF16(uint16_t h) {
+  const int sign = (h >> 15) ? -1 : 1;
+  const int exp = (h >> 10) & 0x1f;
+  const int mant = h & 0x3ff;
+  if (exp == 0) return sign * std::ldexp(mant, -24);
+  if (exp == 31) return mant ? NAN : sign * INFINITY;
+  return sign * std::ldexp(1024 + mant, exp - 25);
+}
+
+std::vector<float> RefDequant(GgmlType type, const Bytes& data, size_t n) {
+  std::vector<float> out(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (type == GgmlType::kF32) {
+      std::memcpy(&out[i], data.data() + 4 * i, 4);
+    } else if (type == GgmlType::kF16) {
+      uint16_t h;
+      std::memcpy(&h, data.data() + 2 * i, 2);
+      out[i] = static_cast<float>(RefF16(h));
+    } else if (type == GgmlType::kBF16) {
+      uint16_t h;
+      std::memcpy(&h, data.data() + 2 * i, 2);
+      uint32_t bits = static_cast<uint32_t>(h) << 16;
+      std::memcpy(&out[i], &bits, 4);
+    } else if (type == GgmlType::kQ4_0) {  // block = f16 d, 16 bytes of nibbles
+      const uint8_t* blk = data.data() + (i / 32) * 18;
+      uint16_t d;
+      std::memcpy(&d, blk, 2);
+      const size_t j = i % 32;
+      const int q = j < 16 ? (blk[2 + j] & 0xF) : (blk[2 + j - 16] >> 4);
+      out[i] = static_cast<float>(RefF16(d) * (q - 8));
+    } else if (type == GgmlType::kQ5_0) {  // block = f16 d, u32 high bits, 16 bytes of nibbles
+      const uint8_t* blk = data.data() + (i / 32) * 22;
+      uint16_t d;
+      std::memcpy(&d, blk, 2);
+      const size_t j = i % 32;
+      const int lo = j < 16 ? (blk[6 + j] & 0xF) : (blk[6 + j - 16] >> 4);
+      const int hi = (blk[2 + j / 8] >> (j % 8)) & 1;
+      out[i] = static_cast<float>(RefF16(d) * (lo + 16 * hi - 16));
+    } else if (type == GgmlType::kQ4_K) {
+      // block_q4_K: d, dmin (f16), 12 bytes of 6-bit scales/mins, 128 bytes of nibbles.
+      const uint8_t* blk = data.data() + (i / 256) * 144;
+      uint16_t d, dmin;
+      std::memcpy(&d, blk, 2);
+      std::memcpy(&dmin, blk + 2, 2);
+      const uint8_t* sc = blk + 4;
+      const size_t e = i % 256, sub = e / 32, chunk = e / 64, l = e % 32;
+      int scale, min;
+      if (sub < 4) {
+        scale = sc[sub] & 63;
+        min = sc[sub + 4] & 63;
+      } else {
+        scale = (sc[sub + 4] & 15) + 16 * (sc[sub - 4] >> 6);
+        min = (sc[sub + 4] >> 4) + 16 * (sc[sub] >> 6);
+      }
+      const uint8_t byte = blk[16 + 32 * chunk + l];
+      const int q = (sub % 2 == 0) ? (byte & 15) : (byte >> 4);
+      out[i] = static_cast<float>(RefF16(d) * scale * q - RefF16(dmin) * min);
+    } else if (type == GgmlType::kQ6_K) {
+      // block_q6_K: ql[128], qh[64], int8 scales[16], f16 d.
+      const uint8_t* blk = data.data() + (i / 256) * 210;
+      uint16_t d;
+      std::memcpy(&d, blk + 208, 2);
+      const size_t e = i % 256, half = e / 128, quarter = (e % 128) / 32, l = e % 32;
+      const uint8_t lo_byte = blk[64 * half + l + (quarter % 2 == 1 ? 32 : 0)];
+      const int lo = quarter < 2 ? (lo_byte & 15) : (lo_byte >> 4);
+      const int hi = (blk[128 + 32 * half + l] >> (2 * quarter)) & 3;
+      const int scale = static_cast<int8_t>(blk[192 + 8 * half + l / 16 + 2 * quarter]);
+      out[i] = static_cast<float>(RefF16(d) * scale * (lo + 16 * hi - 32));
+    } else {  // Q8_0: block = f16 d, 32 x int8
+      const uint8_t* blk = data.data() + (i / 32) * 34;
+      uint16_t d;
+      std::memcpy(&d, blk, 2);
+      out[i] = static_cast<float>(RefF16(d) * static_cast<int8_t>(blk[2 + i % 32]));
+    }
+  }
+  return out;
+}
+
+Bytes Encode(GgmlType type, const std::vector<float>& v) {
+  Bytes out;
+  if (type == GgmlType::kF32) {
+    out.resize(v.size() * 4);
+    std::memcpy(out.data(), v.data(), out.size());
+  } else if (type == GgmlType::kF16 || type == GgmlType::kBF16) {
+    out.resize(v.size() * 2);
+    for (size_t i = 0; i < v.size(); ++i) {
+      uint16_t h;
+      if (type == GgmlType::kF16) {
+        h = F32ToF16(v[i]);
+      } else {
+        uint32_t bits;
+        std::memcpy(&bits, &v[i], 4);
+        h = static_cast<uint16_t>(bits >> 16);
+      }
+      std::memcpy(out.data() + 2 * i, &h, 2);
+    }
+  } else if (type == GgmlType::kQ4_0) {
+    out.resize(v.size() / 32 * 18);
+    QuantizeRowQ4_0(v, out);
+  } else if (type == GgmlType::kQ5_0) {
+    out.resize(v.size() / 32 * 22);
+    QuantizeRowQ5_0(v, out);
+  } else {
+    out.resize(v.size() / 32 * 34);
+    QuantizeRowQ8_0(v, out);
+  }
+  return out;
+}
+
+TEST(KernelsTest, F16ConversionIsExactForAllHalves) {
+  int checked = 0;
+  for (uint32_t h = 0; h < 65536; ++h) {
+    const float f = F16ToF32(static_cast<uint16_t>(h));
+    const float t = F16ToF32Table()[h];
+    ASSERT_EQ(std::memcmp(&f, &t, 4), 0) << h;
+    const double ref = RefF16(static_cast<uint16_t>(h));
+    if (std::isnan(ref)) {
+      EXPECT_TRUE(std::isnan(f));
+      EXPECT_TRUE(F32ToF16(f) & 0x7c00);
+      continue;
+    }
+    ASSERT_EQ(static_cast<double>(f), ref) << h;
+    ASSERT_EQ(F32ToF16(f), h) << h;  // round trip
+    ++checked;
+  }
+  EXPECT_EQ(checked, 65536 - 2 * 1023);
+  // Rounding: to nearest, ties to even, overflow to infinity.
+  EXPECT_EQ(F32ToF16(1.0f + 1.0f / 2048), F32ToF16(1.0f));      // tie -> even
+  EXPECT_EQ(F32ToF16(1.0f + 3.0f / 2048), F32ToF16(1.0f) + 2);  // tie -> even (up)
+  EXPECT_EQ(F32ToF16(65520.0f), 0x7c00);
+  EXPECT_EQ(F32ToF16(65519.0f), 0x7bff);
+  EXPECT_EQ(F32ToF16(1e-8f), 0);
+}
+
+TEST(KernelsTest, QuantizeQ8_0MatchesNaiveReference) {
+  std::mt19937 rng(1);
+  std::vector<float> x = RandomVec(rng, 256, 3.0f);
+  x[5] = 0;
+  std::fill(x.begin() + 64, x.begin() + 96, 0.0f);  // all-zero block
+  Bytes q(256 / 32 * 34);
+  QuantizeRowQ8_0(x, q);
+  std::vector<float> back = RefDequant(GgmlType::kQ8_0, q, 256);
+  for (size_t b = 0; b < 8; ++b) {
+    float amax = 0;
+    for (size_t i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[b * 32 + i]));
+    for (size_t i = 0; i < 32; ++i) {
+      // Error at most half a step (plus the f16 rounding of the scale).
+      EXPECT_NEAR(back[b * 32 + i], x[b * 32 + i], amax / 127 * 0.5 + amax * 1e-3);
+    }
+  }
+  std::vector<float> deq(256);
+  DequantizeRow(GgmlType::kQ8_0, q.data(), deq);
+  EXPECT_EQ(deq, back);
+}
+
+TEST(KernelsTest, QuantizeQ4_0AndQ5_0WithinOneStep) {
+  std::mt19937 rng(5);
+  for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ5_0}) {
+    const float levels = type == GgmlType::kQ4_0 ? 8.0f : 16.0f;
+    std::vector<float> x = RandomVec(rng, 128, 2.0f);
+    std::fill(x.begin() + 32, x.begin() + 64, 0.0f);  // all-zero block
+    Bytes q = Encode(type, x);
+    std::vector<float> back = RefDequant(type, q, 128), deq(128);
+    DequantizeRow(type, q.data(), deq);
+    EXPECT_EQ(deq, back);
+    for (size_t b = 0; b < 4; ++b) {
+      float amax = 0;
+      for (size_t i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[b * 32 + i]));
+      for (size_t i = 0; i < 32; ++i) {
+        EXPECT_NEAR(back[b * 32 + i], x[b * 32 + i], amax / levels * 1.01f) << b << " " << i;
+      }
+    }
+  }
+}
+
+TEST(KernelsTest, QuantizedTimesQ8_0MatchesNaiveIntegerReference) {
+  std::mt19937 rng(7);
+  for (GgmlType type : {GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ5_0}) {
+    ASSERT_TRUE(SupportsQ8Activations(type));
+    const size_t rows = 9, cols = 128;
+    std::vector<float> wf = RandomVec(rng, rows * cols), x = RandomVec(rng, cols, 3.0f);
+    Bytes w = Encode(type, wf), xq = Encode(GgmlType::kQ8_0, x);
+    const size_t row_bytes = w.size() / rows;
+    std::vector<float> out(rows);
+    MatVecRowsQ8_0(WeightView{type, w.data(), rows, cols, row_bytes}, xq, out, 0, rows);
+    std::vector<float> xd = RefDequant(GgmlType::kQ8_0, xq, cols);
+    for (size_t r = 0; r < rows; ++r) {
+      Bytes row(w.begin() + r * row_bytes, w.begin() + (r + 1) * row_bytes);
+      std::vector<float> wd = RefDequant(type, row, cols);
+      double ref = 0, mag = 0, exact = 0;
+      for (size_t c = 0; c < cols; ++c) {
+        ref += static_cast<double>(wd[c]) * xd[c];
+        mag += std::fabs(static_cast<double>(wd[c]) * xd[c]);
+        exact += static_cast<double>(wf[r * cols + c]) * x[c];
+      }
+      EXPECT_NEAR(out[r], ref, 1e-5 * mag + 1e-6) << GgmlTypeName(type) << " " << r;
+      // Against the unquantised product the error stays within a few quantisation steps.
+      EXPECT_NEAR(out[r], exact, 0.2 * mag + 1e-3) << GgmlTypeName(type) << " " << r;
+    }
+  }
+}
+
+class MatVecTest : public ::testing::TestWithParam<GgmlType> {};
+
+TEST_P(MatVecTest, MatchesNaiveReference) {
+  const GgmlType type = GetParam();
+  std::mt19937 rng(static_cast<unsigned>(type) + 7);
+  for (size_t cols : {32u, 64u, 96u, 288u}) {
+    const size_t rows = 19;
+    std::vector<float> wf = RandomVec(rng, rows * cols);
+    std::vector<float> x = RandomVec(rng, cols);
+    Bytes data = Encode(type, wf);
+    const size_t row_bytes = data.size() / rows;
+    WeightView w{type, data.data(), rows, cols, row_bytes};
+    std::vector<float> out(rows);
+    MatVec(w, x, out);
+    for (size_t r = 0; r < rows; ++r) {
+      Bytes row(data.begin() + r * row_bytes, data.begin() + (r + 1) * row_bytes);
+      std::vector<float> wr = RefDequant(type, row, cols);
+      double ref = 0, mag = 0;
+      for (size_t c = 0; c < cols; ++c) {
+        ref += static_cast<double>(wr[c]) * x[c];
+        mag += std::fabs(static_cast<double>(wr[c]) * x[c]);
+      }
+      EXPECT_NEAR(out[r], ref, 1e-5 * mag + 1e-6) << "cols " << cols << " row " << r;
+      std::vector<float> deq(cols);
+      DequantizeRow(type, row.data(), deq);
+      EXPECT_EQ(deq, wr);
+    }
+  }
+}
+
+// K-quant blocks of random bytes with small, finite scales (no K quantiser exists yet).
+TEST(KernelsTest, KQuantMatVecMatchesNaiveReference) {
+  std::mt19937 rng(6);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (GgmlType type : {GgmlType::kQ4_K, GgmlType::kQ6_K}) {
+    const size_t rows = 5, cols = 512, block_bytes = type == GgmlType::kQ4_K ? 144 : 210;
+    const size_t row_bytes = cols / 256 * block_bytes;
+    Bytes data(rows * row_bytes);
+    for (uint8_t& b : data) b = static_cast<uint8_t>(byte(rng));
+    for (size_t blk = 0; blk < rows * cols / 256; ++blk) {
+      uint8_t* p = data.data() + blk * block_bytes;
+      const uint16_t d = F32ToF16(0.001f * static_cast<float>(byte(rng) + 1));
+      const uint16_t dmin = F32ToF16(0.0005f * static_cast<float>(byte(rng)));
+      if (type == GgmlType::kQ4_K) {
+        std::memcpy(p, &d, 2);
+        std::memcpy(p + 2, &dmin, 2);
+      } else {
+        std::memcpy(p + 208, &d, 2);
+      }
+    }
+    std::vector<float> x = RandomVec(rng, cols);
+    WeightView w{type, data.data(), rows, cols, row_bytes};
+    std::vector<float> out(rows);
+    MatVec(w, x, out);
+    for (size_t r = 0; r < rows; ++r) {
+      Bytes row(data.begin() + r * row_bytes, data.begin() + (r + 1) * row_bytes);
+      std::vector<float> wr = RefDequant(type, row, cols), deq(cols);
+      DequantizeRow(type, row.data(), deq);
+      double ref = 0, mag = 0;
+      for (size_t c = 0; c < cols; ++c) {
+        EXPECT_NEAR(deq[c], wr[c], 1e-6 * std::fabs(wr[c]) + 1e-9) << GgmlTypeName(type) << c;
+        ref += static_cast<double>(wr[c]) * x[c];
+        mag += std::fabs(static_cast<double>(wr[c]) * x[c]);
+      }
+      EXPECT_NEAR(out[r], ref, 1e-5 * mag + 1e-6) << GgmlTypeName(type) << " row " << r;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, MatVecTest,
+                         ::testing::Values(GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16,
+                                           GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ5_0),
+                         [](const auto& p) { return std::string(GgmlTypeName(p.param)); });
+
+TEST(KernelsTest, RmsNormMatchesNaiveReference) {
+  std::mt19937 rng(2);
+  for (size_t n : {1u, 7u, 64u, 1000u}) {
+    std::vector<float> x = RandomVec(rng, n, 4.0f), w = RandomVec(rng, n), out(n);
+    RmsNorm(out, x, w, 1e-5f);
+    double ss = 0;
+    for (float v : x) ss += static_cast<double>(v) * v;
+    const double scale = 1.0 / std::sqrt(ss / n + 1e-5);
+    for (size_t i = 0; i < n; ++i) EXPECT_NEAR(out[i], x[i] * scale * w[i], 1e-5);
+    RmsNorm(x, x, w, 1e-5f);  // in place
+    EXPECT_EQ(x, out);
+  }
+}
+
+TEST(KernelsTest, SoftmaxMatchesNaiveReference) {
+  std::mt19937 rng(3);
+  for (size_t n : {1u, 5u, 300u}) {
+    std::vector<float> x = RandomVec(rng, n, 30.0f);
+    x[0] = 1000.0f;  // would overflow a naive exp
+    std::vector<float> y = x;
+    Softmax(y);
+    double max = *std::max_element(x.begin(), x.end()), sum = 0;
+    for (float v : x) sum += std::exp(v - max);
+    double total = 0;
+    for (size_t i = 0; i < n; ++i) {
+      EXPECT_NEAR(y[i], std::exp(x[i] - max) / sum, 1e-6);
+      total += y[i];
+    }
+    EXPECT_NEAR(total, 1.0, 1e-5);
+  }
+}
+
+TEST(KernelsTest, RopeMatchesNaiveReference) {
+  std::mt19937 rng(4);
+  const size_t heads = 3, head_dim = 16;
+  for (RopeStyle style : {RopeStyle::kNormal, RopeStyle::kNeox}) {
+    for (size_t rope_dims : {16u, 8u}) {
+      for (int pos : {0, 1, 17, 500}) {
+        for (float scale : {1.0f, 0.25f}) {
+          std::vector<float> x = RandomVec(rng, heads * head_dim), y = x;
+          Rope(y, heads, head_dim, rope_dims, pos, 10000.0f, scale, style);
+          for (size_t h = 0; h < heads; ++h) {
+            const float* in = x.data() + h * head_dim;
+            const float* out = y.data() + h * head_dim;
+            std::vector<double> ref(in, in + head_dim);
+            for (size_t j = 0; j < rope_dims / 2; ++j) {
+              const double theta =
+                  pos * scale * std::pow(10000.0, -2.0 * j / static_cast<double>(rope_dims));
+              const size_t a = style == RopeStyle::kNormal ? 2 * j : j;
+              const size_t b = style == RopeStyle::kNormal ? 2 * j + 1 : j + rope_dims / 2;
+              ref[a] = in[a] * std::cos(theta) - in[b] * std::sin(theta);
+              ref[b] = in[a] * std::sin(theta) + in[b] * std::cos(theta);
+            }
+            for (size_t i = 0; i < head_dim; ++i) {
+              EXPECT_NEAR(out[i], ref[i], 2e-4) << "pos " << pos << " i " << i;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace confide::llm

@@ -1,0 +1,55 @@
+// confide::llm ThreadPool: a fixed set of threads for data-parallel kernels.
+#ifndef CONFIDE_LLM_THREAD_POOL_H_
+#define CONFIDE_LLM_THREAD_POOL_H_
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+
+namespace confide::llm {
+
+// ThreadPool runs ParallelFor over `num_threads` threads: the caller plus num_threads - 1
+// workers started in the constructor and joined in the destructor. ParallelFor allocates
+// nothing. One ParallelFor at a time: it is not reentrant and must be called from one thread
+// (the pool belongs to one Model).
+class ThreadPool {
+ public:
+  // ThreadPool starts max(num_threads, 1) - 1 workers.
+  explicit ThreadPool(size_t num_threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  // size returns the number of threads ParallelFor uses, the caller included.
+  size_t size() const { return workers_.size() + 1; }
+
+  // ParallelFor splits [0, n) into size() contiguous chunks (multiples of `grain` except the
+  // last) and calls fn(begin, end) for each non-empty one, the caller running the first; it
+  // returns when every chunk is done.
+  void ParallelFor(size_t n, absl::FunctionRef<void(size_t, size_t)> fn, size_t grain = 1);
+
+ private:
+  void Worker(size_t index);
+  // Chunk returns chunk `index` of the current job.
+  void Chunk(size_t index, size_t* begin, size_t* end) const;
+
+  std::mutex mu_;
+  std::condition_variable work_cv_;
+  std::condition_variable done_cv_;
+  uint64_t generation_ = 0;  // bumped for every job
+  size_t pending_ = 0;       // workers still running the current job
+  bool stop_ = false;
+  const absl::FunctionRef<void(size_t, size_t)>* job_ = nullptr;
+  size_t n_ = 0;
+  size_t grain_ = 1;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace confide::llm
+
+#endif  // CONFIDE_LLM_THREAD_POOL_H_
