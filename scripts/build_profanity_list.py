@@ -25,10 +25,10 @@ EXCLUDE = {
     "nipples|nipple", "breasts", "hell", "bloody", "je*su*s", "chri*st", "je*su*s chri*st",
     "da*mn", "cra*p", "undressing", "tied up", "lovemaking", "ejaculation", "incest",
     "swinger", "voyeur", "playboy", "viagra", "cialis", "topless", "tight white", "taste my",
-    "tongue in a", "hot chick", "girl on", "big black", "huge fat", "grope", "dominatrix",
+    "tongue in a", "hot chick", "twinkie", "xxx", "girl on", "big black", "huge fat", "grope", "dominatrix",
     "sadism", "bondage", "nude", "nudity", "masturbation", "pornography", "scat", "snatch",
-    "rape", "raping", "rapist", "date rape", "daterape", "tainted love", "strip club", "jap",
-    "spastic", "sodomy", "eunuch", "fecal", "urethra play", "mong", "poof", "butt", "boner",
+    "rape", "raping", "rapist", "date rape", "daterape", "tainted love", "strip club",
+    "sodomy", "eunuch", "fecal", "urethra play", "mong", "butt", "boner",
 }
 
 

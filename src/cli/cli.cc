@@ -5,6 +5,7 @@
 
 #include "CLI/CLI.hpp"
 #include "cli/attest_commands.h"
+#include "cli/guard_commands.h"
 
 namespace confide::cli {
 
@@ -14,6 +15,7 @@ int RunConfide(int argc, char** argv) {
   app.set_version_flag("--version", "confide 0.1.0");
   std::function<int()> run;
   AddAttestCommands(app, &run);
+  AddGuardCommands(app, &run);
   // CLI11 reports usage errors by throwing; this is the boundary where we catch them.
   try {
     app.parse(argc, argv);

@@ -100,7 +100,7 @@ int Rank(T t) {
     case T::kUsername:
       return 24;
     case T::kUsBankAccountNumber:
-      return 25;
+      return 9;
     case T::kLicensePlate:
       return 26;
     case T::kPhone:
@@ -139,6 +139,7 @@ enum class Ctx : uint32_t {
   kName,
   kNameStrict,
   kUrl,
+  kCard,
 };
 
 struct Keyword {
@@ -281,6 +282,14 @@ constexpr Keyword kKeywords[] = {
     {"https://", Ctx::kUrl},
     {"ftp://", Ctx::kUrl},
     {"www.", Ctx::kUrl},
+    {"card", Ctx::kCard},
+    {"cc", Ctx::kCard},
+    {"credit", Ctx::kCard},
+    {"debit", Ctx::kCard},
+    {"visa", Ctx::kCard},
+    {"mastercard", Ctx::kCard},
+    {"maestro", Ctx::kCard},
+    {"amex", Ctx::kCard},
 };
 
 struct Cand {
@@ -625,6 +634,7 @@ void FromContext(std::string_view t, std::string_view lower, Ctx ctx, size_t kw_
     case Ctx::kSwift:
     case Ctx::kPhone:
     case Ctx::kUrl:
+    case Ctx::kCard:
       break;  // handled by the scanners
   }
 }
@@ -737,7 +747,8 @@ bool ValidIpv6(std::string_view v) {
 }
 
 void ScanTokens(std::string_view t, const std::vector<size_t>& swift_ends,
-                const std::vector<size_t>& phone_ends, std::vector<Cand>* out) {
+                const std::vector<size_t>& phone_ends, const std::vector<size_t>& card_ends,
+                std::vector<Cand>* out) {
   std::string d;
   const size_t n = t.size();
   for (size_t i = 0; i < n; ++i) {
@@ -887,24 +898,28 @@ void ScanTokens(std::string_view t, const std::vector<size_t>& swift_ends,
         }
       }
       if (digits.size() <= 19) {
-        // Longest prefix of whole groups that is a valid card number.
-        for (size_t g = group_ends.size(); g-- > 0;) {
-          size_t end = group_ends[g];
+        // The whole run of groups must be the number: a valid prefix of a longer run (an
+        // invalid card followed by more digits) is not a card.
+        if (!group_ends.empty()) {
+          size_t end = group_ends.back();
           std::string ds;
           for (size_t q = i; q < end; ++q) {
             if (IsDigit(At(t, q))) ds.push_back(t[q]);
           }
-          if (ds.size() < 13) break;
-          if (group_ends.size() > 1 && group_ends[0] - i < 4) break;
-          if (CardNumberValid(ds) && RightBoundary(t, end)) {
+          bool grouped_ok = group_ends.size() == 1 || group_ends[0] - i >= 4;
+          // Maestro numbers may have 12 digits; without a card keyword nearby twelve digits
+          // are more often an order or invoice number.
+          bool maestro12 = ds.size() == 12 && (ds[0] == '5' || ds[0] == '6') && LuhnValid(ds) &&
+                           HasRecentKeyword(card_ends, i, 24);
+          if (grouped_ok && RightBoundary(t, end) && (maestro12 || CardNumberValid(ds))) {
             out->push_back(Cand{T::kCreditDebitCardNumber, i, end});
-            break;
           }
         }
       }
     }
-    // Phone numbers.
-    if (IsDigit(c) || c == '+' || c == '(') {
+    // Phone numbers (not the tail of a longer run of digit groups).
+    bool continues_number = i >= 2 && (t[i - 1] == ' ' || t[i - 1] == '-') && IsDigit(At(t, i - 2));
+    if ((IsDigit(c) || c == '+' || c == '(') && !continues_number) {
       size_t j = i;
       bool plus = false, paren = false;
       if (At(t, j) == '+') {
@@ -955,6 +970,7 @@ void ScanTokens(std::string_view t, const std::vector<size_t>& swift_ends,
                      groups[3] == 4 && c == '1';
         bool trunk0 = c == '0' && groups.size() >= 2 && total >= 9 && total <= 12;
         bool context = HasRecentKeyword(phone_ends, i, 32);
+        bool ssn_shape = groups.size() == 3 && groups[0] == 3 && groups[1] == 2 && groups[2] == 4;
         bool phone = false;
         if (plus && total >= 8) phone = true;
         if (paren && total >= 9) phone = true;
@@ -962,6 +978,7 @@ void ScanTokens(std::string_view t, const std::vector<size_t>& swift_ends,
         if (trunk0 && !dots) phone = true;
         if (context && (groups.size() > 1 || total >= 7)) phone = true;
         if (dots && !(nanp || nanp1 || context)) phone = false;
+        if (ssn_shape) phone = false;
         if (phone) out->push_back(Cand{T::kPhone, i, j});
       }
     }
@@ -1086,7 +1103,7 @@ std::vector<PiiMatch> PiiDetector::Detect(std::string_view text, const PiiTypeSe
     if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
   }
   std::vector<Cand> cands;
-  std::vector<size_t> swift_ends, phone_ends;
+  std::vector<size_t> swift_ends, phone_ends, card_ends;
   context_.Scan(lower, [&](size_t end, size_t len, uint32_t id) {
     size_t begin = end - len;
     Ctx ctx = static_cast<Ctx>(id);
@@ -1099,6 +1116,8 @@ std::vector<PiiMatch> PiiDetector::Detect(std::string_view text, const PiiTypeSe
       swift_ends.push_back(end);
     } else if (ctx == Ctx::kPhone) {
       phone_ends.push_back(end);
+    } else if (ctx == Ctx::kCard) {
+      card_ends.push_back(end);
     } else if (ctx == Ctx::kUrl) {
       ScanUrl(text, begin, &cands);
     } else {
@@ -1107,7 +1126,7 @@ std::vector<PiiMatch> PiiDetector::Detect(std::string_view text, const PiiTypeSe
     return true;
   });
   ScanEmails(text, &cands);
-  ScanTokens(text, swift_ends, phone_ends, &cands);
+  ScanTokens(text, swift_ends, phone_ends, card_ends, &cands);
 
   // Resolve overlaps: better rank first, then longer.
   std::stable_sort(cands.begin(), cands.end(), [](const Cand& a, const Cand& b) {

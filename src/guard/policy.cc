@@ -49,7 +49,7 @@ constexpr size_t kMaxRegexNameChars = 100;
 constexpr size_t kMaxRegexDescriptionChars = 1000;
 constexpr size_t kMaxRegexPatternChars = 500;
 //=
-//https://docs.aws.amazon.com/bedrock/latest/APIReference/API_GuardrailContextualGroundingFilterConfig.html
+// https://docs.aws.amazon.com/bedrock/latest/APIReference/API_GuardrailContextualGroundingFilterConfig.html
 //# threshold: Valid Range: Minimum value of 0. Maximum value of 0.99 (values are doubles).
 constexpr double kMaxGroundingThreshold = 0.99;
 constexpr int kMaxDepth = 8;

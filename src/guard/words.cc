@@ -202,8 +202,39 @@ constexpr std::string_view kCompoundStems[] = {
     "fuck", "fuk",     "shit", "cunt", "bitch", "niger", "niga",   "fagot",    "whore",
     "slut", "bastard", "wank", "twat", "jiz",   "dildo", "ashole", "arsehole", "motherfuck"};
 
-// Inflections allowed after a whole-word match.
-constexpr std::string_view kSuffixes[] = {"s", "es", "ed", "er", "ers", "ing", "in"};
+// Inflections allowed after a whole-word match (normalised, each letter once).
+constexpr std::string_view kSuffixes[] = {"s", "es", "ed", "er", "ers", "ing", "in", "ie", "ies"};
+
+// Pejorative compounds: a managed word followed by one of these ("dickhead", "knobjockey",
+// "analplug") or preceded by one of kCompoundHeads ("dumbfuck") is a match. Normalised forms
+// (each repeated letter once).
+constexpr std::string_view kCompoundTails[] = {
+    "head",  "face",   "hole",   "bag",    "brain",   "breath",  "wad",    "wipe",  "licker",
+    "liker", "sucker", "suker",  "suka",   "smoker",  "muncher", "jockey", "jocky", "jockie",
+    "jokey", "jokie",  "eater",  "gobler", "gobbler", "plug",    "stain",  "lover", "monkey",
+    "boy",   "boi",    "fucker", "shit",   "nose",    "lips",    "slaper", "skin",  "mouth",
+    "stick", "tard",   "wit",    "burger", "biter",   "stabber", "weed",   "rag",   "fest",
+    "pig",   "dog",    "job",    "ender",  "end"};
+constexpr std::string_view kCompoundHeads[] = {
+    "dumb", "shit",  "as",     "fuck", "cock", "dick",  "cum",  "jiz", "twat",  "mother", "motha",
+    "pusy", "bitch", "douche", "scum", "slut", "whore", "knob", "nob", "towel", "rag"};
+
+bool InList(std::string_view w, const std::string_view* begin, const std::string_view* end) {
+  return std::find(begin, end, w) != end;
+}
+
+// Inflected: `rest` is an allowed suffix, or a compound tail optionally followed by one.
+bool AllowedRest(std::string_view rest, bool compounds) {
+  if (rest.empty() || InList(rest, std::begin(kSuffixes), std::end(kSuffixes))) return true;
+  if (!compounds) return false;
+  for (std::string_view tail : kCompoundTails) {
+    if (rest.substr(0, tail.size()) == tail) {
+      std::string_view after = rest.substr(tail.size());
+      if (after.empty() || InList(after, std::begin(kSuffixes), std::end(kSuffixes))) return true;
+    }
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -272,9 +303,18 @@ NormalizedText NormalizeForMatching(std::string_view text) {
       }
       return true;
     };
+    auto glued = [&](size_t x) {  // one '-', '.', '_' or '*' between toks[x] and toks[x+1]
+      size_t gap = toks[x + 1].b - toks[x].e;
+      if (gap != 1) return false;
+      char sep = text[items[toks[x].e].b];
+      return sep == '-' || sep == '.' || sep == '_' || sep == '*';
+    };
     size_t u = t;
     while (u + 1 < toks.size() && single(u) && single(u + 1) && short_gap(u)) ++u;
-    if (u - t + 1 >= 3) {
+    size_t v = t;  // "s-lut", "f.uck": a lone letter glued to a word
+    while (v + 1 < toks.size() && (single(v) || single(v + 1)) && glued(v)) ++v;
+    if (u - t + 1 < 3 && v > t) u = v;
+    if (u - t + 1 >= 3 || v > t) {
       // Keep the letters only (drop separator items) by marking separators as dropped.
       Tok m{toks[t].b, toks[u].e};
       for (size_t k = m.b; k < m.e; ++k) {
@@ -327,6 +367,15 @@ absl::Status WordFilter::AddEntry(Entry e) {
   if (n.chars.empty()) {
     return absl::InvalidArgumentError("guard words: a word has no letters or digits");
   }
+  // A pattern made only of one-character tokens ("s&m") would match stray letters in code
+  // and lists; it is kept only if it is a single character the user asked for.
+  bool all_single = true;
+  for (size_t k = 0; k < n.chars.size(); ++k) {
+    bool start = k == 0 || n.chars[k - 1] == ' ';
+    bool end = k + 1 == n.chars.size() || n.chars[k + 1] == ' ';
+    if (n.chars[k] != ' ' && !(start && end)) all_single = false;
+  }
+  if (all_single && e.managed) return absl::OkStatus();
   uint32_t id = static_cast<uint32_t>(entries_.size());
   bool managed = e.managed;
   entries_.push_back(std::move(e));
@@ -335,6 +384,21 @@ absl::Status WordFilter::AddEntry(Entry e) {
     matcher_.Add(chars, static_cast<uint32_t>(patterns_.size() - 1));
   };
   add(n.chars, n.runs);
+  // Phrases also match written as one word ("jerkoff", "pillowbiter").
+  if (managed && n.chars.find(' ') != std::string::npos && n.chars.size() >= 6) {
+    std::string joined;
+    std::vector<uint16_t> runs;
+    for (size_t k = 0; k < n.chars.size(); ++k) {
+      if (n.chars[k] == ' ') continue;
+      if (!joined.empty() && joined.back() == n.chars[k]) {
+        runs.back() = static_cast<uint16_t>(runs.back() + n.runs[k]);
+        continue;
+      }
+      joined.push_back(n.chars[k]);
+      runs.push_back(n.runs[k]);
+    }
+    add(joined, runs);
+  }
   // Masked vowels ("f*ck", "sh*t"): one variant per vowel of words of four or more letters.
   if (managed && n.chars.size() >= 4 && n.chars.find(' ') == std::string::npos) {
     for (size_t k = 1; k + 1 < n.chars.size(); ++k) {
@@ -386,18 +450,26 @@ std::vector<WordMatch> WordFilter::Find(std::string_view text) const {
     for (size_t k = 0; k < len; ++k) {
       if (n.runs[start + k] < p.runs[k]) return true;
     }
-    bool left = start == 0 || s[start - 1] == ' ';
+    bool managed = entries_[p.entry].managed;
+    bool one_word = std::string_view(s.data() + start, len).find(' ') == std::string_view::npos;
+    bool compounds = managed && one_word && len >= 3;
+    size_t token_begin = start;
+    while (token_begin > 0 && s[token_begin - 1] != ' ') --token_begin;
     size_t token_end = end;
     while (token_end < s.size() && s[token_end] != ' ') ++token_end;
+    // Letters after the match must each appear once to count as a suffix ("assess" is not
+    // "ass" + "es").
+    bool rest_single = true;
+    for (size_t k = end; k < token_end; ++k) rest_single &= n.runs[k] == 1;
+    std::string_view before(s.data() + token_begin, start - token_begin);
     std::string_view rest(s.data() + end, token_end - end);
-    bool right = rest.empty() ||
-                 std::find(std::begin(kSuffixes), std::end(kSuffixes), rest) != std::end(kSuffixes);
+    bool left = before.empty() ||
+                (compounds && InList(before, std::begin(kCompoundHeads), std::end(kCompoundHeads)));
+    bool right = rest.empty() || (rest_single && AllowedRest(rest, compounds));
     if (!left && !right) return true;  // inside a longer word ("Scunthorpe")
     if (!left || !right) {
       std::string_view pat(s.data() + start, len);
-      bool stem = entries_[p.entry].managed &&
-                  std::find(std::begin(kCompoundStems), std::end(kCompoundStems), pat) !=
-                      std::end(kCompoundStems);
+      bool stem = managed && InList(pat, std::begin(kCompoundStems), std::end(kCompoundStems));
       if (!stem) return true;
     }
     hits.push_back(Hit{start, end, p.entry});
