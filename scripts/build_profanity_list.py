@@ -25,7 +25,7 @@ EXCLUDE = {
     "nipples|nipple", "breasts", "hell", "bloody", "je*su*s", "chri*st", "je*su*s chri*st",
     "da*mn", "cra*p", "undressing", "tied up", "lovemaking", "ejaculation", "incest",
     "swinger", "voyeur", "playboy", "viagra", "cialis", "topless", "tight white", "taste my",
-    "tongue in a", "hot chick", "twinkie", "xxx", "girl on", "big black", "huge fat", "grope", "dominatrix",
+    "tongue in a", "hot chick", "twinkie", "twinkies", "xxx", "girl on", "big black", "huge fat", "grope", "dominatrix",
     "sadism", "bondage", "nude", "nudity", "masturbation", "pornography", "scat", "snatch",
     "rape", "raping", "rapist", "date rape", "daterape", "tainted love", "strip club",
     "sodomy", "eunuch", "fecal", "urethra play", "mong", "butt", "boner",
@@ -43,14 +43,19 @@ def main():
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         os.path.dirname(__file__), "..", "..", "shared", "testdata", "guardrails", "wordlists")
     entries = {}  # text -> severity
+    allow = set(w.replace("*", "") for w in EXCLUDE if " " not in w)  # ordinary words
     with open(os.path.join(root, "dsojevic_profanity_en.json"), encoding="utf-8") as f:
         for e in json.load(f):
             if e["match"] in EXCLUDE:
                 continue
-            for alt in alternatives(e["match"]):
-                if alt in EXCLUDE:
-                    continue
+            alts = [a for a in alternatives(e["match"]) if a not in EXCLUDE]
+            for alt in alts:
                 entries[alt.lower()] = max(entries.get(alt.lower(), 0), int(e["severity"]))
+            # dsojevic "exceptions": words containing the match that are not profanity; '*'
+            # stands for the match ("m*" under "anus" is "manus").
+            for ex in e.get("exceptions", []):
+                for alt in alts:
+                    allow.add(ex.replace("*", alt).lower())
     with open(os.path.join(root, "ldnoobw", "en"), encoding="utf-8") as f:
         for line in f:
             w = line.strip().lower()
@@ -72,7 +77,14 @@ def main():
         esc = text.replace("\\", "\\\\").replace('"', '\\"')
         out.write(f'    {{"{esc}", {entries[text]}}},\n')
     out.write("};\n\nconst size_t kNumManagedProfanity = sizeof(kManagedProfanity) / "
-              "sizeof(kManagedProfanity[0]);\n\n}  // namespace confide::guard\n")
+              "sizeof(kManagedProfanity[0]);\n\n")
+    out.write("// Whole words that contain a listed word but are not profanity.\n")
+    out.write("const char* const kManagedAllowWords[] = {\n")
+    for w in sorted(allow):
+        esc = w.replace("\\", "\\\\").replace('"', '\\"')
+        out.write(f'    "{esc}",\n')
+    out.write("};\n\nconst size_t kNumManagedAllowWords = sizeof(kManagedAllowWords) / "
+              "sizeof(kManagedAllowWords[0]);\n\n}  // namespace confide::guard\n")
 
 
 if __name__ == "__main__":

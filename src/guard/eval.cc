@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "base/file.h"
 #include "guard/pii.h"
 #include "guard/words.h"
@@ -30,8 +31,8 @@ absl::StatusOr<std::vector<nlohmann::json>> ReadJsonl(const fs::path& p) {
     if (line.empty()) continue;
     auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded() || !j.is_object()) {
-      return absl::InvalidArgumentError("guard eval: malformed JSON line in " +
-                                        p.filename().string());
+      return absl::InvalidArgumentError(
+          absl::StrCat("guard eval: malformed JSON line in ", p.filename().string()));
     }
     rows.push_back(std::move(j));
   }
@@ -143,8 +144,8 @@ absl::Status EvalPiiFile(const fs::path& p, EvalReport* r, std::vector<std::stri
       ++r->hard_negatives.total;
       r->hard_negatives.flagged += !pred.empty();
       if (verbose && !pred.empty()) {
-        r->errors.push_back("hard negative flagged as " + std::string(PiiTypeName(pred[0].type)) +
-                            ": " + text);
+        r->errors.push_back(absl::StrCat("hard negative flagged as ",
+                                         std::string(PiiTypeName(pred[0].type)), ": ", text));
       }
     } else if (kind == "negative") {
       ++r->negatives.total;
@@ -160,8 +161,8 @@ absl::Status EvalPiiFile(const fs::path& p, EvalReport* r, std::vector<std::stri
         }
       }
       if (verbose) {
-        r->errors.push_back("missed " + g.type + " [" + text.substr(g.b, g.e - g.b) +
-                            "] in: " + text);
+        r->errors.push_back(
+            absl::StrCat("missed ", g.type, " [", text.substr(g.b, g.e - g.b), "] in: ", text));
       }
     found:;
     }
@@ -176,8 +177,8 @@ absl::Status EvalPiiFile(const fs::path& p, EvalReport* r, std::vector<std::stri
         }
       }
       if (verbose) {
-        r->errors.push_back("false " + type + " [" + text.substr(m.begin, m.end - m.begin) +
-                            "] in: " + text);
+        r->errors.push_back(absl::StrCat("false ", type, " [",
+                                         text.substr(m.begin, m.end - m.begin), "] in: ", text));
       }
     correct:;
     }
@@ -239,7 +240,8 @@ absl::StatusOr<EvalReport> RunEval(const std::string& dir, double throughput_sec
       ++rate.total;
       bool f = flagged(row[text]);
       rate.flagged += f;
-      if (verbose && !f) r.errors.push_back("profanity missed (" + row[sev] + "): " + row[text]);
+      if (verbose && !f)
+        r.errors.push_back(absl::StrCat("profanity missed (", row[sev], "): ", row[text]));
     }
   }
   if (surge.empty()) r.skipped.push_back("wordlists/surge_profanity*.csv");
@@ -268,8 +270,8 @@ absl::StatusOr<EvalReport> RunEval(const std::string& dir, double throughput_sec
       r.davidson[c].flagged += f;
       if (verbose && f && c == 2) {
         for (const auto& m : words->Find(row[tweet])) {
-          r.errors.push_back("neither flagged [" + row[tweet].substr(m.begin, m.end - m.begin) +
-                             "]: " + row[tweet]);
+          r.errors.push_back(absl::StrCat(
+              "neither flagged [", row[tweet].substr(m.begin, m.end - m.begin), "]: ", row[tweet]));
         }
       }
       corpus.push_back(row[tweet]);
@@ -297,7 +299,7 @@ absl::StatusOr<EvalReport> RunEval(const std::string& dir, double throughput_sec
       bool f = flagged(text);
       rate.flagged += f;
       if (verbose && f && &rate == &r.xstest_safe)
-        r.errors.push_back("xstest safe flagged: " + text);
+        r.errors.push_back(absl::StrCat("xstest safe flagged: ", text));
       corpus.push_back(text);
     }
   }
@@ -322,7 +324,8 @@ absl::StatusOr<EvalReport> RunEval(const std::string& dir, double throughput_sec
         r.benign_prompts.flagged += f;
         if (verbose && f) {
           for (const auto& m : words->Find(text)) {
-            r.errors.push_back("benign flagged [" + text.substr(m.begin, m.end - m.begin) + "]");
+            r.errors.push_back(
+                absl::StrCat("benign flagged [", text.substr(m.begin, m.end - m.begin), "]"));
           }
         }
       }
@@ -398,8 +401,8 @@ std::string FormatEvalReport(const EvalReport& r) {
                   r.scanned_mb, r.pii_mb_per_s, r.words_mb_per_s, r.all_mb_per_s);
     out += line;
   }
-  for (const auto& s : r.skipped) out += "skipped (absent): " + s + "\n";
-  for (const auto& e : r.errors) out += "  - " + e + "\n";
+  for (const auto& s : r.skipped) absl::StrAppend(&out, "skipped (absent): ", s, "\n");
+  for (const auto& e : r.errors) absl::StrAppend(&out, "  - ", e, "\n");
   return out;
 }
 
@@ -418,24 +421,25 @@ std::vector<std::string> CheckEvalGoals(const EvalReport& r) {
   }
   if (auto it = r.pii.find("PHONE");
       it != r.pii.end() && it->second.gold > 0 && it->second.F(2) < 0.6) {
-    std::snprintf(line, sizeof(line), "PHONE F2 %.3f (>= 0.6)", it->second.F(2));
+    std::snprintf(line, sizeof(line), "phone-f2: PHONE F2 %.3f (>= 0.6)", it->second.F(2));
     misses.push_back(line);
   }
   if (r.hard_negatives.flagged > 0) {
-    misses.push_back(std::to_string(r.hard_negatives.flagged) + " hard negatives flagged (0)");
+    misses.push_back(
+        absl::StrCat("hard-negatives: ", std::to_string(r.hard_negatives.flagged), " flagged (0)"));
   }
   if (r.profanity_strong_severe.total > 0 && r.profanity_strong_severe.Value() < 0.9) {
-    std::snprintf(line, sizeof(line), "profanity recall %.3f (>= 0.9)",
+    std::snprintf(line, sizeof(line), "profanity-recall: Strong/Severe recall %.3f (>= 0.9)",
                   r.profanity_strong_severe.Value());
     misses.push_back(line);
   }
   if (r.davidson[2].total > 0 && r.davidson[2].Value() > 0.05) {
-    std::snprintf(line, sizeof(line), "Davidson neither flagged %.3f (<= 0.05)",
+    std::snprintf(line, sizeof(line), "davidson-neither: flagged %.3f (<= 0.05)",
                   r.davidson[2].Value());
     misses.push_back(line);
   }
   if (r.xstest_safe.total > 0 && r.xstest_safe.Value() > 0.02) {
-    std::snprintf(line, sizeof(line), "XSTest safe flagged %.3f (<= 0.02)", r.xstest_safe.Value());
+    std::snprintf(line, sizeof(line), "xstest-safe: flagged %.3f (<= 0.02)", r.xstest_safe.Value());
     misses.push_back(line);
   }
   return misses;

@@ -60,6 +60,8 @@ std::string FormatEvalReport(const EvalReport& report);
 // INTERNATIONAL_BANK_ACCOUNT_NUMBER recall >= 0.98 with precision >= 0.95; PHONE F2 >= 0.6;
 // no hard negative flagged; profanity recall >= 0.9 on Strong/Severe; <= 5% of Davidson
 // "neither" and <= 2% of XSTest safe prompts flagged.
+// Each miss is "<key>: <figure> (<goal>)"; keys: pii-<TYPE>, phone-f2, hard-negatives,
+// profanity-recall, davidson-neither, xstest-safe.
 std::vector<std::string> CheckEvalGoals(const EvalReport& report);
 
 }  // namespace confide::guard

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
+
 namespace confide::guard {
 
 absl::StatusOr<std::unique_ptr<Guardrail>> Guardrail::Create(Policy policy) {
@@ -66,10 +68,11 @@ GuardrailResult Guardrail::Apply(std::string_view text, Source source) const {
     r.intervened = true;
     size_t pos = 0;
     for (const auto& m : masks) {
-      std::string tag = "{" + std::string(PiiTypeName(m.type)) + "}";
+      std::string tag = absl::StrCat("{", std::string(PiiTypeName(m.type)), "}");
       r.output.append(text.substr(pos, m.begin - pos));
+      r.anonymization.push_back(
+          MaskedValue{tag, r.output.size(), std::string(text.substr(m.begin, m.end - m.begin))});
       r.output.append(tag);
-      r.anonymization.emplace_back(tag, std::string(text.substr(m.begin, m.end - m.begin)));
       pos = m.end;
     }
     r.output.append(text.substr(pos));

@@ -34,6 +34,14 @@ struct WordFinding {
   bool managed;
 };
 
+// MaskedValue is one anonymised value: `tag` ("{EMAIL}") sits at byte `output_offset` of the
+// masked output in place of `original`.
+struct MaskedValue {
+  std::string tag;
+  size_t output_offset;
+  std::string original;
+};
+
 // GuardrailResult is the outcome of Guardrail::Apply. `anonymization` maps each mask tag
 // occurrence, in text order, to the original value; it exists only in this object (request
 // memory) and ToApplyGuardrailJson never serialises it.
@@ -43,7 +51,7 @@ struct GuardrailResult {
   std::string output;  // blocked message, masked text, or empty when nothing intervened
   std::vector<PiiFinding> pii;
   std::vector<WordFinding> words;
-  std::vector<std::pair<std::string, std::string>> anonymization;
+  std::vector<MaskedValue> anonymization;
 };
 
 // Guardrail applies a policy's word and sensitive-information filters. Immutable after

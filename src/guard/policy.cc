@@ -5,6 +5,7 @@
 #include <set>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "crypto/sha.h"
 #include "nlohmann/json.hpp"
 
@@ -61,7 +62,7 @@ constexpr std::array<std::string_view, 3> kActionNames = {"BLOCK", "ANONYMIZE", 
 constexpr std::array<std::string_view, 2> kGroundingNames = {"GROUNDING", "RELEVANCE"};
 
 absl::Status Invalid(const std::string& where, const std::string& what) {
-  return absl::InvalidArgumentError("guard policy: " + where + ": " + what);
+  return absl::InvalidArgumentError(absl::StrCat("guard policy: ", where, ": ", what));
 }
 
 // Utf8Chars counts code points (nlohmann has already validated the UTF-8).
@@ -110,7 +111,7 @@ absl::StatusOr<std::string> String(const Json* v, const std::string& where, size
   std::string s = v->get<std::string>();
   size_t n = Utf8Chars(s);
   if (n < 1 || n > max_chars) {
-    return Invalid(where, "length must be 1 to " + std::to_string(max_chars) + " characters");
+    return Invalid(where, absl::StrCat("length must be 1 to ", max_chars, " characters"));
   }
   return s;
 }
@@ -125,8 +126,8 @@ absl::StatusOr<int> Enum(const Json* v, const std::string& where,
     if (names[i] == s) return static_cast<int>(i);
   }
   std::string allowed;
-  for (auto n : names) allowed += (allowed.empty() ? "" : "|") + std::string(n);
-  return Invalid(where, "must be one of " + allowed);
+  for (auto n : names) absl::StrAppend(&allowed, allowed.empty() ? "" : "|", std::string(n));
+  return Invalid(where, absl::StrCat("must be one of ", allowed));
 }
 
 absl::StatusOr<bool> OptionalBool(const Json* v, const std::string& where, bool dflt) {
@@ -142,8 +143,7 @@ absl::Status Array(const Json* v, const std::string& where, size_t min_items, si
   }
   if (!v->is_array()) return Invalid(where, "must be an array");
   if (v->size() < min_items || v->size() > max_items) {
-    return Invalid(where, "must hold " + std::to_string(min_items) + " to " +
-                              std::to_string(max_items) + " items");
+    return Invalid(where, absl::StrCat("must hold ", min_items, " to ", max_items, " items"));
   }
   return absl::OkStatus();
 }
@@ -190,7 +190,7 @@ absl::Status ParseContent(const Json& j, Policy* p) {
   RETURN_IF_ERROR(Array(filters, "contentPolicyConfig.filtersConfig", 1, kMaxContentFilters));
   std::set<int> types;
   for (size_t i = 0; i < filters->size(); ++i) {
-    std::string where = "contentPolicyConfig.filtersConfig[" + std::to_string(i) + "]";
+    std::string where = absl::StrCat("contentPolicyConfig.filtersConfig[", i, "]");
     Fields e((*filters)[i], where);
     RETURN_IF_ERROR(e.CheckObject());
     ContentFilter cf;
@@ -221,7 +221,7 @@ absl::Status ParseTopics(const Json& j, Policy* p) {
   RETURN_IF_ERROR(Array(topics, "topicPolicyConfig.topicsConfig", 1, kMaxTopics));
   std::set<std::string> names;
   for (size_t i = 0; i < topics->size(); ++i) {
-    std::string where = "topicPolicyConfig.topicsConfig[" + std::to_string(i) + "]";
+    std::string where = absl::StrCat("topicPolicyConfig.topicsConfig[", i, "]");
     Fields e((*topics)[i], where);
     RETURN_IF_ERROR(e.CheckObject());
     DeniedTopic t;
@@ -237,7 +237,7 @@ absl::Status ParseTopics(const Json& j, Policy* p) {
     if (ex != nullptr) {
       for (size_t k = 0; k < ex->size(); ++k) {
         ASSIGN_OR_RETURN(std::string s,
-                         String(&(*ex)[k], where + ".examples[" + std::to_string(k) + "]",
+                         String(&(*ex)[k], where + absl::StrCat(".examples[", k, "]"),
                                 kMaxTopicExampleChars, true));
         t.examples.push_back(std::move(s));
       }
@@ -263,7 +263,7 @@ absl::Status ParseWords(const Json& j, Policy* p) {
     RETURN_IF_ERROR(Array(words, "wordPolicyConfig.wordsConfig", 1, kMaxWords));
     std::set<std::string> seen;
     for (size_t i = 0; i < words->size(); ++i) {
-      std::string where = "wordPolicyConfig.wordsConfig[" + std::to_string(i) + "]";
+      std::string where = absl::StrCat("wordPolicyConfig.wordsConfig[", i, "]");
       Fields e((*words)[i], where);
       RETURN_IF_ERROR(e.CheckObject());
       ASSIGN_OR_RETURN(std::string text,
@@ -300,7 +300,7 @@ absl::Status ParseSensitive(const Json& j, Policy* p) {
     std::set<int> types;
     for (size_t i = 0; i < pii->size(); ++i) {
       std::string where =
-          "sensitiveInformationPolicyConfig.piiEntitiesConfig[" + std::to_string(i) + "]";
+          absl::StrCat("sensitiveInformationPolicyConfig.piiEntitiesConfig[", i, "]");
       Fields e((*pii)[i], where);
       RETURN_IF_ERROR(e.CheckObject());
       ASSIGN_OR_RETURN(int t, Enum(e.Get("type"), where + ".type", kPiiTypeNames));
@@ -317,8 +317,7 @@ absl::Status ParseSensitive(const Json& j, Policy* p) {
         Array(regexes, "sensitiveInformationPolicyConfig.regexesConfig", 1, kMaxRegexes));
     std::set<std::string> names;
     for (size_t i = 0; i < regexes->size(); ++i) {
-      std::string where =
-          "sensitiveInformationPolicyConfig.regexesConfig[" + std::to_string(i) + "]";
+      std::string where = absl::StrCat("sensitiveInformationPolicyConfig.regexesConfig[", i, "]");
       Fields e((*regexes)[i], where);
       RETURN_IF_ERROR(e.CheckObject());
       RegexRule r;
@@ -343,7 +342,7 @@ absl::Status ParseGrounding(const Json& j, Policy* p) {
   RETURN_IF_ERROR(Array(filters, "contextualGroundingPolicyConfig.filtersConfig", 1, 2));
   std::set<int> types;
   for (size_t i = 0; i < filters->size(); ++i) {
-    std::string where = "contextualGroundingPolicyConfig.filtersConfig[" + std::to_string(i) + "]";
+    std::string where = absl::StrCat("contextualGroundingPolicyConfig.filtersConfig[", i, "]");
     Fields e((*filters)[i], where);
     RETURN_IF_ERROR(e.CheckObject());
     GroundingFilter g;
@@ -390,7 +389,7 @@ absl::StatusOr<Json> ParseStrict(std::string_view text) {
   };
   Json j = Json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Invalid("json", "malformed");
-  if (too_deep) return Invalid("json", "nested deeper than " + std::to_string(kMaxDepth));
+  if (too_deep) return Invalid("json", absl::StrCat("nested deeper than ", kMaxDepth));
   if (duplicate) return Invalid("json", "duplicate key");
   return j;
 }
@@ -413,7 +412,7 @@ std::string_view PiiActionName(PiiAction a) { return kActionNames[static_cast<in
 
 absl::StatusOr<Policy> ParsePolicy(std::string_view json_text) {
   if (json_text.size() > kMaxPolicyBytes) {
-    return Invalid("json", "longer than " + std::to_string(kMaxPolicyBytes) + " bytes");
+    return Invalid("json", absl::StrCat("longer than ", kMaxPolicyBytes, " bytes"));
   }
   ASSIGN_OR_RETURN(Json j, ParseStrict(json_text));
   Fields f(j, "policy");

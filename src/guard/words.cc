@@ -428,6 +428,10 @@ absl::StatusOr<std::unique_ptr<WordFilter>> WordFilter::Create(
     RETURN_IF_ERROR(f->AddEntry(Entry{w, false, 0}));
   }
   if (managed_profanity) {
+    for (size_t i = 0; i < kNumManagedAllowWords; ++i) {
+      f->allow_.push_back(NormalizeForMatching(kManagedAllowWords[i]).chars);
+    }
+    std::sort(f->allow_.begin(), f->allow_.end());
     for (size_t i = 0; i < kNumManagedProfanity; ++i) {
       (void)f->AddEntry(Entry{kManagedProfanity[i].text, true, kManagedProfanity[i].severity});
     }
@@ -461,6 +465,11 @@ std::vector<WordMatch> WordFilter::Find(std::string_view text) const {
     // "ass" + "es").
     bool rest_single = true;
     for (size_t k = end; k < token_end; ++k) rest_single &= n.runs[k] == 1;
+    if (managed && !allow_.empty() &&
+        std::binary_search(allow_.begin(), allow_.end(),
+                           std::string(s.data() + token_begin, token_end - token_begin))) {
+      return true;
+    }
     std::string_view before(s.data() + token_begin, start - token_begin);
     std::string_view rest(s.data() + end, token_end - end);
     bool left = before.empty() ||

@@ -27,6 +27,12 @@ struct ManagedWord {
 extern const ManagedWord kManagedProfanity[];
 extern const size_t kNumManagedProfanity;
 
+// kManagedAllowWords holds whole words that contain a managed word but are not profanity
+// (the sources' exceptions plus ordinary vocabulary); a token equal to one is never flagged by
+// the managed list.
+extern const char* const kManagedAllowWords[];
+extern const size_t kNumManagedAllowWords;
+
 // NormalizedText is text after normalisation: lower-case ASCII letters/digits, '*' for a
 // masked letter, other letters as their UTF-8 bytes, single ' ' between tokens; each run of
 // one repeated ASCII character is stored once with its run length and source byte range.
@@ -80,6 +86,7 @@ class WordFilter {
   absl::Status AddEntry(Entry e);
 
   std::vector<Entry> entries_;
+  std::vector<std::string> allow_;  // normalised kManagedAllowWords, sorted
   std::vector<Pattern> patterns_;
   AhoCorasick matcher_;
 };
