@@ -8,6 +8,10 @@ int32_t AhoCorasick::Child(int32_t node, uint8_t c) const {
   return delta_[static_cast<size_t>(node) * num_classes_ + class_of_[c]];
 }
 
+namespace {
+constexpr int32_t kOutputBit = INT32_MIN;
+}  // namespace
+
 bool AhoCorasick::Add(std::string_view pattern, uint32_t id) {
   if (pattern.empty() || built_) return false;
   pending_.emplace_back(std::string(pattern), id);
@@ -45,6 +49,7 @@ void AhoCorasick::Build() {
   }
   pending_.clear();
   pending_.shrink_to_fit();
+  // (failure links below; output bits are set once they are known)
   // Breadth-first: failure links, output links, and the goto function completed into a DFA.
   std::deque<int32_t> queue;
   for (size_t c = 0; c < k; ++c) {
@@ -73,15 +78,29 @@ void AhoCorasick::Build() {
       }
     }
   }
+  for (int32_t& target : delta_) {
+    const Node& t = nodes_[target];
+    if (t.first_out >= 0 || t.out_link >= 0) target |= kOutputBit;
+  }
 }
 
 void AhoCorasick::Scan(
     std::string_view text,
     const std::function<bool(size_t end, size_t length, uint32_t id)>& on_match) const {
   if (!built_) return;
+  // Transitions into a node that reports something carry kOutputBit (set in Build), so the
+  // common case costs one table load per byte.
+  const int32_t* delta = delta_.data();
+  const uint16_t* cls = class_of_;
+  const size_t k = num_classes_;
   int32_t node = 0;
   for (size_t i = 0; i < text.size(); ++i) {
-    node = Child(node, static_cast<uint8_t>(text[i]));
+    int32_t next = delta[static_cast<size_t>(node) * k + cls[static_cast<uint8_t>(text[i])]];
+    if (next >= 0) {
+      node = next;
+      continue;
+    }
+    node = next & ~kOutputBit;
     for (int32_t n = nodes_[node].first_out >= 0 ? node : nodes_[node].out_link; n > 0;
          n = nodes_[n].out_link) {
       for (int32_t o = nodes_[n].first_out; o >= 0; o = outs_[o].next) {

@@ -1,6 +1,7 @@
 #include "guard/words.h"
 
 #include <algorithm>
+#include <array>
 #include <map>
 
 namespace confide::guard {
@@ -241,7 +242,19 @@ bool AllowedRest(std::string_view rest, bool compounds) {
 NormalizedText NormalizeForMatching(std::string_view text) {
   std::vector<Item> items;
   items.reserve(text.size());
+  static const std::array<char, 128> kAscii = [] {
+    std::array<char, 128> t{};
+    for (uint32_t c = 0; c < 128; ++c) t[c] = Fold(c);
+    return t;
+  }();
   for (size_t i = 0; i < text.size();) {
+    unsigned char b = static_cast<unsigned char>(text[i]);
+    if (b < 0x80) {  // ASCII fast path
+      items.push_back(
+          Item{kAscii[b], static_cast<uint32_t>(i), static_cast<uint32_t>(i + 1), false});
+      ++i;
+      continue;
+    }
     uint32_t cp;
     size_t len = DecodeUtf8(text, i, &cp);
     if (len == 0) {
@@ -281,6 +294,7 @@ NormalizedText NormalizeForMatching(std::string_view text) {
     size_t b, e;  // item range
   };
   std::vector<Tok> toks;
+  toks.reserve(items.size() / 4 + 1);
   for (size_t k = 0; k < items.size();) {
     if (items[k].c == ' ' && !items[k].raw) {
       ++k;
@@ -293,6 +307,7 @@ NormalizedText NormalizeForMatching(std::string_view text) {
   // Spaced-out letters ("f u c k", "f.u.c.k"): three or more one-letter tokens with short
   // separator gaps (no line break) merge into one token.
   std::vector<Tok> merged;
+  merged.reserve(toks.size());
   for (size_t t = 0; t < toks.size();) {
     auto single = [&](size_t x) { return toks[x].e - toks[x].b == 1 && !items[toks[x].b].raw; };
     auto short_gap = [&](size_t x) {  // gap between toks[x] and toks[x+1]
@@ -329,6 +344,9 @@ NormalizedText NormalizeForMatching(std::string_view text) {
   }
   NormalizedText out;
   out.chars.reserve(items.size());
+  out.runs.reserve(items.size());
+  out.src_begin.reserve(items.size());
+  out.src_end.reserve(items.size());
   for (size_t t = 0; t < merged.size(); ++t) {
     const Tok& tok = merged[t];
     bool has_letter = false;
