@@ -36,8 +36,8 @@ void BM_MemchrFloor(benchmark::State& state) {
   const std::string& t = Text();
   for (auto _ : state) {
     size_t n = 0;
-    for (const char* p = t.data(); (p = static_cast<const char*>(
-                                        memchr(p, '\x01', t.data() + t.size() - p))) != nullptr;
+    for (const char* p = t.data();
+         (p = static_cast<const char*>(memchr(p, '\x01', t.data() + t.size() - p))) != nullptr;
          ++p) {
       ++n;
     }
@@ -67,8 +67,8 @@ void BM_WordsNaiveFindBaseline(benchmark::State& state) {
   const std::string& t = Text();
   std::vector<std::string> words;
   for (size_t i = 0; i < confide::guard::kNumManagedProfanity; ++i) {
-    words.push_back(confide::guard::NormalizeForMatching(confide::guard::kManagedProfanity[i].text)
-                        .chars);
+    words.push_back(
+        confide::guard::NormalizeForMatching(confide::guard::kManagedProfanity[i].text).chars);
   }
   for (auto _ : state) {
     auto n = confide::guard::NormalizeForMatching(t);

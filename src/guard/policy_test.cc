@@ -3,6 +3,7 @@
 #include <functional>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "base/encoding.h"
 #include "gtest/gtest.h"
 #include "guard/guardrail.h"
@@ -123,7 +124,7 @@ TEST(Policy, RejectsWithPreciseErrors) {
       {"too many words",
        [](json& j) {
          json w = json::array();
-         for (int i = 0; i < 10001; ++i) w.push_back({{"text", "w" + std::to_string(i)}});
+         for (int i = 0; i < 10001; ++i) w.push_back({{"text", absl::StrCat("w", i)}});
          j["wordPolicyConfig"]["wordsConfig"] = w;
        },
        "wordsConfig: must hold 1 to 10000 items"},
