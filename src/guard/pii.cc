@@ -140,6 +140,7 @@ enum class Ctx : uint32_t {
   kNameStrict,
   kUrl,
   kCard,
+  kVersion,
 };
 
 struct Keyword {
@@ -290,6 +291,11 @@ constexpr Keyword kKeywords[] = {
     {"mastercard", Ctx::kCard},
     {"maestro", Ctx::kCard},
     {"amex", Ctx::kCard},
+    {"version", Ctx::kVersion},
+    {"ver", Ctx::kVersion},
+    {"build", Ctx::kVersion},
+    {"release", Ctx::kVersion},
+    {"firmware", Ctx::kVersion},
 };
 
 struct Cand {
@@ -635,6 +641,7 @@ void FromContext(std::string_view t, std::string_view lower, Ctx ctx, size_t kw_
     case Ctx::kPhone:
     case Ctx::kUrl:
     case Ctx::kCard:
+    case Ctx::kVersion:
       break;  // handled by the scanners
   }
 }
@@ -748,7 +755,7 @@ bool ValidIpv6(std::string_view v) {
 
 void ScanTokens(std::string_view t, const std::vector<size_t>& swift_ends,
                 const std::vector<size_t>& phone_ends, const std::vector<size_t>& card_ends,
-                std::vector<Cand>* out) {
+                const std::vector<size_t>& version_ends, std::vector<Cand>* out) {
   std::string d;
   const size_t n = t.size();
   for (size_t i = 0; i < n; ++i) {
@@ -782,20 +789,20 @@ void ScanTokens(std::string_view t, const std::vector<size_t>& swift_ends,
       out->push_back(Cand{T::kSwiftCode, i, run});
     }
     // IBAN, possibly in groups of four separated by single spaces.
-    if (word.size() >= 4 && IsUpper(c) && IsUpper(At(t, i + 1)) && IsDigit(At(t, i + 2)) &&
+    if (word.size() >= 4 && IsAlpha(c) && IsAlpha(At(t, i + 1)) && IsDigit(At(t, i + 2)) &&
         IsDigit(At(t, i + 3))) {
       std::string compact;
       size_t j = i;
       while (j < n && compact.size() < 34) {
         unsigned char x = At(t, j);
-        if (IsUpper(x) || IsDigit(x)) {
-          compact.push_back(static_cast<char>(x));
+        if (IsAlpha(x) || IsDigit(x)) {  // IBANs are case-insensitive
+          compact.push_back(static_cast<char>(IsLower(x) ? x - 'a' + 'A' : x));
           ++j;
           if (IbanValid(compact) && RightBoundary(t, j)) {
             out->push_back(Cand{T::kInternationalBankAccountNumber, i, j});
             break;
           }
-        } else if (x == ' ' && (IsUpper(At(t, j + 1)) || IsDigit(At(t, j + 1)))) {
+        } else if (x == ' ' && (IsAlpha(At(t, j + 1)) || IsDigit(At(t, j + 1)))) {
           ++j;
         } else {
           break;
@@ -860,7 +867,8 @@ void ScanTokens(std::string_view t, const std::vector<size_t>& swift_ends,
     if (c == ':') continue;
     // IPv4.
     size_t ip_end;
-    if (IsDigit(c) && ParseIpv4(t, i, &ip_end) && RightBoundary(t, ip_end)) {
+    if (IsDigit(c) && ParseIpv4(t, i, &ip_end) && RightBoundary(t, ip_end) &&
+        !HasRecentKeyword(version_ends, i, 12)) {
       out->push_back(Cand{T::kIpAddress, i, ip_end});
     }
     // SSN / ITIN: 3-2-4 with '-' or ' ' separators.
@@ -1103,7 +1111,7 @@ std::vector<PiiMatch> PiiDetector::Detect(std::string_view text, const PiiTypeSe
     if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
   }
   std::vector<Cand> cands;
-  std::vector<size_t> swift_ends, phone_ends, card_ends;
+  std::vector<size_t> swift_ends, phone_ends, card_ends, version_ends;
   context_.Scan(lower, [&](size_t end, size_t len, uint32_t id) {
     size_t begin = end - len;
     Ctx ctx = static_cast<Ctx>(id);
@@ -1118,6 +1126,8 @@ std::vector<PiiMatch> PiiDetector::Detect(std::string_view text, const PiiTypeSe
       phone_ends.push_back(end);
     } else if (ctx == Ctx::kCard) {
       card_ends.push_back(end);
+    } else if (ctx == Ctx::kVersion) {
+      version_ends.push_back(end);
     } else if (ctx == Ctx::kUrl) {
       ScanUrl(text, begin, &cands);
     } else {
@@ -1126,7 +1136,7 @@ std::vector<PiiMatch> PiiDetector::Detect(std::string_view text, const PiiTypeSe
     return true;
   });
   ScanEmails(text, &cands);
-  ScanTokens(text, swift_ends, phone_ends, card_ends, &cands);
+  ScanTokens(text, swift_ends, phone_ends, card_ends, version_ends, &cands);
 
   // Resolve overlaps: better rank first, then longer.
   std::stable_sort(cands.begin(), cands.end(), [](const Cand& a, const Cand& b) {

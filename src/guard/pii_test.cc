@@ -55,6 +55,13 @@ TEST(Pii, StructuredTypes) {
             (P{{"IP_ADDRESS", "192.168.1.20"}, {"IP_ADDRESS", "fe80::1ff:fe23:4567:890a"}}));
   EXPECT_EQ(Found("IBAN GB82 WEST 1234 5698 7654 32 please"),
             (P{{"INTERNATIONAL_BANK_ACCOUNT_NUMBER", "GB82 WEST 1234 5698 7654 32"}}));
+  EXPECT_EQ(Found("iban: fr1420041010050500013m02606"),
+            (P{{"INTERNATIONAL_BANK_ACCOUNT_NUMBER", "fr1420041010050500013m02606"}}));
+  EXPECT_EQ(Found("Amex 3782 822463 10005"),
+            (P{{"CREDIT_DEBIT_CARD_NUMBER", "3782 822463 10005"}}));
+  EXPECT_EQ(
+      Found("(555) 123-4567 or +44 20 7946 0958 or 020 7946 0958"),
+      (P{{"PHONE", "(555) 123-4567"}, {"PHONE", "+44 20 7946 0958"}, {"PHONE", "020 7946 0958"}}));
   EXPECT_EQ(Found("mac 00:1a:2b:3c:4d:5e"), (P{{"MAC_ADDRESS", "00:1a:2b:3c:4d:5e"}}));
   EXPECT_EQ(Found("key AKIAIOSFODNN7EXAMPLE"), (P{{"AWS_ACCESS_KEY", "AKIAIOSFODNN7EXAMPLE"}}));
   EXPECT_EQ(Found("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
@@ -81,6 +88,9 @@ TEST(Pii, HardNegativesStayClean) {
            "Invoice 865197659522 is overdue.",
            "Please translate 'good morning' into French.",
            "std::string and a::b::c",
+           "version 1.2.3.4 released on 2023-10-05 at 10:30:45",
+           "ISBN 978-3-16-148410-0, price 1,234.56 EUR",
+           "Build 4111-1111-1111-1112 failed",
        }) {
     EXPECT_EQ(Found(text), P{}) << text;
   }
