@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
 #include <map>
 
 namespace confide::guard {
@@ -10,10 +11,14 @@ namespace {
 constexpr size_t kMaxCustomWords = 10000;
 constexpr size_t kMaxWordChars = 100;
 
+// Item is one normalised character and its source bytes [b, b + len); 8 bytes, since
+// normalisation makes several passes over them.
 struct Item {
-  char c;  // normalised character; ' ' separator
-  uint32_t b, e;
+  uint32_t b;
+  uint8_t len;
+  char c;    // normalised character; ' ' separator
   bool raw;  // a non-ASCII byte kept as is
+  uint32_t e() const { return b + len; }
 };
 
 // Decode one UTF-8 code point at `i`; returns its length, or 0 for an invalid sequence.
@@ -242,6 +247,7 @@ bool AllowedRest(std::string_view rest, bool compounds) {
 NormalizedText NormalizeForMatching(std::string_view text) {
   std::vector<Item> items;
   items.reserve(text.size());
+  std::vector<uint32_t> leet_pos;  // items that are ASCII leet symbols
   static const std::array<char, 128> kAscii = [] {
     std::array<char, 128> t{};
     for (uint32_t c = 0; c < 128; ++c) t[c] = Fold(c);
@@ -250,15 +256,15 @@ NormalizedText NormalizeForMatching(std::string_view text) {
   for (size_t i = 0; i < text.size();) {
     unsigned char b = static_cast<unsigned char>(text[i]);
     if (b < 0x80) {  // ASCII fast path
-      items.push_back(
-          Item{kAscii[b], static_cast<uint32_t>(i), static_cast<uint32_t>(i + 1), false});
+      items.push_back(Item{static_cast<uint32_t>(i), 1, kAscii[b], false});
+      if (IsLeet(kAscii[b])) leet_pos.push_back(static_cast<uint32_t>(items.size() - 1));
       ++i;
       continue;
     }
     uint32_t cp;
     size_t len = DecodeUtf8(text, i, &cp);
     if (len == 0) {
-      items.push_back(Item{' ', static_cast<uint32_t>(i), static_cast<uint32_t>(i + 1), false});
+      items.push_back(Item{static_cast<uint32_t>(i), 1, ' ', false});
       ++i;
       continue;
     }
@@ -266,10 +272,11 @@ NormalizedText NormalizeForMatching(std::string_view text) {
     if (c == 1) {
       for (size_t k = 0; k < len; ++k) {
         items.push_back(
-            Item{text[i + k], static_cast<uint32_t>(i), static_cast<uint32_t>(i + len), true});
+            Item{static_cast<uint32_t>(i), static_cast<uint8_t>(len), text[i + k], true});
       }
     } else if (c != 0) {
-      items.push_back(Item{c, static_cast<uint32_t>(i), static_cast<uint32_t>(i + len), false});
+      items.push_back(Item{static_cast<uint32_t>(i), static_cast<uint8_t>(len), c, false});
+      if (IsLeet(c)) leet_pos.push_back(static_cast<uint32_t>(items.size() - 1));
     }
     i += len;
   }
@@ -279,9 +286,8 @@ NormalizedText NormalizeForMatching(std::string_view text) {
     char c = items[k].c;
     return items[k].raw || IsLetter(c) || IsDigitC(c);
   };
-  for (size_t k = 0; k < items.size(); ++k) {
+  for (uint32_t k : leet_pos) {
     char c = items[k].c;
-    if (!IsLeet(c) || items[k].raw) continue;
     size_t next = k;
     while (next < items.size() && !items[next].raw && IsLeet(items[next].c)) ++next;
     bool next_word = next < items.size() && word_char(next);
@@ -292,6 +298,7 @@ NormalizedText NormalizeForMatching(std::string_view text) {
   // Tokens.
   struct Tok {
     size_t b, e;  // item range
+    bool has_letter;
   };
   std::vector<Tok> toks;
   toks.reserve(items.size() / 4 + 1);
@@ -301,8 +308,12 @@ NormalizedText NormalizeForMatching(std::string_view text) {
       continue;
     }
     size_t s = k;
-    while (k < items.size() && !(items[k].c == ' ' && !items[k].raw)) ++k;
-    toks.push_back(Tok{s, k});
+    bool letter = false;
+    while (k < items.size() && !(items[k].c == ' ' && !items[k].raw)) {
+      letter |= !items[k].raw && (IsLetter(items[k].c) || IsLeet(items[k].c));
+      ++k;
+    }
+    toks.push_back(Tok{s, k, letter});
   }
   // Spaced-out letters ("f u c k", "f.u.c.k"): three or more one-letter tokens with short
   // separator gaps (no line break) merge into one token.
@@ -331,7 +342,8 @@ NormalizedText NormalizeForMatching(std::string_view text) {
     if (u - t + 1 < 3 && v > t) u = v;
     if (u - t + 1 >= 3 || v > t) {
       // Keep the letters only (drop separator items) by marking separators as dropped.
-      Tok m{toks[t].b, toks[u].e};
+      Tok m{toks[t].b, toks[u].e, false};
+      for (size_t x = t; x <= u; ++x) m.has_letter |= toks[x].has_letter;
       for (size_t k = m.b; k < m.e; ++k) {
         if (items[k].c == ' ' && !items[k].raw) items[k].c = 0;
       }
@@ -349,14 +361,11 @@ NormalizedText NormalizeForMatching(std::string_view text) {
   out.src_end.reserve(items.size());
   for (size_t t = 0; t < merged.size(); ++t) {
     const Tok& tok = merged[t];
-    bool has_letter = false;
-    for (size_t k = tok.b; k < tok.e; ++k) {
-      if (!items[k].raw && (IsLetter(items[k].c) || IsLeet(items[k].c))) has_letter = true;
-    }
+    bool has_letter = tok.has_letter;
     if (t > 0) {
       out.chars.push_back(' ');
       out.runs.push_back(1);
-      out.src_begin.push_back(items[merged[t - 1].e - 1].e);
+      out.src_begin.push_back(items[merged[t - 1].e - 1].e());
       out.src_end.push_back(items[tok.b].b);
     }
     bool first = true;
@@ -367,14 +376,14 @@ NormalizedText NormalizeForMatching(std::string_view text) {
       if (!it.raw && has_letter) c = LeetLetter(c);
       if (!first && !it.raw && out.chars.back() == c && out.runs.back() < 0xFFFF) {
         ++out.runs.back();
-        out.src_end.back() = it.e;
+        out.src_end.back() = it.e();
         continue;
       }
       first = false;
       out.chars.push_back(c);
       out.runs.push_back(1);
       out.src_begin.push_back(it.b);
-      out.src_end.push_back(it.e);
+      out.src_end.push_back(it.e());
     }
   }
   return out;
@@ -466,6 +475,7 @@ std::vector<WordMatch> WordFilter::Find(std::string_view text) const {
     uint32_t entry;
   };
   std::vector<Hit> hits;
+  std::vector<uint32_t> token_begin_of, token_end_of;
   matcher_.Scan(s, [&](size_t end, size_t len, uint32_t pid) {
     size_t start = end - len;
     const Pattern& p = patterns_[pid];
@@ -475,29 +485,45 @@ std::vector<WordMatch> WordFilter::Find(std::string_view text) const {
     bool managed = entries_[p.entry].managed;
     bool one_word = std::string_view(s.data() + start, len).find(' ') == std::string_view::npos;
     bool compounds = managed && one_word && len >= 3;
-    size_t token_begin = start;
-    while (token_begin > 0 && s[token_begin - 1] != ' ') --token_begin;
-    size_t token_end = end;
-    while (token_end < s.size() && s[token_end] != ' ') ++token_end;
-    // Letters after the match must each appear once to count as a suffix ("assess" is not
-    // "ass" + "es").
-    bool rest_single = true;
-    for (size_t k = end; k < token_end; ++k) rest_single &= n.runs[k] == 1;
-    if (managed && !allow_.empty() &&
-        std::binary_search(allow_.begin(), allow_.end(),
-                           std::string(s.data() + token_begin, token_end - token_begin))) {
-      return true;
+    // Token bounds come from tables built once per text, so a long token full of matches
+    // stays linear.
+    if (token_begin_of.empty()) {
+      token_begin_of.resize(s.size());
+      token_end_of.resize(s.size());
+      uint32_t tb = 0;
+      for (size_t k = 0; k < s.size(); ++k) {
+        if (s[k] == ' ') tb = static_cast<uint32_t>(k + 1);
+        token_begin_of[k] = tb;
+      }
+      uint32_t te = static_cast<uint32_t>(s.size());
+      for (size_t k = s.size(); k-- > 0;) {
+        if (s[k] == ' ') te = static_cast<uint32_t>(k);
+        token_end_of[k] = te;
+      }
     }
+    size_t token_begin = token_begin_of[start];
+    size_t token_end = token_end_of[end - 1];
+    constexpr size_t kMaxAffix = 16;  // longer than any suffix, tail or head
     std::string_view before(s.data() + token_begin, start - token_begin);
     std::string_view rest(s.data() + end, token_end - end);
-    bool left = before.empty() ||
-                (compounds && InList(before, std::begin(kCompoundHeads), std::end(kCompoundHeads)));
+    // Letters after the match must each appear once to count as a suffix ("assess" is not
+    // "ass" + "es").
+    bool rest_single = rest.size() <= kMaxAffix;
+    for (size_t k = end; rest_single && k < token_end; ++k) rest_single = n.runs[k] == 1;
+    bool left =
+        before.empty() || (compounds && before.size() <= kMaxAffix &&
+                           InList(before, std::begin(kCompoundHeads), std::end(kCompoundHeads)));
     bool right = rest.empty() || (rest_single && AllowedRest(rest, compounds));
     if (!left && !right) return true;  // inside a longer word ("Scunthorpe")
     if (!left || !right) {
       std::string_view pat(s.data() + start, len);
       bool stem = managed && InList(pat, std::begin(kCompoundStems), std::end(kCompoundStems));
       if (!stem) return true;
+    }
+    std::string_view token(s.data() + token_begin, token_end - token_begin);
+    if (managed && token.size() <= 64 &&
+        std::binary_search(allow_.begin(), allow_.end(), token, std::less<>())) {
+      return true;
     }
     hits.push_back(Hit{start, end, p.entry});
     return true;

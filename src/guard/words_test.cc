@@ -54,6 +54,17 @@ TEST(Words, NormalisationDefeatsObfuscation) {
   EXPECT_EQ(Hits(w, "How do I kill a Python process?"), std::vector<std::string>{});
 }
 
+TEST(Words, LinearOnOneLongTokenFullOfMatches) {
+  // Token bounds are tabulated once per text: 75,000 matches inside one 300 KB token must not
+  // rescan the token for each match.
+  auto f = WordFilter::Create({}, /*managed_profanity=*/true);
+  ASSERT_TRUE(f.ok());
+  std::string s;
+  for (int i = 0; i < 75000; ++i) s += "shit";
+  auto m = (*f)->Find(s);
+  EXPECT_FALSE(m.empty());
+}
+
 TEST(Words, Limits) {
   std::vector<std::string> many(10001, "x");
   EXPECT_FALSE(WordFilter::Create(many, false).ok());
