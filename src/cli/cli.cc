@@ -8,6 +8,7 @@
 #include "cli/audit_commands.h"
 #include "cli/enclave_commands.h"
 #include "cli/model_commands.h"
+#include "cli/guard_commands.h"
 
 namespace confide::cli {
 
@@ -20,6 +21,7 @@ int RunConfide(int argc, char** argv) {
   AddAuditCommands(app, &run);
   AddEnclaveCommands(app, &run);
   AddModelCommands(app, &run);
+  AddGuardCommands(app, &run);
   // CLI11 reports usage errors by throwing; this is the boundary where we catch them.
   try {
     app.parse(argc, argv);

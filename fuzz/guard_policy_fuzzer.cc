@@ -1,0 +1,35 @@
+// Fuzzes confide::guard::ParsePolicy on untrusted JSON and checks the canonical form:
+//  1. a policy that parses has a canonical form that parses again;
+//  2. the canonical form is a fixed point (Canonical(Parse(Canonical(p))) == Canonical(p));
+//  3. the digest is SHA-256 sized and equal for both parses.
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+
+#include "guard/policy.h"
+
+namespace {
+
+void Check(bool ok, const char* what) {
+  if (!ok) {
+    std::fprintf(stderr, "guard_policy_fuzzer: property violated: %s\n", what);
+    std::abort();
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace confide::guard;
+  std::string_view in(reinterpret_cast<const char*>(data), size);
+  auto p = ParsePolicy(in);
+  if (!p.ok()) return 0;
+  std::string canonical = CanonicalPolicyJson(*p);
+  auto again = ParsePolicy(canonical);
+  Check(again.ok(), "canonical form does not parse");
+  Check(CanonicalPolicyJson(*again) == canonical, "canonical form is not a fixed point");
+  auto d1 = PolicyDigest(*p), d2 = PolicyDigest(*again);
+  Check(d1.size() == 32 && d1 == d2, "digest differs between parses");
+  return 0;
+}

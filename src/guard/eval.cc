@@ -1,0 +1,448 @@
+#include "guard/eval.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "base/file.h"
+#include "guard/pii.h"
+#include "guard/words.h"
+#include "nlohmann/json.hpp"
+
+namespace confide::guard {
+namespace {
+
+constexpr size_t kMaxDataFileBytes = 64 * 1024 * 1024;
+namespace fs = std::filesystem;
+
+absl::StatusOr<std::string> ReadText(const fs::path& p) {
+  ASSIGN_OR_RETURN(Bytes b, base::ReadFileBounded(p.string(), kMaxDataFileBytes));
+  return std::string(b.begin(), b.end());
+}
+
+absl::StatusOr<std::vector<nlohmann::json>> ReadJsonl(const fs::path& p) {
+  ASSIGN_OR_RETURN(std::string text, ReadText(p));
+  std::vector<nlohmann::json> rows;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("guard eval: malformed JSON line in ", p.filename().string()));
+    }
+    rows.push_back(std::move(j));
+  }
+  return rows;
+}
+
+// ParseCsv parses RFC 4180 CSV (quoted fields, "" escapes, newlines inside quotes).
+std::vector<std::vector<std::string>> ParseCsv(const std::string& s) {
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> row;
+  std::string field;
+  bool quoted = false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (quoted) {
+      if (c == '"') {
+        if (i + 1 < s.size() && s[i + 1] == '"') {
+          field.push_back('"');
+          ++i;
+        } else {
+          quoted = false;
+        }
+      } else {
+        field.push_back(c);
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      row.push_back(std::move(field));
+      field.clear();
+    } else if (c == '\n' || c == '\r') {
+      if (c == '\r' && i + 1 < s.size() && s[i + 1] == '\n') ++i;
+      row.push_back(std::move(field));
+      field.clear();
+      rows.push_back(std::move(row));
+      row.clear();
+    } else {
+      field.push_back(c);
+    }
+  }
+  if (!field.empty() || !row.empty()) {
+    row.push_back(std::move(field));
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+// CsvTable gives access by column name.
+struct CsvTable {
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+  int Col(const std::string& name) const {
+    for (size_t i = 0; i < header.size(); ++i) {
+      if (header[i] == name) return static_cast<int>(i);
+    }
+    return -1;
+  }
+};
+
+absl::StatusOr<CsvTable> ReadCsv(const fs::path& p) {
+  ASSIGN_OR_RETURN(std::string text, ReadText(p));
+  auto rows = ParseCsv(text);
+  if (rows.empty()) return absl::InvalidArgumentError("guard eval: empty CSV");
+  CsvTable t;
+  t.header = rows[0];
+  rows.erase(rows.begin());
+  t.rows = std::move(rows);
+  return t;
+}
+
+std::string Str(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+bool Overlaps(size_t b1, size_t e1, size_t b2, size_t e2) { return b1 < e2 && b2 < e1; }
+
+absl::Status EvalPiiFile(const fs::path& p, EvalReport* r, std::vector<std::string>* corpus,
+                         bool verbose) {
+  ASSIGN_OR_RETURN(auto rows, ReadJsonl(p));
+  const PiiDetector& det = PiiDetector::Default();
+  for (const auto& row : rows) {
+    std::string text = Str(row, "text");
+    corpus->push_back(text);
+    struct Gold {
+      std::string type;
+      size_t b, e;
+    };
+    std::vector<Gold> gold;
+    std::vector<std::pair<size_t, size_t>> unlabeled;  // spans with no Bedrock type
+    if (auto it = row.find("spans"); it != row.end() && it->is_array()) {
+      for (const auto& s : *it) {
+        std::string type = s.contains("bedrock_type") ? (s["bedrock_type"].is_string()
+                                                             ? s["bedrock_type"].get<std::string>()
+                                                             : std::string())
+                                                      : Str(s, "type");
+        size_t b = s.value("start", size_t{0}), e = s.value("end", size_t{0});
+        if (type.empty()) {
+          unlabeled.emplace_back(b, e);
+        } else {
+          gold.push_back(Gold{type, b, e});
+        }
+      }
+    }
+    auto pred = det.Detect(text);
+    ++r->pii_rows;
+    std::string kind = Str(row, "kind");
+    if (kind == "hard_negative") {
+      ++r->hard_negatives.total;
+      r->hard_negatives.flagged += !pred.empty();
+      if (verbose && !pred.empty()) {
+        r->errors.push_back(absl::StrCat("hard negative flagged as ",
+                                         std::string(PiiTypeName(pred[0].type)), ": ", text));
+      }
+    } else if (kind == "negative") {
+      ++r->negatives.total;
+      r->negatives.flagged += !pred.empty();
+    }
+    for (const auto& g : gold) {
+      TypeScore& ts = r->pii[g.type];
+      ++ts.gold;
+      for (const auto& m : pred) {
+        if (std::string(PiiTypeName(m.type)) == g.type && Overlaps(m.begin, m.end, g.b, g.e)) {
+          ++ts.found;
+          goto found;
+        }
+      }
+      if (verbose) {
+        r->errors.push_back(
+            absl::StrCat("missed ", g.type, " [", text.substr(g.b, g.e - g.b), "] in: ", text));
+      }
+    found:;
+    }
+    for (const auto& m : pred) {
+      std::string type(PiiTypeName(m.type));
+      TypeScore& ts = r->pii[type];
+      ++ts.predicted;
+      for (const auto& g : gold) {
+        if (g.type == type && Overlaps(m.begin, m.end, g.b, g.e)) {
+          ++ts.correct;
+          goto correct;
+        }
+      }
+      if (verbose) {
+        r->errors.push_back(absl::StrCat("false ", type, " [",
+                                         text.substr(m.begin, m.end - m.begin), "] in: ", text));
+      }
+    correct:;
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+double TypeScore::F(double beta) const {
+  double p = Precision(), rc = Recall();
+  double b2 = beta * beta;
+  return (p + rc) > 0 ? (1 + b2) * p * rc / (b2 * p + rc) : 0.0;
+}
+
+absl::StatusOr<EvalReport> RunEval(const std::string& dir, double throughput_seconds,
+                                   bool verbose) {
+  EvalReport r;
+  fs::path root(dir);
+  std::vector<std::string> corpus;
+  int files = 0;
+  // PII: every *.jsonl under pii/.
+  std::error_code ec;
+  std::vector<fs::path> pii_files;
+  if (fs::is_directory(root / "pii", ec)) {
+    for (const auto& e : fs::directory_iterator(root / "pii", ec)) {
+      if (e.path().extension() == ".jsonl") pii_files.push_back(e.path());
+    }
+  }
+  std::sort(pii_files.begin(), pii_files.end());
+  for (const auto& p : pii_files) {
+    ++files;
+    RETURN_IF_ERROR(EvalPiiFile(p, &r, &corpus, verbose));
+  }
+  if (pii_files.empty()) r.skipped.push_back("pii/*.jsonl");
+
+  ASSIGN_OR_RETURN(auto words, WordFilter::Create({}, /*managed_profanity=*/true));
+  auto flagged = [&](const std::string& text) { return !words->Find(text).empty(); };
+
+  // Profanity recall: surge-ai rows (canonical forms unseen by the managed list's sources).
+  std::vector<fs::path> surge;
+  if (fs::is_directory(root / "wordlists", ec)) {
+    for (const auto& e : fs::directory_iterator(root / "wordlists", ec)) {
+      std::string name = e.path().filename().string();
+      if (name.rfind("surge_profanity", 0) == 0 && e.path().extension() == ".csv") {
+        surge.push_back(e.path());
+      }
+    }
+  }
+  for (const auto& p : surge) {
+    ++files;
+    ASSIGN_OR_RETURN(CsvTable t, ReadCsv(p));
+    int text = t.Col("text"), sev = t.Col("severity_description");
+    if (text < 0 || sev < 0) return absl::InvalidArgumentError("guard eval: surge CSV columns");
+    for (const auto& row : t.rows) {
+      if (row.size() <= static_cast<size_t>(std::max(text, sev))) continue;
+      Rate& rate = (row[sev] == "Strong" || row[sev] == "Severe") ? r.profanity_strong_severe
+                                                                  : r.profanity_mild;
+      ++rate.total;
+      bool f = flagged(row[text]);
+      rate.flagged += f;
+      if (verbose && !f)
+        r.errors.push_back(absl::StrCat("profanity missed (", row[sev], "): ", row[text]));
+    }
+  }
+  if (surge.empty()) r.skipped.push_back("wordlists/surge_profanity*.csv");
+
+  // Davidson tweets.
+  std::vector<fs::path> davidson;
+  if (fs::is_directory(root / "content", ec)) {
+    for (const auto& e : fs::directory_iterator(root / "content", ec)) {
+      std::string name = e.path().filename().string();
+      if (name.rfind("davidson", 0) == 0 && e.path().extension() == ".csv") {
+        davidson.push_back(e.path());
+      }
+    }
+  }
+  for (const auto& p : davidson) {
+    ++files;
+    ASSIGN_OR_RETURN(CsvTable t, ReadCsv(p));
+    int tweet = t.Col("tweet"), cls = t.Col("class");
+    if (tweet < 0 || cls < 0) return absl::InvalidArgumentError("guard eval: Davidson columns");
+    for (const auto& row : t.rows) {
+      if (row.size() <= static_cast<size_t>(std::max(tweet, cls))) continue;
+      int c = row[cls] == "0" ? 0 : row[cls] == "1" ? 1 : row[cls] == "2" ? 2 : -1;
+      if (c < 0) continue;
+      ++r.davidson[c].total;
+      bool f = flagged(row[tweet]);
+      r.davidson[c].flagged += f;
+      if (verbose && f && c == 2) {
+        for (const auto& m : words->Find(row[tweet])) {
+          r.errors.push_back(absl::StrCat(
+              "neither flagged [", row[tweet].substr(m.begin, m.end - m.begin), "]: ", row[tweet]));
+        }
+      }
+      corpus.push_back(row[tweet]);
+    }
+  }
+  if (davidson.empty()) r.skipped.push_back("content/davidson*.csv");
+
+  // XSTest.
+  std::vector<fs::path> xstest;
+  if (fs::is_directory(root / "content", ec)) {
+    for (const auto& e : fs::directory_iterator(root / "content", ec)) {
+      std::string name = e.path().filename().string();
+      if (name.rfind("xstest", 0) == 0 && e.path().extension() == ".jsonl") {
+        xstest.push_back(e.path());
+      }
+    }
+  }
+  for (const auto& p : xstest) {
+    ++files;
+    ASSIGN_OR_RETURN(auto rows, ReadJsonl(p));
+    for (const auto& row : rows) {
+      std::string text = Str(row, "text");
+      Rate& rate = Str(row, "label") == "safe" ? r.xstest_safe : r.xstest_unsafe;
+      ++rate.total;
+      bool f = flagged(text);
+      rate.flagged += f;
+      if (verbose && f && &rate == &r.xstest_safe)
+        r.errors.push_back(absl::StrCat("xstest safe flagged: ", text));
+      corpus.push_back(text);
+    }
+  }
+  if (xstest.empty()) r.skipped.push_back("content/xstest*.jsonl");
+
+  // Benign prompts of the injection set: word-filter false positives on ordinary prompts.
+  std::vector<fs::path> injection;
+  if (fs::is_directory(root / "injection", ec)) {
+    for (const auto& e : fs::directory_iterator(root / "injection", ec)) {
+      if (e.path().extension() == ".jsonl") injection.push_back(e.path());
+    }
+  }
+  for (const auto& p : injection) {
+    ++files;
+    ASSIGN_OR_RETURN(auto rows, ReadJsonl(p));
+    for (const auto& row : rows) {
+      std::string text = Str(row, "text");
+      corpus.push_back(text);
+      if (row.value("label", -1) == 0) {
+        ++r.benign_prompts.total;
+        bool f = flagged(text);
+        r.benign_prompts.flagged += f;
+        if (verbose && f) {
+          for (const auto& m : words->Find(text)) {
+            r.errors.push_back(
+                absl::StrCat("benign flagged [", text.substr(m.begin, m.end - m.begin), "]"));
+          }
+        }
+      }
+    }
+  }
+  if (files == 0) return absl::NotFoundError("guard eval: no data files under the directory");
+
+  // Throughput on one core over all texts seen.
+  if (throughput_seconds > 0 && !corpus.empty()) {
+    size_t bytes = 0;
+    for (const auto& t : corpus) bytes += t.size();
+    r.scanned_mb = bytes / 1e6;
+    using Clock = std::chrono::steady_clock;
+    auto measure = [&](auto&& fn) {
+      double budget = throughput_seconds / 3;
+      size_t passes = 0;
+      auto start = Clock::now();
+      double elapsed = 0;
+      size_t sink = 0;
+      do {
+        for (const auto& t : corpus) sink += fn(t);
+        ++passes;
+        elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+      } while (elapsed < budget);
+      if (sink == 0xFFFFFFFF) std::fputc(' ', stderr);  // keep the work observable
+      return passes * r.scanned_mb / elapsed;
+    };
+    const PiiDetector& det = PiiDetector::Default();
+    r.pii_mb_per_s = measure([&](const std::string& t) { return det.Detect(t).size(); });
+    r.words_mb_per_s = measure([&](const std::string& t) { return words->Find(t).size(); });
+    r.all_mb_per_s =
+        measure([&](const std::string& t) { return det.Detect(t).size() + words->Find(t).size(); });
+  }
+  return r;
+}
+
+std::string FormatEvalReport(const EvalReport& r) {
+  std::string out;
+  char line[256];
+  std::snprintf(line, sizeof(line),
+                "PII (%d rows; a gold span counts as found when a predicted "
+                "span of its type overlaps it)\n",
+                r.pii_rows);
+  out += line;
+  std::snprintf(line, sizeof(line), "  %-40s %5s %5s %6s %6s %6s %6s\n", "type", "gold", "pred",
+                "prec", "recall", "F1", "F2");
+  out += line;
+  for (const auto& [type, s] : r.pii) {
+    std::snprintf(line, sizeof(line), "  %-40s %5d %5d %6.3f %6.3f %6.3f %6.3f\n", type.c_str(),
+                  s.gold, s.predicted, s.Precision(), s.Recall(), s.F(1), s.F(2));
+    out += line;
+  }
+  auto rate = [&](const char* name, const Rate& x) {
+    std::snprintf(line, sizeof(line), "  %-52s %5d / %-5d = %6.3f\n", name, x.flagged, x.total,
+                  x.Value());
+    out += line;
+  };
+  rate("hard-negative rows flagged", r.hard_negatives);
+  rate("negative rows flagged", r.negatives);
+  out += "Word filter (managed PROFANITY list)\n";
+  rate("surge Strong/Severe flagged (recall)", r.profanity_strong_severe);
+  rate("surge Mild flagged", r.profanity_mild);
+  rate("Davidson hate flagged", r.davidson[0]);
+  rate("Davidson offensive flagged", r.davidson[1]);
+  rate("Davidson neither flagged (false positives)", r.davidson[2]);
+  rate("XSTest safe prompts flagged (false positives)", r.xstest_safe);
+  rate("XSTest unsafe prompts flagged", r.xstest_unsafe);
+  rate("benign prompts (injection set) flagged", r.benign_prompts);
+  if (r.scanned_mb > 0) {
+    std::snprintf(line, sizeof(line),
+                  "Throughput, one core, %.2f MB corpus: PII %.1f MB/s, words %.1f MB/s, "
+                  "both %.1f MB/s\n",
+                  r.scanned_mb, r.pii_mb_per_s, r.words_mb_per_s, r.all_mb_per_s);
+    out += line;
+  }
+  for (const auto& s : r.skipped) absl::StrAppend(&out, "skipped (absent): ", s, "\n");
+  for (const auto& e : r.errors) absl::StrAppend(&out, "  - ", e, "\n");
+  return out;
+}
+
+std::vector<std::string> CheckEvalGoals(const EvalReport& r) {
+  std::vector<std::string> misses;
+  char line[256];
+  for (const char* type : {"EMAIL", "US_SOCIAL_SECURITY_NUMBER", "IP_ADDRESS",
+                           "CREDIT_DEBIT_CARD_NUMBER", "INTERNATIONAL_BANK_ACCOUNT_NUMBER"}) {
+    auto it = r.pii.find(type);
+    if (it == r.pii.end() || it->second.gold == 0) continue;
+    if (it->second.Recall() < 0.98 || it->second.Precision() < 0.95) {
+      std::snprintf(line, sizeof(line), "%s recall %.3f (>= 0.98) precision %.3f (>= 0.95)", type,
+                    it->second.Recall(), it->second.Precision());
+      misses.push_back(line);
+    }
+  }
+  if (auto it = r.pii.find("PHONE");
+      it != r.pii.end() && it->second.gold > 0 && it->second.F(2) < 0.6) {
+    std::snprintf(line, sizeof(line), "phone-f2: PHONE F2 %.3f (>= 0.6)", it->second.F(2));
+    misses.push_back(line);
+  }
+  if (r.hard_negatives.flagged > 0) {
+    misses.push_back(
+        absl::StrCat("hard-negatives: ", std::to_string(r.hard_negatives.flagged), " flagged (0)"));
+  }
+  if (r.profanity_strong_severe.total > 0 && r.profanity_strong_severe.Value() < 0.9) {
+    std::snprintf(line, sizeof(line), "profanity-recall: Strong/Severe recall %.3f (>= 0.9)",
+                  r.profanity_strong_severe.Value());
+    misses.push_back(line);
+  }
+  if (r.davidson[2].total > 0 && r.davidson[2].Value() > 0.05) {
+    std::snprintf(line, sizeof(line), "davidson-neither: flagged %.3f (<= 0.05)",
+                  r.davidson[2].Value());
+    misses.push_back(line);
+  }
+  if (r.xstest_safe.total > 0 && r.xstest_safe.Value() > 0.02) {
+    std::snprintf(line, sizeof(line), "xstest-safe: flagged %.3f (<= 0.02)", r.xstest_safe.Value());
+    misses.push_back(line);
+  }
+  return misses;
+}
+
+}  // namespace confide::guard

@@ -1,0 +1,69 @@
+// confide::guard evaluation on labelled data laid out like ../shared/testdata/guardrails
+// (pii/*.jsonl with spans, content/*.jsonl|csv, injection/*.jsonl, wordlists/surge*.csv).
+#ifndef CONFIDE_GUARD_EVAL_H_
+#define CONFIDE_GUARD_EVAL_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace confide::guard {
+
+// TypeScore counts span matches of one PII type. A gold span is found when a predicted span of
+// the same type overlaps it; a predicted span is correct when it overlaps a gold span of its
+// type.
+struct TypeScore {
+  int gold = 0, found = 0;         // recall = found / gold
+  int predicted = 0, correct = 0;  // precision = correct / predicted
+  double Precision() const { return predicted ? double(correct) / predicted : 1.0; }
+  double Recall() const { return gold ? double(found) / gold : 1.0; }
+  double F(double beta) const;
+};
+
+// Rate is flagged / total.
+struct Rate {
+  int flagged = 0, total = 0;
+  double Value() const { return total ? double(flagged) / total : 0.0; }
+};
+
+// EvalReport holds every figure `confide guard eval` prints.
+struct EvalReport {
+  std::map<std::string, TypeScore> pii;  // by Bedrock type name
+  int pii_rows = 0;
+  Rate hard_negatives;           // rows of kind hard_negative with any entity found
+  Rate negatives;                // rows of kind negative with any entity found
+  Rate profanity_strong_severe;  // surge rows rated Strong/Severe flagged (recall)
+  Rate profanity_mild;
+  Rate davidson[3];  // by class: 0 hate, 1 offensive, 2 neither
+  Rate xstest_safe, xstest_unsafe;
+  Rate benign_prompts;  // injection/ benign rows flagged by the word filter
+  double scanned_mb = 0, pii_mb_per_s = 0, words_mb_per_s = 0, all_mb_per_s = 0;
+  std::vector<std::string> skipped;  // files that were absent
+  std::vector<std::string> errors;   // with `verbose`: each miss and false positive
+};
+
+// RunEval evaluates the PII detectors and the managed profanity filter on the data in `dir`.
+// NotFound if no data file at all is present; InvalidArgument for a malformed file.
+// `throughput_seconds` bounds the time spent measuring throughput (0 skips it).
+// `verbose` lists every miss and false positive in EvalReport::errors (dev data only: the
+// lines quote the data).
+absl::StatusOr<EvalReport> RunEval(const std::string& dir, double throughput_seconds,
+                                   bool verbose = false);
+
+// FormatEvalReport returns the report as a human-readable table.
+std::string FormatEvalReport(const EvalReport& report);
+
+// CheckEvalGoals returns the goals of issue 6 that the report misses (empty when all pass):
+// EMAIL, US_SOCIAL_SECURITY_NUMBER, IP_ADDRESS, CREDIT_DEBIT_CARD_NUMBER and
+// INTERNATIONAL_BANK_ACCOUNT_NUMBER recall >= 0.98 with precision >= 0.95; PHONE F2 >= 0.6;
+// no hard negative flagged; profanity recall >= 0.9 on Strong/Severe; <= 5% of Davidson
+// "neither" and <= 2% of XSTest safe prompts flagged.
+// Each miss is "<key>: <figure> (<goal>)"; keys: pii-<TYPE>, phone-f2, hard-negatives,
+// profanity-recall, davidson-neither, xstest-safe.
+std::vector<std::string> CheckEvalGoals(const EvalReport& report);
+
+}  // namespace confide::guard
+
+#endif  // CONFIDE_GUARD_EVAL_H_
