@@ -7,8 +7,8 @@
 #include "cli/attest_commands.h"
 #include "cli/audit_commands.h"
 #include "cli/enclave_commands.h"
-#include "cli/model_commands.h"
 #include "cli/guard_commands.h"
+#include "cli/model_commands.h"
 
 namespace confide::cli {
 
