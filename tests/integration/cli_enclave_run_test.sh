@@ -161,6 +161,13 @@ check "build crashing image" 0 "$confide" enclave build --manifest "$work/bad/en
 check "crashing enclave" 1 "$confide" enclave run --image "$work/crash.eif" --cpu-count 1 \
   --memory 256 --cid 18 --debug-mode
 contains "crash is reported" "$work/err" "exited before it was ready"
+if [ "$(id -u)" -eq 0 ]; then  # as root the enclave is nobody, who must reach the directory
+  mkdir -m 0700 "$work/private"
+  check "unreachable vsock directory" 1 env CONFIDE_VSOCK_DIR="$work/private/vsock" \
+    "$confide" enclave run --image "$work/app.eif" --cpu-count 1 --memory 256 --cid 18
+  contains "unreachable vsock directory is explained" "$work/err" "lacks o+x"
+  rm -rf "$work/private"
+fi
 empty_state "no state after failures"
 check "CID is free again" 0 "$confide" enclave run --image "$work/app.eif" --cpu-count 1 \
   --memory 256 --cid 18
