@@ -9,6 +9,7 @@
 #include "cli/enclave_commands.h"
 #include "cli/guard_commands.h"
 #include "cli/model_commands.h"
+#include "cli/proxy_commands.h"
 
 namespace confide::cli {
 
@@ -22,6 +23,7 @@ int RunConfide(int argc, char** argv) {
   AddEnclaveCommands(app, &run);
   AddModelCommands(app, &run);
   AddGuardCommands(app, &run);
+  AddProxyCommands(app, &run);
   // CLI11 reports usage errors by throwing; this is the boundary where we catch them.
   try {
     app.parse(argc, argv);

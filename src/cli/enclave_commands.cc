@@ -1,5 +1,9 @@
 #include "cli/enclave_commands.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <iostream>
 #include <memory>
 #include <string>
@@ -8,6 +12,9 @@
 #include "base/file.h"
 #include "cli/io.h"
 #include "crypto/x509.h"
+#include "enclave/boot.h"
+#include "enclave/launcher.h"
+#include "enclave/vsock.h"
 #include "image/builder.h"
 
 namespace confide::cli {
@@ -51,6 +58,98 @@ int RunDescribeImage(const std::string& path) {
   auto img = image::ParseImage(*data);
   if (!img.ok()) return Fail("checking " + path, img.status());
   std::cout << DescribeImageJson(*img).dump(2) << "\n";
+  return 0;
+}
+
+struct RunCmdArgs {
+  enclave::RunOptions options;
+};
+
+nlohmann::ordered_json EnclaveJson(const enclave::EnclaveInfo& e, bool with_measurements) {
+  // Field names and order as `nitro-cli run-enclave` / `describe-enclaves` print them.
+  nlohmann::ordered_json j = {{"EnclaveName", e.id},
+                              {"EnclaveID", e.id},
+                              {"ProcessID", e.pid},
+                              {"EnclaveCID", e.cid},
+                              {"NumberOfCPUs", e.cpu_ids.size()},
+                              {"CPUIDs", e.cpu_ids},
+                              {"MemoryMiB", e.memory_mib}};
+  if (with_measurements) {
+    j["State"] = e.state;
+    j["Flags"] = e.debug_mode ? "DEBUG_MODE" : "NONE";
+    j["Measurements"] = MeasurementsJson(e.measurements);
+  }
+  j["StartToReadyMs"] = absl::ToDoubleMilliseconds(e.start_to_ready);
+  return j;
+}
+
+int RunEnclaveCmd(const RunCmdArgs& a) {
+  auto info = enclave::RunEnclave(a.options);
+  if (!info.ok()) return Fail("starting the enclave", info.status());
+  std::cout << EnclaveJson(*info, /*with_measurements=*/false).dump(2) << "\n";
+  return 0;
+}
+
+int DescribeEnclavesCmd() {
+  auto list = enclave::DescribeEnclaves(enclave::DefaultRunDir(), enclave::DefaultVsockDir());
+  if (!list.ok()) return Fail("describing enclaves", list.status());
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const auto& e : *list) out.push_back(EnclaveJson(e, /*with_measurements=*/true));
+  std::cout << out.dump(2) << "\n";
+  return 0;
+}
+
+int TerminateCmd(const std::string& id) {
+  absl::Status s =
+      enclave::TerminateEnclave(enclave::DefaultRunDir(), enclave::DefaultVsockDir(), id);
+  if (!s.ok()) return Fail("terminating " + id, s);
+  nlohmann::ordered_json out = {{"EnclaveName", id}, {"EnclaveID", id}, {"Terminated", true}};
+  std::cout << out.dump(2) << "\n";
+  return 0;
+}
+
+// ConsoleCmd copies the console of a debug-mode enclave to stdout and follows it until the
+// enclave stops or `timeout_s` (0: no limit) passes.
+int ConsoleCmd(const std::string& id, int timeout_s) {
+  auto path = enclave::ConsolePath(enclave::DefaultRunDir(), id);
+  if (!path.ok()) return Fail("console of " + id, path.status());
+  int fd = ::open(path->c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Fail("console of " + id, absl::NotFoundError("console file is gone"));
+  std::string state = enclave::DefaultRunDir() + "/" + id + ".state";
+  absl::Time end = timeout_s > 0 ? absl::Now() + absl::Seconds(timeout_s) : absl::InfiniteFuture();
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n > 0) {
+      std::cout.write(buf, n);
+      std::cout.flush();
+      continue;
+    }
+    if (::access(state.c_str(), F_OK) != 0 || absl::Now() >= end) break;
+    ::usleep(100000);
+  }
+  ::close(fd);
+  return 0;
+}
+
+struct FetchArgs {
+  uint32_t cid = 0;
+  std::string nonce;
+  std::string output;
+  int timeout_s = 10;
+};
+
+int FetchCmd(const FetchArgs& a) {
+  auto nonce = base::HexDecode(a.nonce);
+  if (!nonce.ok()) return Fail("--nonce", nonce.status());
+  auto transport = enclave::DefaultVsockTransport();
+  if (!transport.ok()) return Fail("vsock", transport.status());
+  auto doc =
+      enclave::FetchAttestation(**transport, enclave::VsockAddress{a.cid, enclave::kBootPort},
+                                *nonce, absl::Seconds(a.timeout_s));
+  if (!doc.ok()) return Fail("fetching the attestation document", doc.status());
+  absl::Status s = base::WriteFileAtomic(a.output, *doc, 0644);
+  if (!s.ok()) return Fail("writing " + a.output, s);
   return 0;
 }
 
@@ -119,6 +218,76 @@ void AddEnclaveCommands(CLI::App& app, std::function<int()>* run) {
   describe->add_option("image", *image_path, "Image file")->required();
   describe->callback(
       [run, image_path] { *run = [image_path] { return RunDescribeImage(*image_path); }; });
+
+  auto root_dir = std::make_shared<std::string>(enclave::DefaultSimulationRootDir());
+  auto force = std::make_shared<bool>(false);
+  CLI::App* init_root = enclave->add_subcommand(
+      "init-root",
+      "Create the simulation root CA the launcher signs emulated attestation documents with "
+      "(keys 0600; the key never enters an enclave)");
+  init_root->add_option("--dir", *root_dir,
+                        "Directory (default $CONFIDE_SIM_ROOT or "
+                        "/var/lib/confide/sim-root)");
+  init_root->add_flag("--force", *force, "Replace an existing root");
+  init_root->callback([run, root_dir, force] {
+    *run = [root_dir, force] {
+      absl::Status s = enclave::InitSimulationRoot(*root_dir, *force);
+      if (!s.ok()) return Fail("creating the simulation root", s);
+      nlohmann::ordered_json out = {{"RootCertificate", *root_dir + "/root.pem"},
+                                    {"RootKey", *root_dir + "/root.key"},
+                                    {"Simulation", true}};
+      std::cout << out.dump(2) << "\n";
+      return 0;
+    };
+  });
+
+  auto ra = std::make_shared<RunCmdArgs>();
+  ra->options.sim_root_dir = enclave::DefaultSimulationRootDir();
+  CLI::App* run_cmd = enclave->add_subcommand(
+      "run", "Start an enclave from an image (process backend) and print it as JSON once ready");
+  run_cmd->add_option("--image", ra->options.image_path, "Image file (.eif)")->required();
+  run_cmd->add_option("--cpu-count", ra->options.cpu_count, "Number of CPUs")->required();
+  run_cmd->add_option("--memory", ra->options.memory_mib, "Memory in MiB")->required();
+  run_cmd->add_option("--cid", ra->options.cid, "Enclave CID (4 or more)")->required();
+  run_cmd->add_flag("--debug-mode", ra->options.debug_mode,
+                    "Debug mode: console available, PCR0/1/2/8 attested as zeros");
+  run_cmd->add_option("--sim-root", ra->options.sim_root_dir, "Simulation root directory");
+  run_cmd->callback([run, ra] {
+    *run = [ra] {
+      ra->options.run_dir = enclave::DefaultRunDir();
+      ra->options.vsock_dir = enclave::DefaultVsockDir();
+      return RunEnclaveCmd(*ra);
+    };
+  });
+
+  CLI::App* describe_cmd =
+      enclave->add_subcommand("describe", "List running enclaves as JSON (nitro-cli's shape)");
+  describe_cmd->callback([run] { *run = [] { return DescribeEnclavesCmd(); }; });
+
+  auto term_id = std::make_shared<std::string>();
+  CLI::App* term = enclave->add_subcommand("terminate", "Stop an enclave");
+  term->add_option("--enclave-id", *term_id, "Enclave ID")->required();
+  term->callback([run, term_id] { *run = [term_id] { return TerminateCmd(*term_id); }; });
+
+  auto con_id = std::make_shared<std::string>();
+  auto con_timeout = std::make_shared<int>(0);
+  CLI::App* con = enclave->add_subcommand("console", "Follow a debug-mode enclave's console");
+  con->add_option("--enclave-id", *con_id, "Enclave ID")->required();
+  con->add_option("--disconnect-timeout", *con_timeout, "Stop after this many seconds");
+  con->callback([run, con_id, con_timeout] {
+    *run = [con_id, con_timeout] { return ConsoleCmd(*con_id, *con_timeout); };
+  });
+
+  auto fa = std::make_shared<FetchArgs>();
+  CLI::App* fetch = enclave->add_subcommand(
+      "attestation",
+      "Fetch a fresh attestation document with a nonce from an enclave over vsock (unverified: "
+      "check it with `confide attest verify`)");
+  fetch->add_option("--enclave-cid", fa->cid, "Enclave CID")->required();
+  fetch->add_option("--nonce", fa->nonce, "Nonce (hex, 1..512 bytes)")->required();
+  fetch->add_option("--output", fa->output, "Document file to write")->required();
+  fetch->add_option("--timeout", fa->timeout_s, "Seconds");
+  fetch->callback([run, fa] { *run = [fa] { return FetchCmd(*fa); }; });
 }
 
 }  // namespace confide::cli

@@ -124,6 +124,10 @@ int ChildMain(void* arg) {
   Check(::read(ctx->sync_read, &go, 1) == 1 && go == 1, "wait for the uid map");
   ::close(ctx->sync_read);
   Check(::setresgid(0, 0, 0) == 0 && ::setresuid(0, 0, 0) == 0, "become root in the namespace");
+  // If whoever spawned us (the launcher's supervisor) dies, so does the enclave: no orphaned
+  // enclave outlives the process that answers its secure module. Set after the credential
+  // change above, which clears it.
+  Check(::prctl(PR_SET_PDEATHSIG, SIGKILL) == 0, "PR_SET_PDEATHSIG");
 
   // Mount namespace: nothing propagates back to the host.
   Check(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0, "make mounts private");

@@ -118,6 +118,8 @@ class VsockListener {
 
   const VsockAddress& address() const { return address_; }
   int fd() const { return fd_; }
+  // path returns the emulation's socket file ("" for AF_VSOCK).
+  const std::string& path() const { return path_; }
 
  private:
   int fd_ = -1;
