@@ -7,6 +7,7 @@
 #include "cli/attest_commands.h"
 #include "cli/audit_commands.h"
 #include "cli/enclave_commands.h"
+#include "cli/kms_commands.h"
 
 namespace confide::cli {
 
@@ -18,6 +19,7 @@ int RunConfide(int argc, char** argv) {
   AddAttestCommands(app, &run);
   AddAuditCommands(app, &run);
   AddEnclaveCommands(app, &run);
+  AddKmsCommands(app, &run);
   // CLI11 reports usage errors by throwing; this is the boundary where we catch them.
   try {
     app.parse(argc, argv);

@@ -838,6 +838,15 @@ absl::StatusOr<std::unique_ptr<RunningKmsServer>> RunningKmsServer::Start(
   ASSIGN_OR_RETURN(parts->identities, IdentityStore::Load(config.identities_path));
   ASSIGN_OR_RETURN(crypto::EcdsaPrivateKey audit_key,
                    LoadOrCreateAuditKey(config.data_dir + "/audit-signing-key.pem"));
+  {
+    // The public half, for `confide audit verify --public-key`.
+    std::string b64 = Base64Encode(audit_key.PublicKey().SpkiDer());
+    std::string pem = "-----BEGIN PUBLIC KEY-----\n";
+    for (size_t i = 0; i < b64.size(); i += 64) absl::StrAppend(&pem, b64.substr(i, 64), "\n");
+    pem += "-----END PUBLIC KEY-----\n";
+    RETURN_IF_ERROR(
+        base::WriteFileAtomic(config.data_dir + "/audit-signing-key.pub.pem", ToBytes(pem)));
+  }
   ASSIGN_OR_RETURN(parts->audit,
                    AuditLog::Open(config.data_dir + "/audit.log", std::move(audit_key)));
   KmsServiceOptions options;

@@ -51,7 +51,7 @@ class KmsService {
   std::unique_ptr<Impl> impl_;
 };
 
-// KmsServerFiles are the files a served data directory holds.
+// KmsServerConfig is what `confide kms serve` takes.
 struct KmsServerConfig {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 4600;
@@ -67,7 +67,8 @@ struct KmsServerConfig {
 class RunningKmsServer {
  public:
   // Start opens DIR/kms.db (the key store), DIR/audit.log (signing checkpoints with
-  // DIR/audit-signing-key.pem, a P-384 key created 0600 on first start), loads the identities
+  // DIR/audit-signing-key.pem, a P-384 key created 0600 on first start, whose public key is
+  // written to DIR/audit-signing-key.pub.pem), loads the identities
   // and trust roots, and starts listening. The errors of each step, naming it.
   static absl::StatusOr<std::unique_ptr<RunningKmsServer>> Start(const KmsServerConfig& config);
   ~RunningKmsServer();
