@@ -672,6 +672,119 @@ struct KmsService::Impl {
     return Json{{"KeyId", key.arn}};
   }
 
+  absl::StatusOr<Json> UpdateAlias(const Json& body, const Caller& caller, OpRecord& rec) {
+    ASSIGN_OR_RETURN(std::string name, ReqString(body, "AliasName"));
+    ASSIGN_OR_RETURN(std::string target, ReqString(body, "TargetKeyId"));
+    if (absl::StartsWith(target, "alias/")) return Validation("TargetKeyId must be a key.");
+    ASSIGN_OR_RETURN(KeyRecord old_key, ResolveKey(name, caller));
+    ASSIGN_OR_RETURN(KeyRecord key, ResolveKey(target, caller));
+    rec.key_arn = key.arn;
+    RETURN_IF_ERROR(Authorize(caller, old_key, "kms:UpdateAlias", nullptr, nullptr));
+    RETURN_IF_ERROR(Authorize(caller, key, "kms:UpdateAlias", nullptr, nullptr));
+    RETURN_IF_ERROR(RequireNotPendingDeletion(key));
+    RETURN_IF_ERROR(store->UpdateAlias(name, key.key_id));
+    return Json::object();
+  }
+
+  absl::StatusOr<Json> DeleteAlias(const Json& body, const Caller& caller, OpRecord& rec) {
+    ASSIGN_OR_RETURN(std::string name, ReqString(body, "AliasName"));
+    if (!absl::StartsWith(name, "alias/")) return Validation("AliasName must start with alias/.");
+    ASSIGN_OR_RETURN(KeyRecord key, ResolveKey(name, caller));
+    rec.key_arn = key.arn;
+    RETURN_IF_ERROR(Authorize(caller, key, "kms:DeleteAlias", nullptr, nullptr));
+    RETURN_IF_ERROR(store->DeleteAlias(name));
+    return Json::object();
+  }
+
+  absl::StatusOr<Json> SetRotation(const Json& body, const Caller& caller, OpRecord& rec,
+                                   bool enable) {
+    ASSIGN_OR_RETURN(KeyRecord key, KeyFor(body, caller, rec));
+    ASSIGN_OR_RETURN(auto period, OptInt(body, "RotationPeriodInDays"));
+    if (period && (*period < 90 || *period > 2560)) {
+      return Validation("RotationPeriodInDays must be between 90 and 2560.");
+    }
+    RETURN_IF_ERROR(Authorize(caller, key,
+                              enable ? "kms:EnableKeyRotation" : "kms:DisableKeyRotation", nullptr,
+                              nullptr));
+    RETURN_IF_ERROR(RequireUsable(key));
+    key.rotation_enabled = enable;
+    if (enable && period) key.rotation_period_days = static_cast<int>(*period);
+    RETURN_IF_ERROR(store->UpdateKey(key));
+    return Json::object();
+  }
+
+  absl::StatusOr<Json> GetKeyRotationStatus(const Json& body, const Caller& caller, OpRecord& rec) {
+    ASSIGN_OR_RETURN(KeyRecord key, KeyFor(body, caller, rec));
+    RETURN_IF_ERROR(Authorize(caller, key, "kms:GetKeyRotationStatus", nullptr, nullptr));
+    Json out = {{"KeyRotationEnabled", key.rotation_enabled}, {"KeyId", key.arn}};
+    if (key.rotation_enabled) out["RotationPeriodInDays"] = key.rotation_period_days;
+    return out;
+  }
+
+  absl::StatusOr<Json> RotateKeyOnDemand(const Json& body, const Caller& caller, OpRecord& rec) {
+    ASSIGN_OR_RETURN(KeyRecord key, KeyFor(body, caller, rec));
+    RETURN_IF_ERROR(Authorize(caller, key, "kms:RotateKeyOnDemand", nullptr, nullptr));
+    RETURN_IF_ERROR(RequireUsable(key));
+    ASSIGN_OR_RETURN(SecretBytes material, crypto::RandomSecret(32));
+    RETURN_IF_ERROR(store->AddBackingKey(key.key_id, material).status());
+    return Json{{"KeyId", key.arn}};
+  }
+
+  absl::StatusOr<Json> ListKeyPolicies(const Json& body, const Caller& caller, OpRecord& rec) {
+    ASSIGN_OR_RETURN(KeyRecord key, KeyFor(body, caller, rec));
+    RETURN_IF_ERROR(Authorize(caller, key, "kms:ListKeyPolicies", nullptr, nullptr));
+    return Json{{"PolicyNames", Json::array({"default"})}, {"Truncated", false}};
+  }
+
+  absl::StatusOr<Json> TagResource(const Json& body, const Caller& caller, OpRecord& rec) {
+    ASSIGN_OR_RETURN(KeyRecord key, KeyFor(body, caller, rec));
+    auto tags = body.find("Tags");
+    if (tags == body.end() || !tags->is_array()) return Validation("Tags is required.");
+    RETURN_IF_ERROR(Authorize(caller, key, "kms:TagResource", nullptr, nullptr));
+    RETURN_IF_ERROR(RequireNotPendingDeletion(key));
+    for (const auto& t : *tags) {
+      if (!t.is_object()) return Serialization("a Tag must be a structure");
+      ASSIGN_OR_RETURN(std::string tk, ReqString(t, "TagKey"));
+      ASSIGN_OR_RETURN(auto tv, OptString(t, "TagValue"));
+      key.tags[tk] = tv.value_or("");
+    }
+    if (key.tags.size() > 50) {
+      return AwsError(absl::StatusCode::kResourceExhausted, "TagException",
+                      "A key can have at most 50 tags.");
+    }
+    RETURN_IF_ERROR(store->UpdateKey(key));
+    return Json::object();
+  }
+
+  absl::StatusOr<Json> UntagResource(const Json& body, const Caller& caller, OpRecord& rec) {
+    ASSIGN_OR_RETURN(KeyRecord key, KeyFor(body, caller, rec));
+    auto keys = body.find("TagKeys");
+    if (keys == body.end() || !keys->is_array()) return Validation("TagKeys is required.");
+    RETURN_IF_ERROR(Authorize(caller, key, "kms:UntagResource", nullptr, nullptr));
+    RETURN_IF_ERROR(RequireNotPendingDeletion(key));
+    for (const auto& k : *keys) {
+      if (!k.is_string()) return Serialization("TagKeys must be strings");
+      key.tags.erase(k.get<std::string>());
+    }
+    RETURN_IF_ERROR(store->UpdateKey(key));
+    return Json::object();
+  }
+
+  absl::StatusOr<Json> ListResourceTags(const Json& body, const Caller& caller, OpRecord& rec) {
+    ASSIGN_OR_RETURN(KeyRecord key, KeyFor(body, caller, rec));
+    RETURN_IF_ERROR(Authorize(caller, key, "kms:ListResourceTags", nullptr, nullptr));
+    Json out;
+    ASSIGN_OR_RETURN(auto range, Page(body, key.tags.size(), out));
+    Json arr = Json::array();
+    size_t i = 0;
+    for (const auto& [k, v] : key.tags) {
+      if (i >= range.first && i < range.second) arr.push_back({{"TagKey", k}, {"TagValue", v}});
+      ++i;
+    }
+    out["Tags"] = arr;
+    return out;
+  }
+
   absl::StatusOr<Json> Dispatch(const std::string& op, const Json& body, const Caller& caller,
                                 OpRecord& rec, std::vector<std::string>& warnings) {
     if (op == "CreateKey") return CreateKey(body, caller, rec);
@@ -690,17 +803,30 @@ struct KmsService::Impl {
     if (op == "DisableKey") return SetEnabled(body, caller, rec, false);
     if (op == "ScheduleKeyDeletion") return ScheduleKeyDeletion(body, caller, rec);
     if (op == "CancelKeyDeletion") return CancelKeyDeletion(body, caller, rec);
+    if (op == "UpdateAlias") return UpdateAlias(body, caller, rec);
+    if (op == "DeleteAlias") return DeleteAlias(body, caller, rec);
+    if (op == "EnableKeyRotation") return SetRotation(body, caller, rec, true);
+    if (op == "DisableKeyRotation") return SetRotation(body, caller, rec, false);
+    if (op == "GetKeyRotationStatus") return GetKeyRotationStatus(body, caller, rec);
+    if (op == "RotateKeyOnDemand") return RotateKeyOnDemand(body, caller, rec);
+    if (op == "ListKeyPolicies") return ListKeyPolicies(body, caller, rec);
+    if (op == "TagResource") return TagResource(body, caller, rec);
+    if (op == "UntagResource") return UntagResource(body, caller, rec);
+    if (op == "ListResourceTags") return ListResourceTags(body, caller, rec);
     return AwsError(absl::StatusCode::kInvalidArgument, "UnknownOperationException", "");
   }
 
   static bool KnownOperation(const std::string& op) {
     static const char* const kOps[] = {
-        "CreateKey",        "DescribeKey",     "ListKeys",
-        "CreateAlias",      "ListAliases",     "Encrypt",
-        "Decrypt",          "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
-        "GenerateRandom",   "GetKeyPolicy",    "PutKeyPolicy",
-        "EnableKey",        "DisableKey",      "ScheduleKeyDeletion",
-        "CancelKeyDeletion"};
+        "CreateKey",         "DescribeKey",        "ListKeys",
+        "CreateAlias",       "ListAliases",        "Encrypt",
+        "Decrypt",           "GenerateDataKey",    "GenerateDataKeyWithoutPlaintext",
+        "GenerateRandom",    "GetKeyPolicy",       "PutKeyPolicy",
+        "EnableKey",         "DisableKey",         "ScheduleKeyDeletion",
+        "CancelKeyDeletion", "UpdateAlias",        "DeleteAlias",
+        "EnableKeyRotation", "DisableKeyRotation", "GetKeyRotationStatus",
+        "RotateKeyOnDemand", "ListKeyPolicies",    "TagResource",
+        "UntagResource",     "ListResourceTags"};
     for (const char* o : kOps) {
       if (op == o) return true;
     }

@@ -335,5 +335,41 @@ TEST_F(KmsServerTest, EveryRequestIsAudited) {
   EXPECT_NE(text.find("CreateKey"), std::string::npos);
 }
 
+TEST_F(KmsServerTest, RotationAliasesAndTags) {
+  std::string id = CreateKey();
+  std::string id2 = CreateKey();
+  Reply old_blob = Call("Encrypt", {{"KeyId", id}, {"Plaintext", "b2xk"}});
+  ASSERT_EQ(Call("EnableKeyRotation", {{"KeyId", id}, {"RotationPeriodInDays", 90}}).status, 200);
+  Reply rs = Call("GetKeyRotationStatus", {{"KeyId", id}});
+  EXPECT_EQ(rs.body["KeyRotationEnabled"], true);
+  EXPECT_EQ(rs.body["RotationPeriodInDays"], 90);
+  ASSERT_EQ(Call("RotateKeyOnDemand", {{"KeyId", id}}).status, 200);
+  Reply new_blob = Call("Encrypt", {{"KeyId", id}, {"Plaintext", "bmV3"}});
+  EXPECT_NE(old_blob.body["CiphertextBlob"], new_blob.body["CiphertextBlob"]);
+  EXPECT_EQ(
+      Call("Decrypt", {{"CiphertextBlob", old_blob.body["CiphertextBlob"]}}).body["Plaintext"],
+      "b2xk");
+  EXPECT_EQ(
+      Call("Decrypt", {{"CiphertextBlob", new_blob.body["CiphertextBlob"]}}).body["Plaintext"],
+      "bmV3");
+  ASSERT_EQ(Call("DisableKeyRotation", {{"KeyId", id}}).status, 200);
+  EXPECT_EQ(Call("GetKeyRotationStatus", {{"KeyId", id}}).body["KeyRotationEnabled"], false);
+  EXPECT_EQ(Call("ListKeyPolicies", {{"KeyId", id}}).body["PolicyNames"][0], "default");
+
+  ASSERT_EQ(Call("CreateAlias", {{"AliasName", "alias/x"}, {"TargetKeyId", id}}).status, 200);
+  ASSERT_EQ(Call("UpdateAlias", {{"AliasName", "alias/x"}, {"TargetKeyId", id2}}).status, 200);
+  EXPECT_EQ(Call("DescribeKey", {{"KeyId", "alias/x"}}).body["KeyMetadata"]["KeyId"], id2);
+  ASSERT_EQ(Call("DeleteAlias", {{"AliasName", "alias/x"}}).status, 200);
+  EXPECT_EQ(Call("DescribeKey", {{"KeyId", "alias/x"}}).type(), "NotFoundException");
+
+  Json tags = Json::array(
+      {{{"TagKey", "team"}, {"TagValue", "ml"}}, {{"TagKey", "env"}, {"TagValue", "dev"}}});
+  ASSERT_EQ(Call("TagResource", {{"KeyId", id}, {"Tags", tags}}).status, 200);
+  ASSERT_EQ(Call("UntagResource", {{"KeyId", id}, {"TagKeys", Json::array({"env"})}}).status, 200);
+  Reply lt = Call("ListResourceTags", {{"KeyId", id}});
+  ASSERT_EQ(lt.body["Tags"].size(), 1u);
+  EXPECT_EQ(lt.body["Tags"][0]["TagKey"], "team");
+}
+
 }  // namespace
 }  // namespace confide::kms
