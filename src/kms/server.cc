@@ -494,6 +494,10 @@ struct KmsService::Impl {
     ASSIGN_OR_RETURN(EncryptionContext ctx, ReadContext(body));
     RecordContext(ctx, rec);
     ASSIGN_OR_RETURN(BlobHeader header, ParseCiphertextBlobHeader(*blob));
+    if (!IsUuid(header.key_id)) {
+      // Only key ids are ever sealed into blobs; never resolve an alias or ARN from one.
+      return AwsError(absl::StatusCode::kInvalidArgument, "InvalidCiphertextException", "");
+    }
     auto key_or = ResolveKey(header.key_id, caller);
     if (!key_or.ok()) {
       if (AwsErrorType(key_or.status()) == "NotFoundException") {

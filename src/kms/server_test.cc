@@ -180,6 +180,17 @@ TEST_F(KmsServerTest, CreateDescribeListAliasEncryptDecrypt) {
   EXPECT_EQ(bad.type(), "InvalidCiphertextException");
   EXPECT_EQ(bad.body["message"], "");
 
+  // Any flipped bit: the same error.
+  Bytes raw = *base::Base64Decode(enc.body["CiphertextBlob"].get<std::string>());
+  for (size_t i = 0; i < raw.size(); i += 7) {
+    Bytes flipped = raw;
+    flipped[i] ^= 0x01;
+    Reply r = Call("Decrypt",
+                   {{"CiphertextBlob", base::Base64Encode(flipped)}, {"EncryptionContext", ctx}});
+    EXPECT_EQ(r.type(), "InvalidCiphertextException") << "byte " << i;
+    EXPECT_EQ(r.body["message"], "") << "byte " << i;
+  }
+
   // Unknown keys.
   EXPECT_EQ(Call("DescribeKey", {{"KeyId", "alias/nope"}}).type(), "NotFoundException");
   Reply nf = Call("DescribeKey", {{"KeyId", "00000000-0000-4000-8000-000000000000"}});
