@@ -14,6 +14,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libboost-dev                      # Boost.Beast/Asio: the HTTP stack (chosen by benchmark)
   libcpp-httplib-dev wrk            # the other candidate stack and the load generator (bench)
+  libsqlite3-dev                    # the KMS key store (SQLite, WAL)
 )
 
 # Test peers (npm's @hpke/core for the HPKE/OHTTP interop test) need node and npm; a machine

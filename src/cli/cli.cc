@@ -8,6 +8,7 @@
 #include "cli/audit_commands.h"
 #include "cli/enclave_commands.h"
 #include "cli/guard_commands.h"
+#include "cli/kms_commands.h"
 #include "cli/model_commands.h"
 #include "cli/proxy_commands.h"
 
@@ -24,6 +25,7 @@ int RunConfide(int argc, char** argv) {
   AddModelCommands(app, &run);
   AddGuardCommands(app, &run);
   AddProxyCommands(app, &run);
+  AddKmsCommands(app, &run);
   // CLI11 reports usage errors by throwing; this is the boundary where we catch them.
   try {
     app.parse(argc, argv);

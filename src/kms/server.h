@@ -1,0 +1,90 @@
+// confide::kms server: the AWS KMS JSON 1.1 protocol over src/http.
+//
+// Every request is POST / with X-Amz-Target: TrentService.<Operation> and an
+// application/x-amz-json-1.1 body; blobs are base64, timestamps epoch seconds, errors
+// {"__type", "message"} with AWS's codes, and every response carries x-amzn-RequestId.
+// Each request is authenticated with SigV4 (host, x-amz-date and x-amz-target must be signed),
+// authorized against the key's policy (default deny; a Recipient's verified PCRs become
+// kms:RecipientAttestation:* condition keys), and recorded in the audit log whether allowed or
+// denied; a request whose audit record cannot be written fails with KMSInternalException.
+#ifndef CONFIDE_KMS_SERVER_H_
+#define CONFIDE_KMS_SERVER_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "attest/verifier.h"
+#include "http/http.h"
+#include "kms/audit_log.h"
+#include "kms/identity.h"
+#include "kms/key_store.h"
+
+namespace confide::kms {
+
+// KmsServiceOptions configure a KmsService.
+struct KmsServiceOptions {
+  std::string region = "us-east-1";
+  // verifiers check Recipient attestation documents (the Nitro root and/or a simulation root).
+  // Empty: every Recipient is rejected.
+  std::vector<attest::Verifier> verifiers;
+  // clock returns the current time (SigV4 skew, Recipient freshness, dates). Default: absl::Now.
+  std::function<absl::Time()> clock;
+};
+
+// KmsService implements the KMS operations over a KeyStore. Thread-safe.
+class KmsService {
+ public:
+  // KmsService uses `store`, `identities` and `audit`, which must outlive it.
+  KmsService(KeyStore* store, const IdentityStore* identities, AuditLog* audit,
+             KmsServiceOptions options);
+  ~KmsService();
+
+  // Handle answers one HTTP request (never fails: errors are AWS error responses).
+  http::Response Handle(const http::Request& request);
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// KmsServerConfig is what `confide kms serve` takes.
+struct KmsServerConfig {
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 4600;
+  std::string data_dir;
+  std::string identities_path;
+  std::vector<std::string> trust_root_paths;  // PEM/DER roots for Recipient documents
+  bool allow_simulation_root = false;
+  std::string region = "us-east-1";
+  int threads = 2;
+};
+
+// RunningKmsServer owns everything a serving KMS needs.
+class RunningKmsServer {
+ public:
+  // Start opens DIR/kms.db (the key store), DIR/audit.log (signing checkpoints with
+  // DIR/audit-signing-key.pem, a P-384 key created 0600 on first start, whose public key is
+  // written to DIR/audit-signing-key.pub.pem), loads the identities
+  // and trust roots, and starts listening. The errors of each step, naming it.
+  static absl::StatusOr<std::unique_ptr<RunningKmsServer>> Start(const KmsServerConfig& config);
+  ~RunningKmsServer();
+
+  // port returns the bound port.
+  uint16_t port() const;
+  // Stop stops serving and closes the audit log with a final checkpoint. Idempotent.
+  void Stop();
+
+  struct Parts;
+
+ private:
+  explicit RunningKmsServer(std::unique_ptr<Parts> parts);
+  std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace confide::kms
+
+#endif  // CONFIDE_KMS_SERVER_H_
