@@ -103,7 +103,9 @@ class Guardrail {
 // ToApplyGuardrailJson returns the result in ApplyGuardrail's response shape:
 // {"action": "NONE"|"GUARDRAIL_INTERVENED", "outputs": [{"text": ...}], "assessments": [
 //   {"wordPolicy": {"customWords": [...], "managedWordLists": [...]},
-//    "sensitiveInformationPolicy": {"piiEntities": [...], "regexes": []}}]}.
+//    "sensitiveInformationPolicy": {"piiEntities": [...], "regexes": []},
+//    "contentPolicy": {"filters": [{"type", "confidence", "filterStrength", "action"}]}}]};
+// each policy key appears only when it has entries.
 nlohmann::ordered_json ToApplyGuardrailJson(const GuardrailResult& result);
 
 }  // namespace confide::guard
