@@ -1,6 +1,7 @@
 #include "cli/guard_commands.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -8,10 +9,12 @@
 #include <vector>
 
 #include "base/encoding.h"
+#include "base/file.h"
 #include "cli/io.h"
 #include "guard/eval.h"
 #include "guard/guardrail.h"
 #include "guard/policy.h"
+#include "guard/prompt_attack.h"
 
 namespace confide::cli {
 namespace {
@@ -28,6 +31,14 @@ struct EvalArgs {
   bool check = false;
   bool verbose = false;
   std::vector<std::string> allow_miss;
+};
+
+struct TrainArgs {
+  std::string data = std::string(CONFIDE_DEFAULT_GUARD_DATA) + "/injection";
+  std::string out;
+  int holdout_percent = 20;
+  int bits = guard::TrainOptions().bits;
+  int epochs = guard::TrainOptions().epochs;
 };
 
 int Fail(const std::string& what, const absl::Status& s) {
@@ -99,6 +110,53 @@ int RunEval(const EvalArgs& a) {
   return a.check && failed > 0 ? 1 : 0;
 }
 
+void PrintSplit(const char* name, const guard::PromptAttackModel& m,
+                const std::vector<guard::AttackExample>& ex) {
+  for (guard::Strength st :
+       {guard::Strength::kLow, guard::Strength::kMedium, guard::Strength::kHigh}) {
+    int pos = 0, tp = 0, neg = 0, fp = 0;
+    for (const auto& e : ex) {
+      bool b = m.Blocks(e.text, st);
+      if (e.label == 1) {
+        ++pos;
+        tp += b;
+      } else {
+        ++neg;
+        fp += b;
+      }
+    }
+    std::printf("%-9s %-6s attack recall %.3f (%d/%d)  benign flagged %.3f (%d/%d)\n", name,
+                std::string(guard::StrengthName(st)).c_str(), pos ? double(tp) / pos : 0.0, tp, pos,
+                neg ? double(fp) / neg : 0.0, fp, neg);
+  }
+}
+
+int RunTrain(const TrainArgs& a) {
+  auto all = guard::LoadAttackExamples(a.data);
+  if (!all.ok()) return Fail("train", all.status());
+  std::vector<guard::AttackExample> train, held;
+  for (auto& e : *all) {
+    (guard::IsHeldOut(e.group, a.holdout_percent) ? held : train).push_back(e);
+  }
+  guard::TrainOptions o;
+  o.bits = a.bits;
+  o.epochs = a.epochs;
+  guard::PromptAttackModel m = guard::PromptAttackModel::Train(train, o);
+  std::printf("trained on %zu rows, %zu held out (%d%% of clusters)\n", train.size(), held.size(),
+              a.holdout_percent);
+  PrintSplit("train", m, train);
+  if (!held.empty()) PrintSplit("held-out", m, held);
+  Bytes bytes = m.Serialize();
+  if (auto back = guard::PromptAttackModel::Parse(bytes); !back.ok()) {
+    return Fail("train: model does not round-trip", back.status());
+  }
+  if (!a.out.empty()) {
+    if (auto s = base::WriteFileAtomic(a.out, bytes); !s.ok()) return Fail("train: write", s);
+    std::printf("wrote %s (%zu bytes)\n", a.out.c_str(), bytes.size());
+  }
+  return 0;
+}
+
 }  // namespace
 
 void AddGuardCommands(CLI::App& app, std::function<int()>* run) {
@@ -121,6 +179,22 @@ void AddGuardCommands(CLI::App& app, std::function<int()>* run) {
   digest->add_option("policy", *digest_path, "Policy JSON file, or - for stdin")->required();
   digest->callback(
       [run, digest_path] { *run = [digest_path] { return RunDigest(*digest_path); }; });
+
+  auto train_args = std::make_shared<TrainArgs>();
+  CLI::App* train = guard->add_subcommand(
+      "train",
+      "Train the prompt-attack classifier on labelled prompts (*.jsonl: text, label, cluster); "
+      "print train and held-out recall/false positives per strength; write the weights file");
+  train->add_option("--data", train_args->data, "Directory of *.jsonl rows");
+  train->add_option("-o,--output", train_args->out, "Weights file to write");
+  train
+      ->add_option("--holdout-percent", train_args->holdout_percent,
+                   "Percent of clusters held out of training for validation (0..90)")
+      ->check(CLI::Range(0, 90));
+  train->add_option("--bits", train_args->bits, "log2 of the number of hashed features")
+      ->check(CLI::Range(guard::PromptAttackModel::kMinBits, guard::PromptAttackModel::kMaxBits));
+  train->add_option("--epochs", train_args->epochs, "SGD epochs")->check(CLI::Range(1, 1000));
+  train->callback([run, train_args] { *run = [train_args] { return RunTrain(*train_args); }; });
 
   auto eval_args = std::make_shared<EvalArgs>();
   CLI::App* eval = guard->add_subcommand(

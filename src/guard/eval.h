@@ -39,7 +39,16 @@ struct EvalReport {
   Rate davidson[3];  // by class: 0 hate, 1 offensive, 2 neither
   Rate xstest_safe, xstest_unsafe;
   Rate benign_prompts;  // injection/ benign rows flagged by the word filter
+  // Prompt-attack filter (built-in model) per INPUT strength, index 0 LOW, 1 MEDIUM, 2 HIGH:
+  // attacks blocked (recall) and benign prompts blocked (false positives), on all injection/
+  // rows, on the clusters `confide guard train` held out (IsHeldOut(cluster, 20)), and on
+  // XSTest safe prompts.
+  bool attack_model_loaded = false;
+  Rate attack_recall[3], attack_benign[3];
+  Rate attack_heldout_recall[3], attack_heldout_benign[3];
+  Rate attack_xstest_safe[3];
   double scanned_mb = 0, pii_mb_per_s = 0, words_mb_per_s = 0, all_mb_per_s = 0;
+  double attack_mb_per_s = 0;        // prompt-attack scoring; all_mb_per_s includes it
   std::vector<std::string> skipped;  // files that were absent
   std::vector<std::string> errors;   // with `verbose`: each miss and false positive
 };
@@ -59,9 +68,10 @@ std::string FormatEvalReport(const EvalReport& report);
 // EMAIL, US_SOCIAL_SECURITY_NUMBER, IP_ADDRESS, CREDIT_DEBIT_CARD_NUMBER and
 // INTERNATIONAL_BANK_ACCOUNT_NUMBER recall >= 0.98 with precision >= 0.95; PHONE F2 >= 0.6;
 // no hard negative flagged; profanity recall >= 0.9 on Strong/Severe; <= 5% of Davidson
-// "neither" and <= 2% of XSTest safe prompts flagged.
+// "neither" and <= 2% of XSTest safe prompts flagged; prompt attacks blocked at strength HIGH
+// with recall >= 0.85 and <= 2% of benign injection/ prompts blocked.
 // Each miss is "<key>: <figure> (<goal>)"; keys: pii-<TYPE>, phone-f2, hard-negatives,
-// profanity-recall, davidson-neither, xstest-safe.
+// profanity-recall, davidson-neither, xstest-safe, prompt-attack.
 std::vector<std::string> CheckEvalGoals(const EvalReport& report);
 
 }  // namespace confide::guard

@@ -10,9 +10,21 @@ absl::StatusOr<std::unique_ptr<Guardrail>> Guardrail::Create(Policy policy) {
   if (!policy.regexes.empty()) {
     return absl::UnimplementedError("guard: regexesConfig is not enforced by this build");
   }
+  std::unique_ptr<Guardrail> g(new Guardrail());
   for (const auto& f : policy.content_filters) {
+    if (f.type == ContentFilterType::kPromptAttack) {
+      // PROMPT_ATTACK applies to input only (the parser rejects another output strength).
+      if (f.input_strength == Strength::kNone) continue;
+      g->attack_model_ = PromptAttackModel::Default();
+      if (g->attack_model_ == nullptr) {
+        return absl::FailedPreconditionError("guard: built-in prompt attack model did not load");
+      }
+      g->attack_strength_ = f.input_strength;
+      continue;
+    }
     if (f.input_strength != Strength::kNone || f.output_strength != Strength::kNone) {
-      return absl::UnimplementedError("guard: contentPolicyConfig is not enforced by this build");
+      return absl::UnimplementedError(
+          "guard: contentPolicyConfig other than PROMPT_ATTACK is not enforced by this build");
     }
   }
   if (!policy.denied_topics.empty()) {
@@ -22,7 +34,6 @@ absl::StatusOr<std::unique_ptr<Guardrail>> Guardrail::Create(Policy policy) {
     return absl::UnimplementedError(
         "guard: contextualGroundingPolicyConfig is not enforced by this build");
   }
-  std::unique_ptr<Guardrail> g(new Guardrail());
   if (!policy.words.empty() || policy.managed_profanity) {
     ASSIGN_OR_RETURN(g->words_, WordFilter::Create(policy.words, policy.managed_profanity));
   }
@@ -40,6 +51,23 @@ absl::StatusOr<std::unique_ptr<Guardrail>> Guardrail::Create(Policy policy) {
 
 GuardrailResult Guardrail::Apply(std::string_view text, Source source) const {
   GuardrailResult r;
+  if (source == Source::kInput && attack_model_ != nullptr) {
+    double score = attack_model_->Score(text);
+    Strength confidence = Strength::kNone;
+    for (Strength s : {Strength::kHigh, Strength::kMedium, Strength::kLow}) {
+      // The LOW strength's threshold is the highest: reaching it is HIGH confidence.
+      Strength level = s == Strength::kHigh  ? Strength::kLow
+                       : s == Strength::kLow ? Strength::kHigh
+                                             : Strength::kMedium;
+      if (score >= attack_model_->Threshold(s)) confidence = level;
+    }
+    bool blocked = score >= attack_model_->Threshold(attack_strength_);
+    if (confidence != Strength::kNone) {
+      r.content.push_back(ContentFinding{ContentFilterType::kPromptAttack, confidence,
+                                         attack_strength_, score, blocked});
+    }
+    if (blocked) r.blocked = true;
+  }
   if (words_) {
     for (const auto& m : words_->Find(text)) {
       r.words.push_back(WordFinding{std::string(text.substr(m.begin, m.end - m.begin)),
@@ -101,6 +129,16 @@ nlohmann::ordered_json ToApplyGuardrailJson(const GuardrailResult& result) {
     pii.push_back({{"match", p.match}, {"type", PiiTypeName(p.type)}, {"action", action}});
   }
   J assessment = J::object();
+  if (!result.content.empty()) {
+    J filters = J::array();
+    for (const auto& c : result.content) {
+      filters.push_back({{"type", ContentFilterTypeName(c.type)},
+                         {"confidence", StrengthName(c.confidence)},
+                         {"filterStrength", StrengthName(c.filter_strength)},
+                         {"action", c.blocked ? "BLOCKED" : "NONE"}});
+    }
+    assessment["contentPolicy"] = {{"filters", filters}};
+  }
   if (!custom.empty() || !managed.empty()) {
     assessment["wordPolicy"] = {{"customWords", custom}, {"managedWordLists", managed}};
   }

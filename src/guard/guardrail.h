@@ -13,6 +13,7 @@
 #include "base/status.h"
 #include "guard/pii.h"
 #include "guard/policy.h"
+#include "guard/prompt_attack.h"
 #include "guard/words.h"
 #include "nlohmann/json.hpp"
 
@@ -34,6 +35,17 @@ struct WordFinding {
   bool managed;
 };
 
+// ContentFinding is one content-filter assessment (only PROMPT_ATTACK in this build):
+// `confidence` is the highest strength whose threshold the score reaches (kNone below all),
+// as Bedrock's filter confidence; `blocked` when the policy's strength blocks it.
+struct ContentFinding {
+  ContentFilterType type;
+  Strength confidence;
+  Strength filter_strength;
+  double score;
+  bool blocked;
+};
+
 // MaskedValue is one anonymised value: `tag` ("{EMAIL}") sits at byte `output_offset` of the
 // masked output in place of `original`.
 struct MaskedValue {
@@ -51,6 +63,7 @@ struct GuardrailResult {
   std::string output;  // blocked message, masked text, or empty when nothing intervened
   std::vector<PiiFinding> pii;
   std::vector<WordFinding> words;
+  std::vector<ContentFinding> content;
   std::vector<MaskedValue> anonymization;
 };
 
@@ -59,12 +72,16 @@ struct GuardrailResult {
 class Guardrail {
  public:
   // Create compiles `policy`. Unimplemented (fail closed) if the policy asks for a filter this
-  // build does not enforce yet: custom regexes, content filters with a strength other than
-  // NONE, denied topics or contextual grounding. InvalidArgument from WordFilter::Create.
+  // build does not enforce yet: custom regexes, content filters other than PROMPT_ATTACK with
+  // a strength other than NONE, denied topics or contextual grounding; FailedPrecondition if
+  // PROMPT_ATTACK is on and the built-in model did not load. InvalidArgument from
+  // WordFilter::Create.
   static absl::StatusOr<std::unique_ptr<Guardrail>> Create(Policy policy);
 
-  // Apply evaluates `text` as `source`. Word matches and BLOCK entities block (output = the
-  // policy's blocked message); otherwise ANONYMIZE entities are replaced by "{TYPE}" tags.
+  // Apply evaluates `text` as `source`. A prompt attack scoring at or above the INPUT
+  // strength's threshold (PromptAttackModel::Threshold), word matches and BLOCK entities block
+  // (output = the policy's blocked message); otherwise ANONYMIZE entities are replaced by "{TYPE}"
+  // tags.
   GuardrailResult Apply(std::string_view text, Source source) const;
 
   // policy returns the compiled policy; digest its PolicyDigest (computed once).
@@ -76,6 +93,8 @@ class Guardrail {
   Policy policy_;
   Bytes digest_;
   std::unique_ptr<WordFilter> words_;
+  const PromptAttackModel* attack_model_ = nullptr;
+  Strength attack_strength_ = Strength::kNone;
   PiiTypeSet input_types_, output_types_;
   PiiAction input_action_[kNumPiiTypes] = {};
   PiiAction output_action_[kNumPiiTypes] = {};
@@ -84,7 +103,9 @@ class Guardrail {
 // ToApplyGuardrailJson returns the result in ApplyGuardrail's response shape:
 // {"action": "NONE"|"GUARDRAIL_INTERVENED", "outputs": [{"text": ...}], "assessments": [
 //   {"wordPolicy": {"customWords": [...], "managedWordLists": [...]},
-//    "sensitiveInformationPolicy": {"piiEntities": [...], "regexes": []}}]}.
+//    "sensitiveInformationPolicy": {"piiEntities": [...], "regexes": []},
+//    "contentPolicy": {"filters": [{"type", "confidence", "filterStrength", "action"}]}}]};
+// each policy key appears only when it has entries.
 nlohmann::ordered_json ToApplyGuardrailJson(const GuardrailResult& result);
 
 }  // namespace confide::guard

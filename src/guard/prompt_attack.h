@@ -1,0 +1,101 @@
+// confide::guard prompt-attack filter: a hashed character/word n-gram logistic regression that
+// confide trains itself (`confide guard train`), plus rule features for the common patterns.
+#ifndef CONFIDE_GUARD_PROMPT_ATTACK_H_
+#define CONFIDE_GUARD_PROMPT_ATTACK_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/status.h"
+#include "guard/policy.h"
+
+namespace confide::guard {
+
+// AttackExample is one labelled prompt (label 1 = attack, 0 = benign).
+struct AttackExample {
+  std::string text;
+  int label = 0;
+  std::string group;  // "cluster" (near-duplicates share one), else "id": the split key
+};
+
+// TrainOptions controls PromptAttackModel::Train; the defaults produce the shipped model.
+struct TrainOptions {
+  int bits = 18;  // 2^bits hashed feature buckets
+  int epochs = 40;
+  double learning_rate = 0.5;
+  double l2 = 1e-5;
+  uint64_t seed = 0x636f6e66696465ULL;  // "confide"
+};
+
+// PromptAttackModel scores a prompt's probability of being a prompt attack (jailbreak or
+// injection). Immutable after Parse/Train; Score is const and thread-safe.
+class PromptAttackModel {
+ public:
+  static constexpr uint32_t kVersion = 1;
+  static constexpr int kMinBits = 8, kMaxBits = 20;
+  static constexpr float kMaxAbsWeight = 1e4f;
+
+  // Parse reads the weights file format (see docs/design/guard.md): "CFPA", u32 version, u8
+  // bits, 3 zero bytes, f32 bias, f32 thresholds for LOW, MEDIUM, HIGH, then 2^bits f32
+  // weights, all little-endian. InvalidArgument for a wrong magic/version/length, bits out of
+  // [kMinBits, kMaxBits], non-finite or oversized values, or thresholds not in (0,1) with
+  // LOW >= MEDIUM >= HIGH.
+  static absl::StatusOr<PromptAttackModel> Parse(ByteSpan bytes);
+
+  // Default returns the model built into the library (src/guard/data/prompt_attack_model.bin);
+  // nullptr if it failed to parse (the guardrail then fails closed at Create).
+  static const PromptAttackModel* Default();
+
+  // Train fits the model to `examples` with plain SGD on the logistic loss (deterministic for
+  // a given seed); thresholds are set to the defaults.
+  static PromptAttackModel Train(const std::vector<AttackExample>& examples,
+                                 const TrainOptions& options);
+
+  // Serialize returns the bytes Parse accepts.
+  Bytes Serialize() const;
+
+  // Score returns P(attack | text) in [0, 1].
+  double Score(std::string_view text) const;
+
+  // Threshold returns the score at or above which `strength` blocks (2.0 for kNone, so that
+  // nothing blocks); thresholds fall as strength rises, so a lower strength blocks a subset.
+  double Threshold(Strength strength) const;
+
+  // Blocks returns Score(text) >= Threshold(strength).
+  bool Blocks(std::string_view text, Strength strength) const {
+    return strength != Strength::kNone && Score(text) >= Threshold(strength);
+  }
+
+  // SetThresholds sets LOW/MEDIUM/HIGH thresholds; InvalidArgument unless 1 > low >= medium >=
+  // high > 0.
+  absl::Status SetThresholds(double low, double medium, double high);
+
+  int bits() const { return bits_; }
+
+ private:
+  int bits_ = 0;
+  float bias_ = 0;
+  // LOW, MEDIUM, HIGH; chosen on the held-out split (docs/guardrails.md).
+  float thresholds_[3] = {0.95f, 0.85f, 0.7f};
+  std::vector<float> weights_;
+};
+
+// PromptAttackFeatures appends the hashed features of `text` (bucket index, value) for a model
+// of `bits` bits, L2-normalised. Exposed for tests and the trainer.
+void PromptAttackFeatures(std::string_view text, int bits,
+                          std::vector<std::pair<uint32_t, float>>* out);
+
+// LoadAttackExamples reads every *.jsonl under `dir` (rows with "text" and "label" 0/1).
+// NotFound when there is none; InvalidArgument for a malformed row.
+absl::StatusOr<std::vector<AttackExample>> LoadAttackExamples(const std::string& dir);
+
+// IsHeldOut returns whether a row with cluster/id `key` belongs to the held-out split
+// (`percent` of keys, by a fixed hash), so train and eval agree on the split.
+bool IsHeldOut(std::string_view key, int percent);
+
+}  // namespace confide::guard
+
+#endif  // CONFIDE_GUARD_PROMPT_ATTACK_H_
