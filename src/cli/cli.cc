@@ -7,8 +7,9 @@
 #include "cli/attest_commands.h"
 #include "cli/audit_commands.h"
 #include "cli/enclave_commands.h"
-#include "cli/model_commands.h"
 #include "cli/guard_commands.h"
+#include "cli/model_bench_commands.h"
+#include "cli/model_commands.h"
 
 namespace confide::cli {
 
@@ -21,6 +22,7 @@ int RunConfide(int argc, char** argv) {
   AddAuditCommands(app, &run);
   AddEnclaveCommands(app, &run);
   AddModelCommands(app, &run);
+  AddModelBenchCommands(app, &run);
   AddGuardCommands(app, &run);
   // CLI11 reports usage errors by throwing; this is the boundary where we catch them.
   try {
