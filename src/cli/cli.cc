@@ -9,6 +9,7 @@
 #include "cli/enclave_commands.h"
 #include "cli/guard_commands.h"
 #include "cli/kms_commands.h"
+#include "cli/model_bench_commands.h"
 #include "cli/model_commands.h"
 #include "cli/proxy_commands.h"
 
@@ -23,6 +24,7 @@ int RunConfide(int argc, char** argv) {
   AddAuditCommands(app, &run);
   AddEnclaveCommands(app, &run);
   AddModelCommands(app, &run);
+  AddModelBenchCommands(app, &run);
   AddGuardCommands(app, &run);
   AddProxyCommands(app, &run);
   AddKmsCommands(app, &run);

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <vector>
 
+#include "llm/internal/kernels_simd.h"
+
 namespace confide::llm {
 namespace {
 
@@ -404,6 +406,15 @@ void MatVec(const WeightView& w, std::span<const float> x, std::span<float> out)
 
 void MatVecRows(const WeightView& w, std::span<const float> x, std::span<float> out,
                 size_t row_begin, size_t row_end) {
+  if (internal::UseAvx2Kernels() && (w.type == GgmlType::kF32 || w.type == GgmlType::kF16)) {
+    for (size_t r = row_begin; r < row_end; ++r) {
+      const uint8_t* row = w.data + r * w.row_bytes;
+      out[r] = w.type == GgmlType::kF32
+                   ? internal::Avx2DotF32(reinterpret_cast<const float*>(row), x.data(), w.cols)
+                   : internal::Avx2DotF16(row, x.data(), w.cols);
+    }
+    return;
+  }
   for (size_t r = row_begin; r < row_end; ++r) {
     const uint8_t* row = w.data + r * w.row_bytes;
     switch (w.type) {
@@ -444,13 +455,24 @@ bool SupportsQ8Activations(GgmlType type) {
 
 void MatVecRowsQ8_0(const WeightView& w, std::span<const uint8_t> xq, std::span<float> out,
                     size_t row_begin, size_t row_end) {
-  auto dot = w.type == GgmlType::kQ4_0   ? DotQ4_0Q8_0
-             : w.type == GgmlType::kQ5_0 ? DotQ5_0Q8_0
-                                         : DotQ8_0Q8_0;
+  float (*dot)(const uint8_t*, const uint8_t*, size_t) = nullptr;
+  if (internal::UseAvx2Kernels()) {
+    dot = w.type == GgmlType::kQ4_0   ? internal::Avx2DotQ4_0Q8_0
+          : w.type == GgmlType::kQ5_0 ? internal::Avx2DotQ5_0Q8_0
+                                      : internal::Avx2DotQ8_0Q8_0;
+  } else {
+    dot = w.type == GgmlType::kQ4_0   ? DotQ4_0Q8_0
+          : w.type == GgmlType::kQ5_0 ? DotQ5_0Q8_0
+                                      : DotQ8_0Q8_0;
+  }
   for (size_t r = row_begin; r < row_end; ++r) {
     out[r] = dot(w.data + r * w.row_bytes, xq.data(), w.cols);
   }
 }
+
+const char* KernelSetName() { return internal::UseAvx2Kernels() ? "avx2/fma/f16c" : "portable"; }
+
+void ForcePortableKernels(bool portable) { internal::SetPortableKernelsForTesting(portable); }
 
 void RmsNorm(std::span<float> out, std::span<const float> x, std::span<const float> weight,
              float eps) {

@@ -1,7 +1,9 @@
 // confide::llm kernels: the numeric building blocks of the forward pass.
 //
-// Plain, portable C++ (the compiler vectorises the inner loops); every kernel has a naive
-// reference in kernels_test.cc that it is checked against on random inputs. None allocates.
+// Plain, portable C++ (the compiler vectorises the inner loops), plus explicit AVX2/FMA/F16C
+// versions of the hot dot products (internal/kernels_simd.h) chosen at run time; every kernel
+// has a naive reference in kernels_test.cc that it is checked against on random inputs, and
+// the SIMD ones are checked against the portable ones. None allocates.
 #ifndef CONFIDE_LLM_KERNELS_H_
 #define CONFIDE_LLM_KERNELS_H_
 
@@ -83,6 +85,14 @@ bool SupportsQ8Activations(GgmlType type);
 // ggml does: per block d_w * d_x * sum(q_w * q_x) in exact integers.
 void MatVecRowsQ8_0(const WeightView& w, std::span<const uint8_t> xq, std::span<float> out,
                     size_t row_begin, size_t row_end);
+
+// KernelSetName returns the dot-product kernels MatVecRows / MatVecRowsQ8_0 use now:
+// "avx2/fma/f16c" when the CPU has them (chosen at run time), else "portable".
+const char* KernelSetName();
+// ForcePortableKernels(true) makes every later MatVec use the portable kernels even where SIMD
+// ones exist (benchmarks compare the two in one run; tests check they agree); false restores
+// the run-time choice. Process-wide; not for use while another thread runs kernels.
+void ForcePortableKernels(bool portable);
 
 // RmsNorm computes out = x / sqrt(mean(x^2) + eps) * weight. out may alias x.
 void RmsNorm(std::span<float> out, std::span<const float> x, std::span<const float> weight,

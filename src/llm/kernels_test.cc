@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "llm/internal/kernels_simd.h"
 
 namespace confide::llm {
 namespace {
@@ -217,6 +218,86 @@ TEST(KernelsTest, QuantizedTimesQ8_0MatchesNaiveIntegerReference) {
       EXPECT_NEAR(out[r], ref, 1e-5 * mag + 1e-6) << GgmlTypeName(type) << " " << r;
       // Against the unquantised product the error stays within a few quantisation steps.
       EXPECT_NEAR(out[r], exact, 0.2 * mag + 1e-3) << GgmlTypeName(type) << " " << r;
+    }
+  }
+}
+
+// Random bytes as quants (Q8_0 weights may hold -128; Q5_0 high bits all patterns) with small
+// finite F16 scales; activations from QuantizeRowQ8_0. The SIMD and portable kernels must agree
+// with each other and with a double-precision sum of the dequantised values.
+TEST(KernelsTest, SimdQ8ActivationKernelsMatchPortable) {
+  if (!internal::HaveAvx2Kernels()) GTEST_SKIP() << "no AVX2/FMA/F16C on this CPU or build";
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_real_distribution<float> scale(-0.05f, 0.05f);
+  for (GgmlType type : {GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ5_0}) {
+    const size_t block_bytes = type == GgmlType::kQ8_0 ? 34 : type == GgmlType::kQ4_0 ? 18 : 22;
+    for (size_t cols : {32u, 64u, 96u, 576u, 1536u}) {
+      const size_t rows = 7, row_bytes = cols / 32 * block_bytes;
+      Bytes w(rows * row_bytes);
+      for (auto& v : w) v = static_cast<uint8_t>(byte(rng));
+      for (size_t b = 0; b < w.size() / block_bytes; ++b) {
+        const uint16_t d = F32ToF16(scale(rng));
+        std::memcpy(&w[b * block_bytes], &d, 2);
+      }
+      std::vector<float> x = RandomVec(rng, cols, 2.0f);
+      Bytes xq(cols / 32 * 34);
+      QuantizeRowQ8_0(x, xq);
+      const WeightView view{type, w.data(), rows, cols, row_bytes};
+      std::vector<float> simd(rows), portable(rows);
+      MatVecRowsQ8_0(view, xq, simd, 0, rows);
+      internal::SetPortableKernelsForTesting(true);
+      MatVecRowsQ8_0(view, xq, portable, 0, rows);
+      internal::SetPortableKernelsForTesting(false);
+      std::vector<float> xd(cols), wd(cols);
+      DequantizeRow(GgmlType::kQ8_0, xq.data(), xd);
+      for (size_t r = 0; r < rows; ++r) {
+        DequantizeRow(type, w.data() + r * row_bytes, wd);
+        double ref = 0, mag = 0;
+        for (size_t c = 0; c < cols; ++c) {
+          ref += static_cast<double>(wd[c]) * xd[c];
+          mag += std::fabs(static_cast<double>(wd[c]) * xd[c]);
+        }
+        EXPECT_NEAR(simd[r], ref, 1e-5 * mag + 1e-6) << GgmlTypeName(type) << " " << cols;
+        EXPECT_NEAR(simd[r], portable[r], 2e-5 * mag + 1e-6) << GgmlTypeName(type) << " " << cols;
+      }
+    }
+  }
+}
+
+TEST(KernelsTest, SimdFloatKernelsMatchPortable) {
+  if (!internal::HaveAvx2Kernels()) GTEST_SKIP() << "no AVX2/FMA/F16C on this CPU or build";
+  std::mt19937 rng(12);
+  for (GgmlType type : {GgmlType::kF32, GgmlType::kF16}) {
+    for (size_t cols : {1u, 7u, 8u, 15u, 16u, 33u, 100u, 576u}) {
+      const size_t rows = 5;
+      std::vector<float> wf = RandomVec(rng, rows * cols), x = RandomVec(rng, cols);
+      Bytes data(rows * cols * (type == GgmlType::kF32 ? 4 : 2));
+      if (type == GgmlType::kF32) {
+        std::memcpy(data.data(), wf.data(), data.size());
+      } else {
+        for (size_t i = 0; i < wf.size(); ++i) {
+          const uint16_t h = F32ToF16(wf[i]);
+          std::memcpy(&data[2 * i], &h, 2);
+        }
+      }
+      const WeightView view{type, data.data(), rows, cols, data.size() / rows};
+      std::vector<float> simd(rows), portable(rows);
+      MatVecRows(view, x, simd, 0, rows);
+      internal::SetPortableKernelsForTesting(true);
+      MatVecRows(view, x, portable, 0, rows);
+      internal::SetPortableKernelsForTesting(false);
+      std::vector<float> wd(cols);
+      for (size_t r = 0; r < rows; ++r) {
+        DequantizeRow(type, data.data() + r * view.row_bytes, wd);
+        double ref = 0, mag = 0;
+        for (size_t c = 0; c < cols; ++c) {
+          ref += static_cast<double>(wd[c]) * x[c];
+          mag += std::fabs(static_cast<double>(wd[c]) * x[c]);
+        }
+        EXPECT_NEAR(simd[r], ref, 1e-5 * mag + 1e-6) << GgmlTypeName(type) << " " << cols;
+        EXPECT_NEAR(simd[r], portable[r], 2e-5 * mag + 1e-6) << GgmlTypeName(type) << " " << cols;
+      }
     }
   }
 }

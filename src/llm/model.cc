@@ -240,17 +240,43 @@ absl::Status Model::Init(const ModelOptions& options) {
 }
 
 void Model::MatVec(const WeightView& w, std::span<const float> x, std::span<float> out) {
-  // Chunks of 16 rows keep each thread on whole cache lines of the output.
-  if (quantize_activations_ && SupportsQ8Activations(w.type)) {
-    // Q8_0/Q4_0/Q5_0 rows have cols % 32 == 0 (checked by the reader), so x quantises whole blocks.
-    std::span<uint8_t> xq(state_.xq8.data(), w.cols / kQ8_0BlockElems * kQ8_0BlockBytes);
-    QuantizeRowQ8_0(x, xq);
-    pool_->ParallelFor(
-        w.rows, [&](size_t begin, size_t end) { MatVecRowsQ8_0(w, xq, out, begin, end); }, 16);
-    return;
+  MatVecShared(x, {MatVecJob{&w, out}});
+}
+
+void Model::MatVecShared(std::span<const float> x, std::initializer_list<MatVecJob> jobs) {
+  bool any_q8 = false;
+  size_t total_rows = 0;
+  for (const MatVecJob& j : jobs) {
+    any_q8 = any_q8 || SupportsQ8Activations(j.w->type);
+    total_rows += j.w->rows;
   }
+  const bool q8 = quantize_activations_ && any_q8;
+  std::span<uint8_t> xq;
+  if (q8) {
+    // Q8_0/Q4_0/Q5_0 rows have cols % 32 == 0 (checked by the reader), so x quantises whole
+    // blocks; every job shares x, so once is enough.
+    xq = std::span<uint8_t>(state_.xq8.data(), x.size() / kQ8_0BlockElems * kQ8_0BlockBytes);
+    QuantizeRowQ8_0(x, xq);
+  }
+  // Chunks of 16 rows keep each thread on whole cache lines of the output; every matrix here
+  // has a multiple of 16 rows or is the last job, so chunks rarely straddle two outputs.
   pool_->ParallelFor(
-      w.rows, [&](size_t begin, size_t end) { MatVecRows(w, x, out, begin, end); }, 16);
+      total_rows,
+      [&](size_t begin, size_t end) {
+        size_t base = 0;
+        for (const MatVecJob& j : jobs) {
+          const size_t lo = std::max(begin, base), hi = std::min(end, base + j.w->rows);
+          if (lo < hi) {
+            if (q8 && SupportsQ8Activations(j.w->type)) {
+              MatVecRowsQ8_0(*j.w, xq, j.out, lo - base, hi - base);
+            } else {
+              MatVecRows(*j.w, x, j.out, lo - base, hi - base);
+            }
+          }
+          base += j.w->rows;
+        }
+      },
+      16);
 }
 
 absl::StatusOr<std::span<const float>> Model::Forward(int token, size_t pos) {
@@ -278,9 +304,7 @@ absl::StatusOr<std::span<const float>> Model::Forward(int token, size_t pos) {
 
     // Attention: xb = rmsnorm(x); q, k, v = W xb (+ b); rope(q, k); append k, v to the cache.
     RmsNorm(s.xb, s.x, w.attn_norm, c.rms_eps);
-    MatVec(w.wq, s.xb, s.q);
-    MatVec(w.wk, s.xb, k);
-    MatVec(w.wv, s.xb, v);
+    MatVecShared(s.xb, {{&w.wq, s.q}, {&w.wk, k}, {&w.wv, v}});
     if (c.qkv_bias) {
       for (size_t i = 0; i < c.q_dim(); ++i) s.q[i] += w.bq[i];
       for (size_t i = 0; i < kv_dim; ++i) k[i] += w.bk[i];
@@ -345,8 +369,7 @@ absl::StatusOr<std::span<const float>> Model::Forward(int token, size_t pos) {
 
     // Feed-forward (SwiGLU): x += W_down(silu(W_gate xb) * W_up xb), xb = rmsnorm(x).
     RmsNorm(s.xb, s.x, w.ffn_norm, c.rms_eps);
-    MatVec(w.w_gate, s.xb, s.hb);
-    MatVec(w.w_up, s.xb, s.hb2);
+    MatVecShared(s.xb, {{&w.w_gate, s.hb}, {&w.w_up, s.hb2}});
     for (size_t i = 0; i < c.hidden_dim; ++i) s.hb[i] = Silu(s.hb[i]) * s.hb2[i];
     MatVec(w.w_down, s.hb, s.xb);
     for (size_t i = 0; i < dim; ++i) s.x[i] += s.xb[i];

@@ -8,6 +8,7 @@
 #define CONFIDE_LLM_MODEL_H_
 
 #include <cstddef>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <span>
@@ -153,7 +154,16 @@ class Model {
  private:
   Model() = default;
   absl::Status Init(const ModelOptions& options);
-  // MatVec runs kernels' MatVec split over the pool.
+  // MatVecJob is one product W x of a MatVecShared call.
+  struct MatVecJob {
+    const WeightView* w;
+    std::span<float> out;
+  };
+  // MatVecShared computes out = W x for every job (all with w->cols == x.size()) in one pool
+  // dispatch, quantising x to Q8_0 once for the weights that take Q8_0 activations; rows of all
+  // jobs form one range split over the threads.
+  void MatVecShared(std::span<const float> x, std::initializer_list<MatVecJob> jobs);
+  // MatVec is MatVecShared with one job.
   void MatVec(const WeightView& w, std::span<const float> x, std::span<float> out);
 
   std::optional<MappedFile> mapped_;

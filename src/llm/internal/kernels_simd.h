@@ -1,0 +1,35 @@
+// confide::llm internal SIMD kernels: AVX2/FMA/F16C versions of the hot dot products, chosen at
+// run time by kernels.cc when the CPU has them. Each one computes the same value as the
+// portable version in kernels.cc up to float summation order (the integer block sums are exact
+// and identical); kernels_test.cc checks both against a naive reference on random inputs.
+#ifndef CONFIDE_LLM_INTERNAL_KERNELS_SIMD_H_
+#define CONFIDE_LLM_INTERNAL_KERNELS_SIMD_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace confide::llm::internal {
+
+// HaveAvx2Kernels returns true when the kernels below were compiled in and the CPU supports
+// AVX2, FMA and F16C.
+bool HaveAvx2Kernels();
+
+// SetPortableKernelsForTesting(true) makes MatVecRows / MatVecRowsQ8_0 use the portable kernels
+// even where the SIMD ones are available (tests compare the two); false restores the default.
+void SetPortableKernelsForTesting(bool portable);
+// UseAvx2Kernels returns HaveAvx2Kernels() unless SetPortableKernelsForTesting(true) is in force.
+bool UseAvx2Kernels();
+
+// Avx2DotF32 / Avx2DotF16: sum_i w[i] * x[i] for F32 / F16 weights (n any size).
+float Avx2DotF32(const float* w, const float* x, size_t n);
+float Avx2DotF16(const uint8_t* w, const float* x, size_t n);
+// Avx2DotQ8_0Q8_0 / Avx2DotQ4_0Q8_0 / Avx2DotQ5_0Q8_0: the dot product of n elements (a multiple
+// of 32) of Q8_0 / Q4_0 / Q5_0 weights with Q8_0 activations from QuantizeRowQ8_0, whose
+// quants lie in [-127, 127] (the sign trick below needs that; -128 never occurs).
+float Avx2DotQ8_0Q8_0(const uint8_t* w, const uint8_t* x, size_t n);
+float Avx2DotQ4_0Q8_0(const uint8_t* w, const uint8_t* x, size_t n);
+float Avx2DotQ5_0Q8_0(const uint8_t* w, const uint8_t* x, size_t n);
+
+}  // namespace confide::llm::internal
+
+#endif  // CONFIDE_LLM_INTERNAL_KERNELS_SIMD_H_

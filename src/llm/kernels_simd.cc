@@ -1,0 +1,212 @@
+// AVX2/FMA/F16C dot products (see llm/internal/kernels_simd.h). Compiled with per-function
+// target attributes so the rest of the library stays baseline x86-64; kernels.cc calls these
+// only when HaveAvx2Kernels().
+#include "llm/internal/kernels_simd.h"
+
+#include <atomic>
+#include <cstring>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
+    !defined(CONFIDE_NO_TARGET_CLONES)
+#define CONFIDE_HAVE_AVX2_KERNELS 1
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
+
+namespace confide::llm::internal {
+namespace {
+std::atomic<bool> force_portable{false};
+}  // namespace
+
+void SetPortableKernelsForTesting(bool portable) { force_portable.store(portable); }
+
+bool UseAvx2Kernels() {
+  static const bool have = HaveAvx2Kernels();
+  return have && !force_portable.load(std::memory_order_relaxed);
+}
+
+#if CONFIDE_HAVE_AVX2_KERNELS
+
+#define CONFIDE_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+bool HaveAvx2Kernels() {
+  __builtin_cpu_init();
+  // F16C from CPUID leaf 1, ECX bit 29 (not every compiler's __builtin_cpu_supports knows it);
+  // AVX2 implies the OS saves YMM state (libgcc/compiler-rt check XGETBV for it).
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0 && (ecx & (1u << 29)) != 0;
+  return f16c && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+namespace {
+
+constexpr size_t kQ8Bytes = 34;
+constexpr size_t kQ4Bytes = 18;
+constexpr size_t kQ5Bytes = 22;
+
+CONFIDE_AVX2 inline float HorizontalSum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+CONFIDE_AVX2 inline float HalfToFloat(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return _cvtsh_ss(h);
+}
+
+// SignedDot returns 8 int32 lanes summing to sum_i a[i] * b[i] over 32 signed bytes, via
+// maddubs (unsigned x signed): |a| times b with a's sign moved onto b. Pair sums stay below
+// 2 * 128 * 127 < 32768, so the 16-bit step cannot saturate while b avoids -128.
+CONFIDE_AVX2 inline __m256i SignedDot(__m256i a, __m256i b) {
+  const __m256i abs_a = _mm256_sign_epi8(a, a);
+  const __m256i signed_b = _mm256_sign_epi8(b, a);
+  const __m256i pairs = _mm256_maddubs_epi16(abs_a, signed_b);
+  return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+}
+
+// BlockStep adds d * (the 8 int32 partial sums) into acc.
+CONFIDE_AVX2 inline __m256 BlockStep(__m256 acc, float d, __m256i sums) {
+  return _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sums), acc);
+}
+
+// UnpackNibbles returns the 32 nibbles of 16 bytes: low nibbles in bytes 0..15, high in 16..31.
+CONFIDE_AVX2 inline __m256i UnpackNibbles(const uint8_t* p) {
+  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
+  return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+}
+
+// ExpandBits returns 32 bytes, byte j being 0xFF where bit j of `bits` is set and 0 elsewhere.
+CONFIDE_AVX2 inline __m256i ExpandBits(uint32_t bits) {
+  const __m256i rep = _mm256_set1_epi32(static_cast<int>(bits));
+  // Bytes 0..7 of each lane take source byte 0 (low lane) or 2 (high lane), bytes 8..15 byte 1
+  // or 3; set1 put all four source bytes in both lanes.
+  const __m256i pick = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,  //
+                                        2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  const __m256i spread = _mm256_shuffle_epi8(rep, pick);
+  const __m256i mask = _mm256_set1_epi64x(static_cast<long long>(0x8040201008040201ULL));
+  return _mm256_cmpeq_epi8(_mm256_and_si256(spread, mask), mask);
+}
+
+}  // namespace
+
+CONFIDE_AVX2 float Avx2DotF32(const float* w, const float* x, size_t n) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  __m256 acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8), _mm256_loadu_ps(x + i + 8), acc1);
+    acc2 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 16), _mm256_loadu_ps(x + i + 16), acc2);
+    acc3 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 24), _mm256_loadu_ps(x + i + 24), acc3);
+  }
+  for (; i + 8 <= n; i += 8) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), acc0);
+  }
+  float sum = HorizontalSum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
+  for (; i < n; ++i) sum += w[i] * x[i];
+  return sum;
+}
+
+CONFIDE_AVX2 float Avx2DotF16(const uint8_t* w, const float* x, size_t n) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 2 * i)));
+    const __m256 w1 =
+        _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 2 * i + 16)));
+    acc0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + i), acc0);
+    acc1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + i + 8), acc1);
+  }
+  float sum = HorizontalSum(_mm256_add_ps(acc0, acc1));
+  for (; i < n; ++i) sum += HalfToFloat(w + 2 * i) * x[i];
+  return sum;
+}
+
+CONFIDE_AVX2 float Avx2DotQ8_0Q8_0(const uint8_t* w, const uint8_t* x, size_t n) {
+  const size_t nb = n / 32;
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  size_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    const uint8_t* w0 = w + b * kQ8Bytes;
+    const uint8_t* x0 = x + b * kQ8Bytes;
+    const uint8_t* w1 = w0 + kQ8Bytes;
+    const uint8_t* x1 = x0 + kQ8Bytes;
+    const __m256i s0 = SignedDot(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w0 + 2)),
+                                 _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x0 + 2)));
+    const __m256i s1 = SignedDot(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w1 + 2)),
+                                 _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x1 + 2)));
+    acc0 = BlockStep(acc0, HalfToFloat(w0) * HalfToFloat(x0), s0);
+    acc1 = BlockStep(acc1, HalfToFloat(w1) * HalfToFloat(x1), s1);
+  }
+  for (; b < nb; ++b) {
+    const uint8_t* w0 = w + b * kQ8Bytes;
+    const uint8_t* x0 = x + b * kQ8Bytes;
+    const __m256i s0 = SignedDot(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w0 + 2)),
+                                 _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x0 + 2)));
+    acc0 = BlockStep(acc0, HalfToFloat(w0) * HalfToFloat(x0), s0);
+  }
+  return HorizontalSum(_mm256_add_ps(acc0, acc1));
+}
+
+CONFIDE_AVX2 float Avx2DotQ4_0Q8_0(const uint8_t* w, const uint8_t* x, size_t n) {
+  const size_t nb = n / 32;
+  const __m256i eight = _mm256_set1_epi8(8);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  size_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    const uint8_t* w0 = w + b * kQ4Bytes;
+    const uint8_t* x0 = x + b * kQ8Bytes;
+    const uint8_t* w1 = w0 + kQ4Bytes;
+    const uint8_t* x1 = x0 + kQ8Bytes;
+    const __m256i q0 = _mm256_sub_epi8(UnpackNibbles(w0 + 2), eight);
+    const __m256i q1 = _mm256_sub_epi8(UnpackNibbles(w1 + 2), eight);
+    const __m256i s0 = SignedDot(q0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x0 + 2)));
+    const __m256i s1 = SignedDot(q1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x1 + 2)));
+    acc0 = BlockStep(acc0, HalfToFloat(w0) * HalfToFloat(x0), s0);
+    acc1 = BlockStep(acc1, HalfToFloat(w1) * HalfToFloat(x1), s1);
+  }
+  for (; b < nb; ++b) {
+    const uint8_t* w0 = w + b * kQ4Bytes;
+    const uint8_t* x0 = x + b * kQ8Bytes;
+    const __m256i q0 = _mm256_sub_epi8(UnpackNibbles(w0 + 2), eight);
+    const __m256i s0 = SignedDot(q0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x0 + 2)));
+    acc0 = BlockStep(acc0, HalfToFloat(w0) * HalfToFloat(x0), s0);
+  }
+  return HorizontalSum(_mm256_add_ps(acc0, acc1));
+}
+
+CONFIDE_AVX2 float Avx2DotQ5_0Q8_0(const uint8_t* w, const uint8_t* x, size_t n) {
+  const size_t nb = n / 32;
+  const __m256i high = _mm256_set1_epi8(static_cast<char>(0xF0));
+  __m256 acc = _mm256_setzero_ps();
+  for (size_t b = 0; b < nb; ++b) {
+    const uint8_t* wb = w + b * kQ5Bytes;
+    const uint8_t* xb = x + b * kQ8Bytes;
+    uint32_t qh;
+    std::memcpy(&qh, wb + 2, 4);
+    // q - 16 as a signed byte: the nibble when the fifth bit is set, else nibble - 16, which is
+    // the nibble with the top four bits set.
+    const __m256i q =
+        _mm256_or_si256(UnpackNibbles(wb + 6), _mm256_andnot_si256(ExpandBits(qh), high));
+    const __m256i s = SignedDot(q, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 2)));
+    acc = BlockStep(acc, HalfToFloat(wb) * HalfToFloat(xb), s);
+  }
+  return HorizontalSum(acc);
+}
+
+#else  // !CONFIDE_HAVE_AVX2_KERNELS
+
+bool HaveAvx2Kernels() { return false; }
+float Avx2DotF32(const float*, const float*, size_t) { return 0; }
+float Avx2DotF16(const uint8_t*, const float*, size_t) { return 0; }
+float Avx2DotQ8_0Q8_0(const uint8_t*, const uint8_t*, size_t) { return 0; }
+float Avx2DotQ4_0Q8_0(const uint8_t*, const uint8_t*, size_t) { return 0; }
+float Avx2DotQ5_0Q8_0(const uint8_t*, const uint8_t*, size_t) { return 0; }
+
+#endif  // CONFIDE_HAVE_AVX2_KERNELS
+
+}  // namespace confide::llm::internal
