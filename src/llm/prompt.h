@@ -18,9 +18,9 @@ struct PromptOptions {
   // chat formats the text as one user turn followed by the assistant prefix.
   bool chat = false;
   // template_name overrides the template named by the model (ChatTemplateFromName names).
-  std::string template_name;
+  std::string template_name = {};
   // system, when non-empty (chat only), is sent as a system turn before the user's.
-  std::string system;
+  std::string system = {};
 };
 
 // EncodePrompt returns the ids of `text` for a model whose vocabulary is `tokenizer` and whose
