@@ -14,8 +14,9 @@
 #include "llm/gguf.h"
 #include "llm/mapped_file.h"
 #include "llm/model.h"
-#include "llm/pieces.h"
+#include "llm/prompt.h"
 #include "llm/synth.h"
+#include "llm/tokenizer.h"
 
 namespace confide::cli {
 namespace {
@@ -24,6 +25,9 @@ struct RunArgs {
   std::string model;
   std::string prompt;
   std::string prompt_ids;
+  bool chat = false;
+  std::string template_name;
+  std::string system;
   size_t max_tokens = 256;
   size_t context = 4096;
   size_t threads = 1;
@@ -108,20 +112,27 @@ absl::StatusOr<std::vector<int>> ParseIds(const std::string& text) {
   return ids;
 }
 
-int RunGenerate(const RunArgs& a) {
-  if (!a.prompt.empty()) {
-    std::cerr << "error: text prompts need a tokenizer, which is not wired in yet; pass token "
-                 "ids with --prompt-ids 1,2,3\n";
+int RunGenerate(const RunArgs& a, bool have_prompt) {
+  if (have_prompt == !a.prompt_ids.empty()) {
+    std::cerr << "error: give exactly one of -p/--prompt and --prompt-ids\n";
     return 2;
   }
-  if (a.prompt_ids.empty()) {
-    std::cerr << "error: give --prompt-ids\n";
+  if ((a.chat || !a.template_name.empty() || !a.system.empty()) && !have_prompt) {
+    std::cerr << "error: --chat, --template and --system need a text prompt (-p)\n";
     return 2;
   }
-  auto ids = ParseIds(a.prompt_ids);
-  if (!ids.ok()) {
-    std::cerr << "error: " << ids.status().message() << "\n";
+  if ((!a.template_name.empty() || !a.system.empty()) && !a.chat) {
+    std::cerr << "error: --template and --system only apply with --chat\n";
     return 2;
+  }
+  std::vector<int> ids;
+  if (!have_prompt) {
+    auto parsed = ParseIds(a.prompt_ids);
+    if (!parsed.ok()) {
+      std::cerr << "error: " << parsed.status().message() << "\n";
+      return 2;
+    }
+    ids = std::move(*parsed);
   }
   llm::ModelOptions options;
   options.max_context = a.context;
@@ -130,24 +141,44 @@ int RunGenerate(const RunArgs& a) {
   options.kv_cache = a.f32_cache ? llm::KvCacheType::kF32 : llm::KvCacheType::kF16;
   auto model = llm::Model::Open(a.model, options);
   if (!model.ok()) return Fail("loading the model", model.status());
-  auto pieces = llm::PieceTable::FromGguf((*model)->gguf());
-  if (!pieces.ok()) return Fail("reading the vocabulary", pieces.status());
+  auto vocab = llm::VocabFromGguf((*model)->gguf());
+  if (!vocab.ok()) return Fail("reading the vocabulary", vocab.status());
+  auto tokenizer = llm::Tokenizer::Create(*vocab);
+  if (!tokenizer.ok()) return Fail("building the tokenizer", tokenizer.status());
+  if (have_prompt) {
+    llm::PromptOptions prompt_options;
+    prompt_options.chat = a.chat;
+    prompt_options.template_name = a.template_name;
+    prompt_options.system = a.system;
+    auto encoded = llm::EncodePrompt(*tokenizer, vocab->chat_template, a.prompt, prompt_options);
+    if (!encoded.ok()) {
+      // An unknown or undetectable template is a usage error: the message lists the names.
+      const bool usage = encoded.status().code() == absl::StatusCode::kNotFound;
+      std::cerr << "error: " << encoded.status().message() << "\n";
+      return usage ? 2 : 1;
+    }
+    ids = std::move(*encoded);
+  }
 
   llm::GenerateOptions gen;
   gen.max_new_tokens = a.max_tokens;
+  gen.stop_tokens = llm::EndOfGenerationIds(*tokenizer);
   const auto start = std::chrono::steady_clock::now();
-  auto out = llm::GenerateGreedy(**model, *ids, gen, [&](int token) {
-    std::cout << pieces->Piece(token) << std::flush;
+  // Stream each token's bytes as it arrives (llama.cpp's output: pieces appended as they are).
+  auto out = llm::GenerateGreedy(**model, ids, gen, [&](int token) {
+    if (auto piece = tokenizer->TokenToPiece(token); piece.ok()) std::cout << *piece << std::flush;
     return true;
   });
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::cout << "\n";
   if (!out.ok()) return Fail("generating", out.status());
-  std::cerr << "ids:";
+  std::cerr << "prompt_ids:";
+  for (int id : ids) std::cerr << " " << id;
+  std::cerr << "\nids:";
   for (int id : *out) std::cerr << " " << id;
   std::cerr << "\n"
-            << out->size() << " tokens from a prompt of " << ids->size() << " in " << seconds
+            << out->size() << " tokens from a prompt of " << ids.size() << " in " << seconds
             << " s\n";
   return 0;
 }
@@ -221,12 +252,22 @@ void AddModelCommands(CLI::App& app, std::function<int()>* run) {
   auto args = std::make_shared<RunArgs>();
   CLI::App* gen = model->add_subcommand(
       "run",
-      "Generate greedily from a prompt; prints the text as it is produced (stdout) and the "
-      "generated ids (stderr)");
+      "Generate greedily from a prompt until an end-of-generation token or -n; prints the text "
+      "as it is produced (stdout) and the prompt and generated ids (stderr)");
   gen->add_option("-m,--model", args->model, "GGUF file")->required();
-  gen->add_option("-p,--prompt", args->prompt, "Text prompt (needs a tokenizer: not yet)");
+  CLI::Option* prompt = gen->add_option(
+      "-p,--prompt", args->prompt,
+      "Text prompt, tokenized with the model's own tokenizer (BOS as its vocabulary says)");
   gen->add_option("--prompt-ids", args->prompt_ids,
                   "Prompt as comma-separated token ids, BOS included (e.g. 1,403,407)");
+  gen->add_flag("--chat", args->chat,
+                "Send -p as a user turn in the model's chat template (control tokens in the "
+                "text stay plain text)");
+  gen->add_option("--template", args->template_name,
+                  "Chat template to use instead of the model's: chatml, llama2, llama2-sys, "
+                  "llama2-sys-bos, llama2-sys-strip, llama3, mistral-v1, mistral-v3, "
+                  "mistral-v3-tekken, mistral-v7, phi3, gemma, zephyr");
+  gen->add_option("--system", args->system, "System message (with --chat)");
   gen->add_option("-n,--max-tokens", args->max_tokens, "Tokens to generate at most")
       ->check(CLI::Range(1, 1 << 20));
   gen->add_option("--ctx", args->context, "Context length cap (KV cache positions)")
@@ -234,7 +275,10 @@ void AddModelCommands(CLI::App& app, std::function<int()>* run) {
   gen->add_option("-t,--threads", args->threads, "Threads")->check(CLI::Range(1, 256));
   gen->add_flag("--f32-kv-cache", args->f32_cache, "Keep the KV cache in float32");
   gen->add_flag("--mlock", args->lock, "Lock the model in RAM (never swapped)");
-  gen->callback([run, args] { *run = [args] { return RunGenerate(*args); }; });
+  gen->callback([run, args, prompt] {
+    const bool have_prompt = prompt->count() > 0;  // -p "" is a valid (empty) prompt
+    *run = [args, have_prompt] { return RunGenerate(*args, have_prompt); };
+  });
 
   auto synth_args = std::make_shared<SynthArgs>();
   CLI::App* synth = model->add_subcommand(

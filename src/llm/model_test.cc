@@ -8,8 +8,9 @@
 
 #include "gtest/gtest.h"
 #include "llm/generate.h"
-#include "llm/pieces.h"
+#include "llm/prompt.h"
 #include "llm/synth.h"
+#include "llm/tokenizer.h"
 #include "testing/testdata.h"
 
 namespace confide::llm {
@@ -62,6 +63,19 @@ std::optional<Golden> ReadGolden(const std::filesystem::path& path) {
 
 class GoldenTest : public ::testing::TestWithParam<const char*> {};
 
+// TokenizerOf returns the model's own tokenizer (VocabFromGguf + Tokenizer::Create).
+absl::StatusOr<Tokenizer> TokenizerOf(const GgufFile& f) {
+  ASSIGN_OR_RETURN(TokenizerVocab vocab, VocabFromGguf(f));
+  return Tokenizer::Create(vocab);
+}
+
+// The text prompts the llama.cpp goldens were made from (SOURCES.md; the files hold the ids).
+std::string GoldenPrompt(const std::string& name) {
+  if (name == "once-upon-a-time") return "Once upon a time";
+  if (name == "lily-and-tom") return "Lily and Tom went to the park";
+  return "";
+}
+
 TEST_P(GoldenTest, GreedyMatchesLlamaCpp) {
   CONFIDE_SHARED_FILE_OR_SKIP(model_path, "models/stories260K.gguf");
   CONFIDE_SHARED_FILE_OR_SKIP(
@@ -89,9 +103,42 @@ TEST_P(GoldenTest, GreedyMatchesLlamaCpp) {
   EXPECT_EQ(streamed, *ids);
   for (const auto& [id, logit] : golden->top5) EXPECT_NEAR(step0[id], logit, 1e-4) << id;
 
-  auto pieces = PieceTable::FromGguf((*model)->gguf());
-  ASSERT_TRUE(pieces.ok()) << pieces.status();
-  EXPECT_EQ(pieces->Decode(*ids), golden->greedy_text);
+  auto tok = TokenizerOf((*model)->gguf());
+  ASSERT_TRUE(tok.ok()) << tok.status();
+  EXPECT_EQ(*tok->Decode(*ids, {.continuation = true}), golden->greedy_text);
+}
+
+// The whole text path, as `confide model run -p` takes it: text -> the model's tokenizer (BOS
+// and space prefix as the vocabulary says) -> greedy generation stopping at end-of-generation
+// ids -> text streamed piece by piece.
+TEST_P(GoldenTest, TextPromptReproducesGolden) {
+  CONFIDE_SHARED_FILE_OR_SKIP(model_path, "models/stories260K.gguf");
+  CONFIDE_SHARED_FILE_OR_SKIP(
+      golden_path,
+      std::string("models/golden/stories260K_llamacpp_greedy_prompt-") + GetParam() + ".txt");
+  auto golden = ReadGolden(golden_path);
+  ASSERT_TRUE(golden.has_value());
+  auto model = Model::Open(model_path.string());
+  ASSERT_TRUE(model.ok()) << model.status();
+  auto tok = TokenizerOf((*model)->gguf());
+  ASSERT_TRUE(tok.ok()) << tok.status();
+  auto prompt = EncodePrompt(*tok, "", GoldenPrompt(GetParam()));
+  ASSERT_TRUE(prompt.ok()) << prompt.status();
+  EXPECT_EQ(*prompt, golden->prompt_ids);
+  GenerateOptions options;
+  options.max_new_tokens = golden->greedy_ids.size();
+  options.stop_tokens = EndOfGenerationIds(*tok);
+  EXPECT_EQ(options.stop_tokens, std::vector<int>({2}));
+  std::string streamed;
+  auto ids = GenerateGreedy(**model, *prompt, options, [&](int t) {
+    auto piece = tok->TokenToPiece(t);
+    EXPECT_TRUE(piece.ok());
+    streamed += piece.ok() ? *piece : "";
+    return true;
+  });
+  ASSERT_TRUE(ids.ok()) << ids.status();
+  EXPECT_EQ(*ids, golden->greedy_ids);
+  EXPECT_EQ(streamed, golden->greedy_text);
 }
 
 INSTANTIATE_TEST_SUITE_P(Prompts, GoldenTest,
@@ -117,11 +164,10 @@ TEST(GoldenTest, GreedyMatchesLlama2c) {
   const int bos = 1;
   auto ids = GenerateGreedy(**model, std::span<const int>(&bos, 1), options);
   ASSERT_TRUE(ids.ok()) << ids.status();
-  auto pieces = PieceTable::FromGguf((*model)->gguf());
-  ASSERT_TRUE(pieces.ok());
-  std::string text = pieces->Decode(*ids);
-  ASSERT_EQ(text[0], ' ');
-  EXPECT_EQ(text.substr(1) + "\n", std::string(expected->begin(), expected->end()));
+  auto tok = TokenizerOf((*model)->gguf());
+  ASSERT_TRUE(tok.ok()) << tok.status();
+  // Decode drops the SentencePiece space prefix at the start, as run.c does after BOS.
+  EXPECT_EQ(*tok->Decode(*ids) + "\n", std::string(expected->begin(), expected->end()));
 }
 
 // ---- A straightforward reference forward pass (double precision, dequantised weights) ----
@@ -443,42 +489,24 @@ TEST(GenerateTest, StopsAtLimitsAndOnRequest) {
   EXPECT_EQ(ArgMax({}), -1);
 }
 
-TEST(PiecesTest, DecodesSentencePieceAndBytePieces) {
+TEST(SynthTest, VocabularyIsAWorkingSentencePieceTokenizer) {
   auto file = SynthesizeModel({});
   ASSERT_TRUE(file.ok());
   auto f = GgufFile::Parse(*file);
   ASSERT_TRUE(f.ok());
-  auto p = PieceTable::FromGguf(*f);
-  ASSERT_TRUE(p.ok()) << p.status();
-  EXPECT_EQ(p->size(), 300u);
-  EXPECT_EQ(p->Piece(1), "");         // control
-  EXPECT_EQ(p->Piece(3 + 'A'), "A");  // <0x41>
-  EXPECT_EQ(p->Piece(3 + 0xE2), "\xE2");
-  EXPECT_EQ(p->Piece(259), " t259");  // U+2581 -> space
-  EXPECT_EQ(p->Piece(999), "");
+  auto tok = TokenizerOf(*f);
+  ASSERT_TRUE(tok.ok()) << tok.status();
+  EXPECT_EQ(tok->n_vocab(), 300);
+  EXPECT_EQ(*tok->TokenToPiece(1), "");         // control
+  EXPECT_EQ(*tok->TokenToPiece(3 + 'A'), "A");  // <0x41>
+  EXPECT_EQ(*tok->TokenToPiece(3 + 0xE2), "\xE2");
+  EXPECT_EQ(*tok->TokenToPiece(259), " t259");  // U+2581 -> space
+  EXPECT_FALSE(tok->TokenToPiece(999).ok());
   const int ids[] = {1, 259, 3 + '!', 3 + '\n'};
-  EXPECT_EQ(p->Decode(ids), " t259!\n");
-
-  GgufWriter w;
-  w.SetString("tokenizer.ggml.model", "gpt2");
-  // GPT-2 byte-level: "Ġ" (U+0120) is a space, "Ċ" (U+010A) a newline.
-  w.Set("tokenizer.ggml.tokens",
-        GgufValue::StringArray({"Hello", "\xC4\xA0world", "\xC4\x8A", "<|endoftext|>", "é"}));
-  w.Set("tokenizer.ggml.token_type", GgufValue::IntArray(GgufType::kInt32, {1, 1, 1, 3, 1}));
-  auto g = GgufFile::Parse(w.Finish());
-  ASSERT_TRUE(g.ok());
-  auto bpe = PieceTable::FromGguf(*g);
-  ASSERT_TRUE(bpe.ok()) << bpe.status();
-  const int bpe_ids[] = {0, 1, 2, 3};
-  EXPECT_EQ(bpe->Decode(bpe_ids), "Hello world\n");
-  EXPECT_EQ(bpe->Piece(4), "\xE9");  // U+00E9 maps back to byte 0xE9
-
-  GgufWriter bad;
-  bad.SetString("tokenizer.ggml.model", "t5");
-  bad.Set("tokenizer.ggml.tokens", GgufValue::StringArray({"a"}));
-  auto h = GgufFile::Parse(bad.Finish());
-  ASSERT_TRUE(h.ok());
-  EXPECT_FALSE(PieceTable::FromGguf(*h).ok());
+  EXPECT_EQ(*tok->Decode(ids), "t259!\n");
+  EXPECT_EQ(*tok->Decode(ids, {.continuation = true}), "t259!\n");  // after BOS: still removed
+  EXPECT_EQ(*tok->Decode(std::span<const int>(ids + 1, 3), {.continuation = true}), " t259!\n");
+  EXPECT_TRUE(tok->IsEndOfGeneration(2));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstdio>
 #include <queue>
 #include <string>
@@ -563,7 +564,7 @@ absl::StatusOr<std::string> Tokenizer::Decode(std::span<const TokenId> ids,
   }
   const bool spm_prefix = m.kind == Kind::kSpm && m.add_space_prefix;
   std::string text;
-  bool remove_space = spm_prefix;
+  bool remove_space = spm_prefix && !options.continuation;
   for (TokenId id : ids) {
     const TokenType t = m.types[id];
     std::string piece = m.Piece(id, options.render_special);
@@ -596,5 +597,82 @@ std::string_view Tokenizer::TokenText(TokenId id) const {
 }
 
 TokenId Tokenizer::Lookup(std::string_view text) const { return impl_->Find(text); }
+
+absl::StatusOr<TokenizerVocab> VocabFromGguf(const GgufFile& file) {
+  TokenizerVocab v;
+  const auto wrong = [](std::string_view key, std::string_view want) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("gguf: ", std::string(key), " must be ", std::string(want)));
+  };
+  const auto string_key = [&](std::string_view key, bool required,
+                              std::string* out) -> absl::Status {
+    const GgufValue* value = file.Find(key);
+    if (value == nullptr) {
+      if (required) return absl::NotFoundError(absl::StrCat("gguf: no ", std::string(key)));
+      return absl::OkStatus();
+    }
+    auto s = value->AsString();
+    if (!s.ok()) return wrong(key, "a string");
+    *out = **s;
+    return absl::OkStatus();
+  };
+  const auto id_key = [&](std::string_view key, TokenId* out) -> absl::Status {
+    const GgufValue* value = file.Find(key);
+    if (value == nullptr) return absl::OkStatus();
+    auto id = value->AsInt();
+    if (!id.ok()) return wrong(key, "a token id");
+    // -1 (llama.cpp's LLAMA_TOKEN_NULL), also stored as uint32 0xFFFFFFFF (stories260K's
+    // padding_token_id), means "none".
+    if (*id == -1 || *id == int64_t{UINT32_MAX}) return absl::OkStatus();
+    if (*id < 0 || *id > INT32_MAX) return wrong(key, "a token id");
+    *out = static_cast<TokenId>(*id);
+    return absl::OkStatus();
+  };
+  const auto flag_key = [&](std::string_view key, std::optional<bool>* out) -> absl::Status {
+    const GgufValue* value = file.Find(key);
+    if (value == nullptr) return absl::OkStatus();
+    auto b = value->AsBool();
+    if (!b.ok()) return wrong(key, "a bool");
+    *out = *b;
+    return absl::OkStatus();
+  };
+
+  RETURN_IF_ERROR(string_key("tokenizer.ggml.model", true, &v.model));
+  RETURN_IF_ERROR(string_key("tokenizer.ggml.pre", false, &v.pre));
+  RETURN_IF_ERROR(string_key("tokenizer.chat_template", false, &v.chat_template));
+  const GgufValue* tokens = file.Find("tokenizer.ggml.tokens");
+  if (tokens == nullptr) return absl::NotFoundError("gguf: no tokenizer.ggml.tokens");
+  auto token_strings = tokens->AsStrings();
+  if (!token_strings.ok()) return wrong("tokenizer.ggml.tokens", "an array of strings");
+  v.tokens = **token_strings;
+  if (const GgufValue* merges = file.Find("tokenizer.ggml.merges")) {
+    auto m = merges->AsStrings();
+    if (!m.ok()) return wrong("tokenizer.ggml.merges", "an array of strings");
+    v.merges = **m;
+  }
+  if (const GgufValue* scores = file.Find("tokenizer.ggml.scores")) {
+    auto f = scores->AsFloats();
+    if (!f.ok()) return wrong("tokenizer.ggml.scores", "an array of floats");
+    v.scores.assign((*f)->begin(), (*f)->end());
+  }
+  if (const GgufValue* types = file.Find("tokenizer.ggml.token_type")) {
+    auto t = types->AsInts();
+    if (!t.ok()) return wrong("tokenizer.ggml.token_type", "an array of integers");
+    v.token_type.reserve((*t)->size());
+    for (int64_t type : **t) {
+      if (type < INT32_MIN || type > INT32_MAX) return wrong("tokenizer.ggml.token_type", "int32");
+      v.token_type.push_back(static_cast<int32_t>(type));
+    }
+  }
+  RETURN_IF_ERROR(id_key("tokenizer.ggml.bos_token_id", &v.bos_id));
+  RETURN_IF_ERROR(id_key("tokenizer.ggml.eos_token_id", &v.eos_id));
+  RETURN_IF_ERROR(id_key("tokenizer.ggml.eot_token_id", &v.eot_id));
+  RETURN_IF_ERROR(id_key("tokenizer.ggml.unknown_token_id", &v.unk_id));
+  RETURN_IF_ERROR(id_key("tokenizer.ggml.padding_token_id", &v.pad_id));
+  RETURN_IF_ERROR(flag_key("tokenizer.ggml.add_bos_token", &v.add_bos));
+  RETURN_IF_ERROR(flag_key("tokenizer.ggml.add_eos_token", &v.add_eos));
+  RETURN_IF_ERROR(flag_key("tokenizer.ggml.add_space_prefix", &v.add_space_prefix));
+  return v;
+}
 
 }  // namespace confide::llm

@@ -2,8 +2,8 @@
 // model "gpt2") vocabularies, with llama.cpp's special-token handling, so that token ids match
 // llama.cpp and the Hugging Face tokenizers the models were trained with.
 //
-// The input is a TokenizerVocab, a plain copy of the `tokenizer.ggml.*` GGUF metadata; building
-// one from a GGUF file is the GGUF reader's job. See docs/design/tokenizer.md.
+// The input is a TokenizerVocab, a plain copy of the `tokenizer.ggml.*` GGUF metadata, read from
+// a parsed GGUF file by VocabFromGguf. See docs/design/tokenizer.md.
 #ifndef CONFIDE_LLM_TOKENIZER_H_
 #define CONFIDE_LLM_TOKENIZER_H_
 
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "llm/gguf.h"
 
 namespace confide::llm {
 
@@ -53,7 +54,17 @@ struct TokenizerVocab {
   std::optional<bool> add_bos;           // tokenizer.ggml.add_bos_token (default: SPM true)
   std::optional<bool> add_eos;           // tokenizer.ggml.add_eos_token (default: false)
   std::optional<bool> add_space_prefix;  // tokenizer.ggml.add_space_prefix (default: SPM true)
+  std::string chat_template;             // tokenizer.chat_template (Jinja source; "" if absent)
 };
+
+// VocabFromGguf returns the tokenizer metadata of `file`: tokenizer.ggml.model, .pre, .tokens,
+// .scores (float32), .token_type (integers), .merges, the special-token ids (any integer width),
+// the add_bos/add_eos/add_space_prefix flags, and tokenizer.chat_template. Absent optional keys
+// stay unset so Tokenizer::Create applies its defaults. NotFound when tokenizer.ggml.model or
+// .tokens is absent; InvalidArgument naming the key when a value has the wrong type or a token
+// id is negative or wider than 31 bits (-1 or uint32 0xFFFFFFFF, llama.cpp's "no token",
+// leave the id unset).
+absl::StatusOr<TokenizerVocab> VocabFromGguf(const GgufFile& file);
 
 // EncodeOptions control Tokenizer::Encode.
 struct EncodeOptions {
@@ -76,6 +87,10 @@ struct DecodeOptions {
   bool remove_special = false;
   // render_special renders control tokens as their text; when false they render as nothing.
   bool render_special = false;
+  // continuation marks `ids` as following earlier text (tokens generated after a prompt): the
+  // SPM space prefix is not removed at the start, so the result is exactly what appending each
+  // TokenToPiece gives (llama.cpp's streamed output). It is still removed after special tokens.
+  bool continuation = false;
 };
 
 // Tokenizer encodes text to token ids and back. Immutable after Create; thread-safe; cheap to

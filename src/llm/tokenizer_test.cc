@@ -13,7 +13,7 @@
 
 #include "gtest/gtest.h"
 #include "llm/chat_template.h"
-#include "llm/internal/gguf_meta_for_tests.h"
+#include "llm/gguf.h"
 #include "llm/internal/pretokenize.h"
 #include "llm/internal/unicode.h"
 #include "testing/testdata.h"
@@ -57,11 +57,12 @@ std::vector<std::vector<TokenId>> ParseOutputs(const std::string& text) {
   return out;
 }
 
-absl::StatusOr<Tokenizer> LoadVocab(const std::filesystem::path& path,
-                                    std::string* chat_template = nullptr) {
+// LoadVocab reads a vocab-only GGUF through the real reader (GgufFile + VocabFromGguf).
+absl::StatusOr<Tokenizer> LoadVocab(const std::filesystem::path& path) {
   std::optional<Bytes> bytes = testing::ReadFile(path);
   if (!bytes) return absl::NotFoundError("cannot read vocab");
-  ASSIGN_OR_RETURN(TokenizerVocab vocab, internal::VocabFromGgufForTests(*bytes, chat_template));
+  ASSIGN_OR_RETURN(GgufFile file, GgufFile::Parse(*bytes));
+  ASSIGN_OR_RETURN(TokenizerVocab vocab, VocabFromGguf(file));
   return Tokenizer::Create(vocab);
 }
 
@@ -413,32 +414,145 @@ TEST(Tokenizer, SpmArbitraryBytesRoundTrip) {
   }
 }
 
-TEST(GgufMetaForTests, RejectsTruncatedAndCorruptFiles) {
+TEST(VocabFromGguf, TruncatedAndCorruptFilesNeverYieldAVocab) {
   CONFIDE_SHARED_FILE_OR_SKIP(gguf, "testdata/tokenizer/ggml-vocab-llama-spm.gguf");
   const Bytes file = *testing::ReadFile(gguf);
-  ASSERT_TRUE(internal::VocabFromGgufForTests(file).ok());
+  const auto load = [](ByteSpan bytes) -> absl::StatusOr<TokenizerVocab> {
+    ASSIGN_OR_RETURN(GgufFile f, GgufFile::Parse(bytes));
+    return VocabFromGguf(f);
+  };
+  ASSERT_TRUE(load(file).ok());
   size_t rejected = 0;
   for (size_t cut : {size_t{0}, size_t{3}, size_t{4}, size_t{23}, size_t{24}, size_t{100},
                      file.size() / 2, file.size() - 1}) {
     const Bytes truncated(file.begin(), file.begin() + static_cast<std::ptrdiff_t>(cut));
-    if (!internal::VocabFromGgufForTests(truncated).ok()) ++rejected;
+    if (!load(truncated).ok()) ++rejected;
   }
   EXPECT_EQ(rejected, 8u);
   Bytes bad = file;
   bad[0] ^= 1;  // magic
-  EXPECT_FALSE(internal::VocabFromGgufForTests(bad).ok());
+  EXPECT_FALSE(load(bad).ok());
   bad = file;
   bad[4] = 7;  // version
-  EXPECT_FALSE(internal::VocabFromGgufForTests(bad).ok());
+  EXPECT_FALSE(load(bad).ok());
   bad = file;
   bad[16] = 0xFF;  // metadata count low byte: too many keys for the bytes left
-  EXPECT_FALSE(internal::VocabFromGgufForTests(bad).ok());
+  EXPECT_FALSE(load(bad).ok());
   // Flip bytes all over the header region: errors or a vocabulary, never a crash.
   for (size_t i = 0; i < 600 && i < file.size(); i += 13) {
     bad = file;
     bad[i] ^= 0x80;
-    (void)internal::VocabFromGgufForTests(bad);
+    (void)load(bad);
   }
+}
+
+absl::StatusOr<TokenizerVocab> VocabOf(GgufWriter& w) {
+  ASSIGN_OR_RETURN(GgufFile f, GgufFile::Parse(w.Finish()));
+  return VocabFromGguf(f);
+}
+
+TEST(VocabFromGguf, FillsEveryFieldAndLeavesAbsentOnesUnset) {
+  GgufWriter w;
+  w.SetString("tokenizer.ggml.model", "llama");
+  w.SetString("tokenizer.ggml.pre", "default");
+  w.Set("tokenizer.ggml.tokens", GgufValue::StringArray({"<unk>", "<s>", "</s>",
+                                                         "\xE2\x96\x81"
+                                                         "a"}));
+  w.Set("tokenizer.ggml.scores", GgufValue::FloatArray(GgufType::kFloat32, {0, 0, 0, -1.5}));
+  w.Set("tokenizer.ggml.token_type", GgufValue::IntArray(GgufType::kInt32, {2, 3, 3, 1}));
+  // Special ids in any integer width, as real files do (u32 mostly).
+  w.Set("tokenizer.ggml.bos_token_id", GgufValue::Uint(GgufType::kUint8, 1));
+  w.Set("tokenizer.ggml.eos_token_id", GgufValue::Int(GgufType::kInt64, 2));
+  w.Set("tokenizer.ggml.unknown_token_id", GgufValue::Uint(GgufType::kUint32, 0));
+  w.Set("tokenizer.ggml.padding_token_id", GgufValue::Int(GgufType::kInt32, -1));        // none
+  w.Set("tokenizer.ggml.eot_token_id", GgufValue::Uint(GgufType::kUint32, 0xFFFFFFFF));  // none
+  w.Set("tokenizer.ggml.add_bos_token", GgufValue::Bool(true));
+  w.SetString("tokenizer.chat_template", "{{ '<|im_start|>' }}");
+  auto v = VocabOf(w);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->model, "llama");
+  EXPECT_EQ(v->pre, "default");
+  EXPECT_EQ(v->tokens.size(), 4u);
+  EXPECT_EQ(v->scores, std::vector<float>({0, 0, 0, -1.5f}));
+  EXPECT_EQ(v->token_type, std::vector<int32_t>({2, 3, 3, 1}));
+  EXPECT_EQ(v->bos_id, 1);
+  EXPECT_EQ(v->eos_id, 2);
+  EXPECT_EQ(v->unk_id, 0);
+  EXPECT_EQ(v->eot_id, kNoToken);
+  EXPECT_EQ(v->pad_id, kNoToken);
+  EXPECT_EQ(v->add_bos, std::optional<bool>(true));
+  EXPECT_FALSE(v->add_eos.has_value());
+  EXPECT_FALSE(v->add_space_prefix.has_value());
+  EXPECT_TRUE(v->merges.empty());
+  EXPECT_EQ(v->chat_template, "{{ '<|im_start|>' }}");
+  EXPECT_TRUE(Tokenizer::Create(*v).ok());
+}
+
+TEST(VocabFromGguf, RejectsMissingAndMistypedKeys) {
+  const auto base = [] {
+    GgufWriter w;
+    w.SetString("tokenizer.ggml.model", "gpt2");
+    w.Set("tokenizer.ggml.tokens", GgufValue::StringArray({"a", "b"}));
+    return w;
+  };
+  {
+    GgufWriter w;
+    w.Set("tokenizer.ggml.tokens", GgufValue::StringArray({"a"}));
+    EXPECT_EQ(VocabOf(w).status().code(), absl::StatusCode::kNotFound);
+  }
+  {
+    GgufWriter w;
+    w.SetString("tokenizer.ggml.model", "gpt2");
+    EXPECT_EQ(VocabOf(w).status().code(), absl::StatusCode::kNotFound);
+  }
+  const std::vector<std::pair<std::string, GgufValue>> bad = {
+      {"tokenizer.ggml.model", GgufValue::Uint(GgufType::kUint32, 1)},
+      {"tokenizer.ggml.tokens", GgufValue::IntArray(GgufType::kInt32, {1, 2})},
+      {"tokenizer.ggml.scores", GgufValue::StringArray({"x", "y"})},
+      {"tokenizer.ggml.token_type", GgufValue::FloatArray(GgufType::kFloat32, {1, 1})},
+      {"tokenizer.ggml.merges", GgufValue::IntArray(GgufType::kInt32, {1})},
+      {"tokenizer.ggml.bos_token_id", GgufValue::Int(GgufType::kInt32, -2)},
+      {"tokenizer.ggml.eos_token_id", GgufValue::Uint(GgufType::kUint64, 1ull << 40)},
+      {"tokenizer.ggml.eot_token_id", GgufValue::String("7")},
+      {"tokenizer.ggml.add_bos_token", GgufValue::Uint(GgufType::kUint8, 1)},
+      {"tokenizer.chat_template", GgufValue::Bool(true)},
+  };
+  for (const auto& [key, value] : bad) {
+    GgufWriter w;
+    if (key != "tokenizer.ggml.model") w.SetString("tokenizer.ggml.model", "gpt2");
+    if (key != "tokenizer.ggml.tokens") {
+      w.Set("tokenizer.ggml.tokens", GgufValue::StringArray({"a", "b"}));
+    }
+    w.Set(key, value);
+    auto v = VocabOf(w);
+    EXPECT_EQ(v.status().code(), absl::StatusCode::kInvalidArgument) << key;
+    EXPECT_NE(std::string(v.status().message()).find(key), std::string::npos) << key;
+  }
+  GgufWriter ok = base();
+  EXPECT_TRUE(VocabOf(ok).ok());
+}
+
+// Ids back to text is the Tokenizer's job only (Decode / TokenToPiece): SentencePiece pieces
+// with U+2581 and <0xAB> byte tokens, and GPT-2 byte-level pieces.
+TEST(VocabFromGguf, SynthesizedAndByteLevelVocabsDecode) {
+  GgufWriter w;
+  w.SetString("tokenizer.ggml.model", "gpt2");
+  // GPT-2 byte-level: "Ġ" (U+0120) is a space, "Ċ" (U+010A) a newline.
+  w.Set("tokenizer.ggml.tokens", GgufValue::StringArray({"Hello", "\xC4\xA0world", "\xC4\x8A",
+                                                         "<|endoftext|>", "\xC3\xA9"}));
+  w.Set("tokenizer.ggml.token_type", GgufValue::IntArray(GgufType::kInt32, {1, 1, 1, 3, 1}));
+  w.Set("tokenizer.ggml.eos_token_id", GgufValue::Uint(GgufType::kUint32, 3));
+  auto v = VocabOf(w);
+  ASSERT_TRUE(v.ok()) << v.status();
+  auto bpe = Tokenizer::Create(*v);
+  ASSERT_TRUE(bpe.ok()) << bpe.status();
+  const TokenId ids[] = {0, 1, 2, 3};
+  EXPECT_EQ(*bpe->Decode(ids), "Hello world\n");
+  EXPECT_EQ(*bpe->Decode(ids, {.render_special = true}), "Hello world\n<|endoftext|>");
+  EXPECT_EQ(*bpe->TokenToPiece(4), "\xE9");  // U+00E9 maps back to byte 0xE9
+  EXPECT_TRUE(bpe->IsEndOfGeneration(3));
+  EXPECT_FALSE(bpe->TokenToPiece(5).ok());
+  EXPECT_FALSE(bpe->Decode(std::vector<TokenId>{0, 99}).ok());
 }
 
 TEST(Tokenizer, UnsupportedVocabsAreRefused) {
