@@ -69,8 +69,7 @@ TEST(KeyStoreTest, CreateGetReopen) {
   EXPECT_FALSE(key->deletion_date.has_value());
   auto material = (*store)->GetBackingKey("k1", 1);
   ASSERT_TRUE(material.ok());
-  EXPECT_EQ(Bytes(material->ExposeSecret().begin(), material->ExposeSecret().end()),
-            Bytes(32, 7));
+  EXPECT_EQ(Bytes(material->ExposeSecret().begin(), material->ExposeSecret().end()), Bytes(32, 7));
   EXPECT_EQ((*store)->GetKey("nope").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ((*store)->GetBackingKey("k1", 2).status().code(), absl::StatusCode::kNotFound);
 }
@@ -130,8 +129,7 @@ TEST(KeyStoreTest, RootKeyPermissionsAndWrongRootKey) {
   ASSERT_TRUE((*OpenSqliteKeyStore(dir.path()))->CreateKey(MakeKey("k1"), Material(1)).ok());
   std::string root = dir.path() + "/root.key";
   chmod(root.c_str(), 0644);
-  EXPECT_EQ(OpenSqliteKeyStore(dir.path()).status().code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(OpenSqliteKeyStore(dir.path()).status().code(), absl::StatusCode::kFailedPrecondition);
   // A different root key: metadata reads, but key material does not open (DataLoss).
   std::filesystem::remove(root);
   auto store = OpenSqliteKeyStore(dir.path());
