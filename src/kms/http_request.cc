@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "absl/status/status.h"
+#include "base/http_token.h"
 
 namespace confide::kms {
 namespace {
@@ -12,43 +13,8 @@ namespace {
 //= https://www.rfc-editor.org/rfc/rfc9110#section-5.6.2
 //# tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" /
 //#         "~" / DIGIT / ALPHA
-bool IsTchar(unsigned char c) {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
-    return true;
-  }
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
 
-bool IsToken(std::string_view s) {
-  if (s.empty()) {
-    return false;
-  }
-  for (unsigned char c : s) {
-    if (!IsTchar(c)) {
-      return false;
-    }
-  }
-  return true;
-}
+bool IsToken(std::string_view s) { return base::IsHttpToken(s); }
 
 bool IsWs(char c) { return c == ' ' || c == '\t'; }
 

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/cursor.h"
+#include "base/http_token.h"
 #include "ohttp/varint.h"
 
 namespace confide::ohttp {
@@ -17,37 +18,7 @@ constexpr uint64_t kKnownResponse = 1;
 constexpr uint64_t kIndefiniteRequest = 2;
 constexpr uint64_t kIndefiniteResponse = 3;
 
-bool IsTokenChar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool IsToken(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (!IsTokenChar(c)) return false;
-  }
-  return true;
-}
+bool IsToken(std::string_view s) { return base::IsHttpToken(s); }
 
 //= https://www.rfc-editor.org/rfc/rfc9292#section-3.6
 //# field names are required to be in lowercase
