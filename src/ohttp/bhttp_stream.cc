@@ -81,8 +81,8 @@ absl::Status BhttpResponseStreamDecoder::Fail(std::string_view what) {
   return error_;
 }
 
-absl::Status BhttpResponseStreamDecoder::ReadFieldLine(std::vector<Field>& fields,
-                                                       bool* terminator, bool* progressed) {
+absl::Status BhttpResponseStreamDecoder::ReadFieldLine(std::vector<Field>& fields, bool* terminator,
+                                                       bool* progressed) {
   *terminator = false;
   base::ByteCursor c(buffer_);
   uint64_t name_len = 0, value_len = 0;
@@ -223,8 +223,8 @@ absl::StatusOr<BhttpResponseEvents> BhttpResponseStreamDecoder::Feed(ByteSpan da
     error_ = absl::FailedPreconditionError("bhttp: response already finished");
     return error_;
   }
-  if (data.size() > limits_.max_message_bytes - std::min(limits_.max_message_bytes,
-                                                          consumed_ + buffer_.size())) {
+  if (data.size() >
+      limits_.max_message_bytes - std::min(limits_.max_message_bytes, consumed_ + buffer_.size())) {
     return Fail("message is too long");
   }
   Append(buffer_, data);
@@ -285,10 +285,10 @@ absl::StatusOr<BhttpResponseEvents> BhttpResponseStreamDecoder::Finish() {
   }
   error_ = absl::InvalidArgumentError(
       absl::StrCat("bhttp: response truncated inside its ",
-                   state_ == State::kContent                                   ? "content"
-                   : state_ == State::kTrailerFields                          ? "trailers"
+                   state_ == State::kContent                               ? "content"
+                   : state_ == State::kTrailerFields                       ? "trailers"
                    : state_ == State::kFraming || state_ == State::kStatus ? "control data"
-                                                                               : "header section",
+                                                                           : "header section",
                    " at offset ", consumed_));
   return error_;
 }
