@@ -333,6 +333,24 @@ TEST(ImageHeader, MessagesNeverEchoContent) {
   EXPECT_FALSE(absl::StrContains(s.message(), "CANARY")) << s;
 }
 
+// An EXIF orientation of 6 (rotate 90 degrees clockwise) is applied as cv::imread does: the
+// decoded image is the header's transpose, which DecodeImage accepts.
+TEST(Image, ExifOrientationIsApplied) {
+  Bytes j = Jpeg(10, 12);
+  const uint8_t app1[] = {0xFF, 0xE1, 0x00, 0x22, 'E', 'x', 'i', 'f', 0, 0,  // APP1, Exif
+                          'M',  'M',  0x00, 0x2A, 0,   0,   0,   8,          // TIFF, IFD at 8
+                          0,    1,                                           // one entry
+                          0x01, 0x12, 0x00, 0x03, 0,   0,   0,   1,   0, 6,
+                          0,    0,               // Orientation = 6
+                          0,    0,    0,    0};  // no next IFD
+  j.insert(j.begin() + 2, std::begin(app1), std::end(app1));
+  auto img = DecodeImage(j);
+  ASSERT_TRUE(img.ok()) << img.status();
+  EXPECT_EQ(img->info().width, 10u);
+  EXPECT_EQ(img->width(), 12);
+  EXPECT_EQ(img->height(), 10);
+}
+
 TEST(Image, EncodeJpegRoundTrip) {
   auto img = DecodeImage(Png(24, 10));
   ASSERT_TRUE(img.ok());
