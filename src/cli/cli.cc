@@ -6,6 +6,7 @@
 #include "CLI/CLI.hpp"
 #include "cli/attest_commands.h"
 #include "cli/audit_commands.h"
+#include "cli/chat_commands.h"
 #include "cli/enclave_commands.h"
 #include "cli/guard_commands.h"
 #include "cli/kms_commands.h"
@@ -24,6 +25,7 @@ int RunConfide(int argc, char** argv) {
   std::function<int()> run;
   AddAttestCommands(app, &run);
   AddAuditCommands(app, &run);
+  AddChatCommands(app, &run);
   AddEnclaveCommands(app, &run);
   AddModelCommands(app, &run);
   AddModelBenchCommands(app, &run);
