@@ -1,76 +1,73 @@
 #!/usr/bin/env bash
-# The demo (run by `make demo` after the build): an attestation round trip.
-#   1. a simulation CA and an emulated secure module sign a Nitro-format attestation document
-#      over measured PCRs, a client's fresh nonce and the enclave's public key;
-#   2. a client verifies it, pinning the PCRs and the nonce (accepted), and then each way it
-#      must be rejected (wrong PCR, replayed nonce, simulation root not trusted, a flipped byte);
-#   3. a real AWS Nitro document verifies against the AWS Nitro root at its own time, and is
-#      rejected at today's date because its certificates have expired.
+# The demo (`make demo`, after the build): a sealed question answered by a model in an enclave.
+#   1. a simulation root (the emulated Nitro secure module's CA) and a KMS;
+#   2. a measured enclave image (confide-enclave + its config, the model's SHA-256 pinned);
+#   3. a KMS key whose policy lets the parent decrypt only with an attestation of that image;
+#   4. the model sealed with that key (envelope encryption), served to the enclave by the parent;
+#   5. vsock-proxy (enclave -> KMS), the enclave, the gateway (TLS);
+#   6. `confide chat` verifies the enclave's attestation, seals a question to the enclave's key
+#      and streams the sealed answer back;
+#   7. the parent itself tries to decrypt the sealed model's data key: AccessDeniedException.
+# Usage: demo-run.sh [BUILD_DIR] [--model PATH] [--prompt TEXT] [--keep]
 set -uo pipefail
-build=${1:-build/debug}
-confide="$build/apps/confide/confide"
-shared=${CONFIDE_SHARED_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/shared}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
+build=build/debug
+model=""
+prompt="Once upon a time, a little robot"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --model) model=$2; shift 2 ;;
+    --prompt) prompt=$2; shift 2 ;;
+    --keep) export STACK_KEEP=1; shift ;;
+    *) build=$1; shift ;;
+  esac
+done
+# shellcheck source=lib/stack.sh
+source "$(dirname "$0")/lib/stack.sh"
+stack_init "$build"
+trap stack_down EXIT
+[ -n "$model" ] || model="$shared/models/stories260K.gguf"
+[ -f "$model" ] || { echo "demo: no model at $model; pass --model PATH (any supported GGUF)" >&2; exit 1; }
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-expect_reject() {
-  if "$@" >"$work/out" 2>"$work/err"; then
-    echo "UNEXPECTED: accepted"; cat "$work/out"; exit 1
-  fi
-  printf 'rejected as it must be: %s\n' "$(cat "$work/err")"
-}
+die() { echo "demo: $*" >&2; exit 1; }
+start=$(date +%s%N)
 
-step "Measure the enclave image sections (PCR = SHA-384(0^48 || SHA-384(section)))"
-printf 'runtime: confide-enclave demo build\n' >"$work/runtime.bin"
-printf 'application: model=stories260K guardrails=default\n' >"$work/app.bin"
-pcr0=$("$confide" attest measure "$work/runtime.bin" "$work/app.bin")
-pcr1=$("$confide" attest measure "$work/runtime.bin")
-pcr2=$("$confide" attest measure "$work/app.bin")
-echo "PCR0=$pcr0"; echo "PCR1=$pcr1"; echo "PCR2=$pcr2"
+step "1. A simulation root for the emulated secure module, and a KMS"
+stack_kms || die "the KMS did not start"
+echo "KMS on $kms (AWS KMS JSON 1.1 + SigV4; signed audit log in $work/kms/audit.log)"
 
-step "Create a simulation CA (development only; verifiers refuse it unless told)"
-"$confide" attest sim-ca --dir "$work/ca" || exit 1
+step "2. Build the measured enclave image (model: $(basename "$model"))"
+stack_image "$model" || die "image build failed"
+echo "PCR0 (the whole image) = $pcr0"
+jq -r '"PCR1 (runtime)        = " + .Measurements.PCR1, "PCR2 (application)    = " + .Measurements.PCR2' \
+  "$work/app.describe.json"
 
-step "The client picks a fresh nonce; the emulated secure module signs a document"
-nonce=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-pubkey=$(head -c 64 /dev/urandom | od -An -tx1 | tr -d ' \n')
-"$confide" attest emulate --ca "$work/ca" --module-id i-0demo0000000000-enc0000000000000001 \
-  --pcr "0=$pcr0" --pcr "1=$pcr1" --pcr "2=$pcr2" --nonce "$nonce" --public-key "$pubkey" \
-  --out "$work/doc.cbor" || exit 1
-echo "document: $(wc -c <"$work/doc.cbor") bytes (COSE_Sign1, ES384)"
+step "3. A KMS key that only this image can use to decrypt"
+stack_key || die "CreateKey failed"
+echo "key $key_id: Decrypt requires kms:RecipientAttestation:PCR0 = ${pcr0:0:16}..."
 
-step "Client verifies: pinned root, expected PCRs and its nonce"
-"$confide" attest verify --root "$work/ca/root.pem" --allow-simulation-root \
-  --expect-pcr "0=$pcr0" --expect-pcr "2=$pcr2" --nonce "$nonce" --max-age 300 \
-  "$work/doc.cbor" || exit 1
+step "4. Seal the model with a data key under that KMS key"
+stack_seal "$model" || die "sealing failed"
+cat "$work/seal.out"
 
-step "A different application image (PCR2) must be rejected"
-expect_reject "$confide" attest verify --root "$work/ca/root.pem" --allow-simulation-root \
-  --expect-pcr "2=$("$confide" attest measure "$work/runtime.bin")" "$work/doc.cbor"
+step "5. Start vsock-proxy, the parent's provisioning service, the enclave and the gateway"
+stack_enclave 16 || die "the enclave did not start"
+echo "enclave CID 16 running: $(jq -r '"start-to-ready " + (.StartToReadyMs // "?" | tostring) + " ms"' "$work/enclave-16.json" 2>/dev/null)"
+stack_gateway 16 || die "the gateway did not start"
+stack_wait_ready 60 || die "the enclave did not load its model"
+echo "gateway on $gateway: it forwards ciphertext only"
 
-step "A replayed document (another session's nonce) must be rejected"
-expect_reject "$confide" attest verify --root "$work/ca/root.pem" --allow-simulation-root \
-  --nonce "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" "$work/doc.cbor"
+step "6. Ask a sealed question (the client verifies the attestation first)"
+stack_trust
+echo "prompt: $prompt"
+"$confide" chat --gateway "$gateway" --ca "$gateway_ca" --trust "$work/trust.json" \
+  --max-tokens 64 -p "$prompt" || die "chat failed"
 
-step "Without explicitly trusting the simulation root, nothing emulated verifies"
-expect_reject "$confide" attest verify --root "$work/ca/root.pem" "$work/doc.cbor"
-
-step "One flipped bit anywhere must be rejected"
-cp "$work/doc.cbor" "$work/tampered.cbor"
-printf '\x01' | dd of="$work/tampered.cbor" bs=1 seek=200 conv=notrunc status=none
-expect_reject "$confide" attest verify --root "$work/ca/root.pem" --allow-simulation-root \
-  "$work/tampered.cbor"
-
-nitro="$shared/testdata/nitro"
-if [ -f "$nitro/attestation_ic_tee_2024-11-05.hex" ]; then
-  step "A real AWS Nitro document, at its own time (2024-11-05T07:47:43Z)"
-  "$confide" attest verify --root "$nitro/aws_nitro_root_g1.pem" \
-    --at 2024-11-05T07:47:43Z "$nitro/attestation_ic_tee_2024-11-05.hex" || exit 1
-  step "The same document today: its certificates expired long ago"
-  expect_reject "$confide" attest verify --root "$nitro/aws_nitro_root_g1.pem" \
-    "$nitro/attestation_ic_tee_2024-11-05.hex"
-else
-  step "SKIP: $nitro not found; the real Nitro document part of the demo did not run"
+step "7. The parent cannot decrypt the model's data key without the enclave's attestation"
+if "$confide" decrypt --kms-endpoint "$kms" --credentials "$work/parent.json" \
+  --in "$work/model.sealed" --out "$work/stolen.gguf" 2>"$work/denied.err"; then
+  die "UNEXPECTED: the parent decrypted the model"
 fi
-step "Demo complete"
+echo "refused as it must be: $(cat "$work/denied.err")"
+
+elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+step "Demo complete in $((elapsed_ms / 1000)).$(printf '%03d' $((elapsed_ms % 1000))) s; shutting down"
