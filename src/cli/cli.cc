@@ -7,6 +7,7 @@
 #include "cli/attest_commands.h"
 #include "cli/audit_commands.h"
 #include "cli/enclave_commands.h"
+#include "cli/gateway_commands.h"
 #include "cli/guard_commands.h"
 #include "cli/kms_commands.h"
 #include "cli/model_bench_commands.h"
@@ -27,6 +28,7 @@ int RunConfide(int argc, char** argv) {
   AddModelBenchCommands(app, &run);
   AddGuardCommands(app, &run);
   AddProxyCommands(app, &run);
+  AddGatewayCommands(app, &run);
   AddKmsCommands(app, &run);
   // CLI11 reports usage errors by throwing; this is the boundary where we catch them.
   try {
