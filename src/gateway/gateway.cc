@@ -29,7 +29,16 @@ constexpr char kChunkedRes[] = "message/ohttp-chunked-res";
 // Problem returns an RFC 9457 problem document. Titles are fixed texts of ours, never request
 // content.
 http::Response Problem(int status, const std::string& title,
-                       const std::string& type = "about:blank") {
+                       const std::string& type = "about:blank");
+
+// MethodNotAllowed returns 405 with the Allow header RFC 9110 §15.5.6 requires.
+http::Response MethodNotAllowed(const char* allow) {
+  http::Response r = Problem(405, "method not allowed");
+  r.headers.Add("Allow", allow);
+  return r;
+}
+
+http::Response Problem(int status, const std::string& title, const std::string& type) {
   http::Response r;
   r.status = status;
   r.headers.Add("Content-Type", "application/problem+json");
@@ -252,6 +261,7 @@ Gateway::Gateway(EnclavePool& pool, enclave::VsockTransport& transport, GatewayM
       transport_(transport),
       metrics_(metrics),
       options_(options),
+      clients_(transport, options.upstream_connect_timeout, options.timeout),
       admission_(options.admission, [&metrics](size_t inflight, size_t queued) {
         metrics.inflight->Set({}, static_cast<double>(inflight));
         metrics.queue_depth->Set({}, static_cast<double>(queued));
@@ -267,11 +277,11 @@ http::Response Gateway::Handle(const http::Request& request) {
 
   if (path == "/healthz") {
     endpoint = "healthz";
-    response = request.method == "GET" ? Healthz() : Problem(405, "method not allowed");
+    response = request.method == "GET" ? Healthz() : MethodNotAllowed("GET");
   } else if (path == "/metrics") {
     endpoint = "metrics";
     if (request.method != "GET") {
-      response = Problem(405, "method not allowed");
+      response = MethodNotAllowed("GET");
     } else {
       response.status = 200;
       response.headers.Add("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
@@ -279,18 +289,17 @@ http::Response Gateway::Handle(const http::Request& request) {
     }
   } else if (path == "/ohttp-keys") {
     endpoint = "ohttp_keys";
-    response = request.method == "GET" ? OhttpKeys() : Problem(405, "method not allowed");
+    response = request.method == "GET" ? OhttpKeys() : MethodNotAllowed("GET");
   } else if (path == "/v1/attestation") {
     endpoint = "attestation";
-    response = request.method == "GET" ? Attestation(request, deadline)
-                                       : Problem(405, "method not allowed");
+    response = request.method == "GET" ? Attestation(request, deadline) : MethodNotAllowed("GET");
   } else if (path == "/v1/ohttp" || path == "/v1/compat/kms-chat") {
     const bool ohttp = path == "/v1/ohttp";
     endpoint = ohttp ? "ohttp" : "kms_chat";
     const std::string media = MediaType(request.headers.Get("Content-Type"));
     std::optional<Target> target;
     if (request.method != "POST") {
-      response = Problem(405, "method not allowed");
+      response = MethodNotAllowed("POST");
     } else if (ohttp && media != kOhttpReq && media != kChunkedReq) {
       response =
           Problem(415, "Content-Type must be message/ohttp-req or message/ohttp-chunked-req");
@@ -467,19 +476,20 @@ http::Response Gateway::Forward(const http::Request& request, const std::string&
   upstream.method = "POST";
   upstream.target = upstream_target;
   // Only the media type travels on: client headers (cookies, user agents, addresses) stay here.
-  const std::string media_type(*request.headers.Get("Content-Type"));
+  // The media type goes on normalised (lower case, no parameters), as the enclave matches it.
+  const std::string media_type = MediaType(request.headers.Get("Content-Type"));
   upstream.headers.Add("Content-Type", media_type);
   upstream.body = request.body;
-  if (MediaType(media_type) != kChunkedReq) {
-    // One sealed response (or JSON) comes back: exchange it on this thread, no relay needed.
-    http::ClientOptions co;
-    co.timeout = std::max(absl::Milliseconds(1), deadline - absl::Now());
-    http::Client client(
-        VsockConnectFn(transport_, target.address, nullptr, options_.upstream_connect_timeout), co);
-    auto res = client.Send(upstream);
+  if (media_type != kChunkedReq) {
+    // One sealed response (or JSON) comes back: exchange it on this thread over a kept-alive
+    // connection, no relay needed.
+    auto res = clients_.Send(target.address, upstream);
     if (!res.ok()) {
       metrics_.upstream_errors->Add({endpoint}, 1);
-      if (IsConnectionFailure(res.status())) pool_.ReportFailure(target.address, res.status());
+      if (IsConnectionFailure(res.status())) {
+        pool_.ReportFailure(target.address, res.status());
+        clients_.Drop(target.address);
+      }
       if (absl::IsDeadlineExceeded(res.status())) {
         return Problem(504, "enclave did not answer in time");
       }

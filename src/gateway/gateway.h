@@ -31,6 +31,7 @@
 #include "gateway/admission.h"
 #include "gateway/metrics.h"
 #include "gateway/pool.h"
+#include "gateway/upstream.h"
 #include "http/http.h"
 
 namespace confide::gateway {
@@ -79,6 +80,7 @@ class Gateway {
   enclave::VsockTransport& transport_;
   GatewayMetrics& metrics_;
   const GatewayOptions options_;
+  ClientPool clients_;
   AdmissionController admission_;
 };
 

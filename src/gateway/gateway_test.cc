@@ -295,7 +295,9 @@ TEST_F(GatewayE2eTest, WrongMediaTypeIs415AndWrongMethod405) {
   EXPECT_EQ(Post("/v1/ohttp", "application/json", "{}").status, 415);
   EXPECT_EQ(Post("/v1/ohttp", "message/ohttp-res", "\x10").status, 415);
   EXPECT_EQ(Post("/v1/compat/kms-chat", "text/plain", "x").status, 415);
-  EXPECT_EQ(Get("/v1/ohttp").status, 405);
+  http::Response wrong = Get("/v1/ohttp");
+  EXPECT_EQ(wrong.status, 405);
+  EXPECT_EQ(wrong.headers.Get("Allow").value_or(""), "POST");
   EXPECT_EQ(Get("/nope").status, 404);
   EXPECT_EQ(Post("/v1/ohttp", "message/ohttp-req", "").status, 400);
   // Parameters and case do not matter.

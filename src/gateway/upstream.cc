@@ -72,4 +72,45 @@ Prober NewVsockProber(enclave::VsockTransport& transport, absl::Duration timeout
   };
 }
 
+ClientPool::ClientPool(enclave::VsockTransport& transport, absl::Duration connect_timeout,
+                       absl::Duration timeout, size_t max_idle)
+    : transport_(transport),
+      connect_timeout_(connect_timeout),
+      timeout_(timeout),
+      max_idle_(max_idle) {}
+
+absl::StatusOr<http::Response> ClientPool::Send(const enclave::VsockAddress& enclave,
+                                                const http::Request& request) {
+  const std::pair<uint32_t, uint32_t> key(enclave.cid, enclave.port);
+  std::unique_ptr<http::Client> client;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = idle_.find(key);
+    if (it != idle_.end() && !it->second.empty()) {
+      client = std::move(it->second.back());
+      it->second.pop_back();
+    }
+  }
+  if (!client) {
+    http::ClientOptions co;
+    co.timeout = timeout_;
+    client = std::make_unique<http::Client>(
+        VsockConnectFn(transport_, enclave, nullptr, connect_timeout_), co);
+  }
+  absl::StatusOr<http::Response> r = client->Send(request);
+  if (r.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& list = idle_[key];
+    if (list.size() < max_idle_) list.push_back(std::move(client));
+  }
+  return r;
+}
+
+void ClientPool::Drop(const enclave::VsockAddress& enclave) {
+  std::vector<std::unique_ptr<http::Client>> dropped;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = idle_.find({enclave.cid, enclave.port});
+  if (it != idle_.end()) dropped.swap(it->second);
+}
+
 }  // namespace confide::gateway

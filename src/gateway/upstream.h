@@ -1,13 +1,19 @@
 // confide::gateway upstream: HTTP/1.1 to enclaves over vsock (sealed-path.md §1).
 //
-// The gateway dials a fresh vsock stream per exchange through http::Client's connect hook, so
-// one slow or dead enclave never holds a shared connection. These helpers are thread-safe as
-// long as the transport outlives them.
+// Buffered exchanges reuse idle keep-alive connections (ClientPool); a streamed exchange and a
+// health probe dial their own vsock stream through http::Client's connect hook, so a long
+// stream never holds a shared connection. These helpers are thread-safe as long as the
+// transport outlives them.
 #ifndef CONFIDE_GATEWAY_UPSTREAM_H_
 #define CONFIDE_GATEWAY_UPSTREAM_H_
 
 #include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "base/bytes.h"
@@ -46,6 +52,34 @@ absl::StatusOr<Bytes> ProbeEnclave(enclave::VsockTransport& transport,
 
 // NewVsockProber returns ProbeEnclave bound to `transport` and `timeout`.
 Prober NewVsockProber(enclave::VsockTransport& transport, absl::Duration timeout);
+
+// ClientPool keeps idle keep-alive HTTP clients per enclave, so buffered exchanges do not dial
+// a new vsock connection each time. Thread-safe; each client is used by one thread at a time.
+class ClientPool {
+ public:
+  // ClientPool dials over `transport` (which must outlive it) with `timeout` per connect, read
+  // and write, keeping at most `max_idle` idle clients per enclave.
+  ClientPool(enclave::VsockTransport& transport, absl::Duration connect_timeout,
+             absl::Duration timeout, size_t max_idle = 16);
+  ClientPool(const ClientPool&) = delete;
+  ClientPool& operator=(const ClientPool&) = delete;
+
+  // Send exchanges `request` with `enclave` on an idle client or a new one. Errors as
+  // http::Client::Send (a kept connection the enclave closed is redialled once). A client goes
+  // back to the pool only after a successful exchange.
+  absl::StatusOr<http::Response> Send(const enclave::VsockAddress& enclave,
+                                      const http::Request& request);
+  // Drop discards the idle clients of `enclave` (after it failed or restarted).
+  void Drop(const enclave::VsockAddress& enclave);
+
+ private:
+  enclave::VsockTransport& transport_;
+  const absl::Duration connect_timeout_;
+  const absl::Duration timeout_;
+  const size_t max_idle_;
+  std::mutex mu_;
+  std::map<std::pair<uint32_t, uint32_t>, std::vector<std::unique_ptr<http::Client>>> idle_;
+};
 
 }  // namespace confide::gateway
 

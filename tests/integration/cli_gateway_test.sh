@@ -44,6 +44,28 @@ kill -TERM "$GW_PID"
 wait "$GW_PID" || fail "gateway exit status $?"
 GW_PID=""
 
+# TLS: the same over HTTPS with a self-signed certificate (when the openssl tool exists).
+if command -v openssl >/dev/null 2>&1; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+    -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 \
+    -keyout "$T/key.pem" -out "$T/cert.pem" >/dev/null 2>&1 || fail "openssl req"
+  set +e
+  "$CONFIDE" gateway --listen 127.0.0.1:0 --enclave 16:5000 --tls-cert "$T/cert.pem" \
+    >/dev/null 2>&1; [ $? -eq 2 ] || fail "--tls-cert without --tls-key: want 2"
+  set -e
+  "$CONFIDE" gateway --listen 127.0.0.1:0 --enclave 16:5000 --vsock-dir "$T/v" \
+    --tls-cert "$T/cert.pem" --tls-key "$T/key.pem" >"$T/tls.out" 2>"$T/tls.err" &
+  GW_PID=$!
+  wait_for "$T/tls.out" "listening on https://" || fail "TLS gateway: $(cat "$T/tls.err")"
+  PORT=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$T/tls.out")
+  code=$(curl -s --cacert "$T/cert.pem" -o /dev/null -w '%{http_code}' \
+    "https://127.0.0.1:$PORT/healthz")
+  [ "$code" = 503 ] || fail "healthz over TLS: $code"
+  kill -TERM "$GW_PID"
+  wait "$GW_PID" || fail "TLS gateway exit status $?"
+  GW_PID=""
+fi
+
 # Provisioning: bad credentials fail at start; good ones serve until SIGTERM.
 head -c 100000 /dev/urandom >"$T/model.sealed"
 echo '{"AccessKeyId":"A"}' >"$T/bad.json"
