@@ -50,6 +50,9 @@ int RunGateway(const GatewayArgs& a) {
   if (a.max_inflight < 1 || a.timeout_s <= 0 || a.health_interval_s <= 0 || a.max_wait_s < 0) {
     return Usage("--max-inflight, --timeout and --health-interval must be positive");
   }
+  if (a.max_inflight + a.max_queue > gateway::kMaxHandlerThreads - gateway::kSpareHandlerThreads) {
+    return Usage("--max-inflight + --max-queue may be at most 1016 (one thread each)");
+  }
   o.gateway.admission.max_inflight = a.max_inflight;
   o.gateway.admission.max_queue = a.max_queue;
   o.gateway.admission.max_wait = absl::Seconds(a.max_wait_s);

@@ -548,12 +548,20 @@ http::Response Gateway::Forward(const http::Request& request, const std::string&
 }
 
 int HandlerThreadsFor(const AdmissionOptions& admission) {
-  const size_t n = admission.max_inflight + admission.max_queue + 8;
-  return static_cast<int>(std::min<size_t>(n, 4096));
+  const size_t n = admission.max_inflight + admission.max_queue + kSpareHandlerThreads;
+  return static_cast<int>(std::min<size_t>(n, kMaxHandlerThreads));
 }
 
 absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
     enclave::VsockTransport& transport, const GatewayServerOptions& options) {
+  if (options.gateway.admission.max_inflight < 1 || options.gateway.admission.max_inflight +
+                                                            options.gateway.admission.max_queue +
+                                                            kSpareHandlerThreads >
+                                                        kMaxHandlerThreads) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_inflight must be at least 1 and max_inflight + max_queue at most ",
+                     kMaxHandlerThreads - kSpareHandlerThreads));
+  }
   std::unique_ptr<GatewayServer> s(new GatewayServer());
   s->metrics_ = std::make_unique<GatewayMetrics>();
   PoolOptions po;

@@ -100,7 +100,8 @@ struct GatewayServerOptions {
 class GatewayServer {
  public:
   // Start checks every enclave once, starts the health thread and binds the listener.
-  // InvalidArgument for bad options (see EnclavePool::Create); errors of http::Server::Start.
+  // InvalidArgument for bad options (see EnclavePool::Create; max_inflight + max_queue above
+  // kMaxHandlerThreads - kSpareHandlerThreads); errors of http::Server::Start.
   // It does not wait for enclaves: a gateway with none healthy answers 503 until one is.
   static absl::StatusOr<std::unique_ptr<GatewayServer>> Start(enclave::VsockTransport& transport,
                                                               const GatewayServerOptions& options);
@@ -121,8 +122,13 @@ class GatewayServer {
   std::unique_ptr<http::Server> server_;
 };
 
+// kSpareHandlerThreads stay free for /healthz, /metrics and refusals; kMaxHandlerThreads is
+// http::Server's limit, so max_inflight + max_queue may not exceed their difference.
+inline constexpr size_t kSpareHandlerThreads = 8;
+inline constexpr size_t kMaxHandlerThreads = 1024;
+
 // HandlerThreadsFor returns how many handler threads a server needs for `admission`: every
-// admitted and queued request blocks one, and a few stay free for /healthz and /metrics.
+// admitted and queued request blocks one, and kSpareHandlerThreads stay free.
 int HandlerThreadsFor(const AdmissionOptions& admission);
 
 }  // namespace confide::gateway

@@ -401,6 +401,18 @@ TEST_F(GatewayE2eTest, DeadEnclaveIsRemovedAndComesBackWithNewKeys) {
   EXPECT_EQ(r.status, 200);
 }
 
+TEST_F(GatewayE2eTest, StartRejectsMoreWaitersThanHandlerThreads) {
+  AddEnclave(16);
+  GatewayServerOptions o;
+  o.enclaves = {enclaves_[0]->address()};
+  o.gateway.admission.max_inflight = 1000;
+  o.gateway.admission.max_queue = 100;
+  EXPECT_TRUE(absl::IsInvalidArgument(GatewayServer::Start(*parent_, o).status()));
+  o.gateway.admission.max_inflight = 0;
+  o.gateway.admission.max_queue = 0;
+  EXPECT_TRUE(absl::IsInvalidArgument(GatewayServer::Start(*parent_, o).status()));
+}
+
 TEST_F(GatewayE2eTest, ExchangeWithAVanishedEnclaveIs502AndRemovesIt) {
   TestEnclave* e = AddEnclave(16);
   StartGateway();
