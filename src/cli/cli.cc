@@ -8,6 +8,7 @@
 #include "cli/audit_commands.h"
 #include "cli/chat_commands.h"
 #include "cli/enclave_commands.h"
+#include "cli/gateway_commands.h"
 #include "cli/guard_commands.h"
 #include "cli/kms_commands.h"
 #include "cli/model_bench_commands.h"
@@ -31,6 +32,7 @@ int RunConfide(int argc, char** argv) {
   AddModelBenchCommands(app, &run);
   AddGuardCommands(app, &run);
   AddProxyCommands(app, &run);
+  AddGatewayCommands(app, &run);
   AddKmsCommands(app, &run);
   AddVisionCommands(app, &run);
   AddTlsCommands(app, &run);
