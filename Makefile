@@ -3,7 +3,7 @@
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 300
 
-.PHONY: all deps build release test test-debug test-sanitized asan fuzz bench demo format clean
+.PHONY: all deps build release test test-debug test-sanitized asan fuzz bench demo demo-attestation format clean
 
 all: build
 
@@ -47,8 +47,13 @@ fuzz:
 bench: release
 	bash scripts/bench.sh
 
+# The sealed question demo. MODEL=path.gguf picks another model, PROMPT="..." another question.
 demo: build
-	bash scripts/demo-run.sh build/debug
+	bash scripts/demo-run.sh build/debug $(if $(MODEL),--model "$(MODEL)") $(if $(PROMPT),--prompt "$(PROMPT)")
+
+# The attestation round trip alone (no enclave process, no KMS).
+demo-attestation: build
+	bash scripts/demo-attestation.sh build/debug
 
 format:
 	find src apps bench fuzz tests -name '*.cc' -o -name '*.h' | xargs clang-format -i

@@ -1,76 +1,143 @@
 #!/usr/bin/env bash
-# The demo (run by `make demo` after the build): an attestation round trip.
-#   1. a simulation CA and an emulated secure module sign a Nitro-format attestation document
-#      over measured PCRs, a client's fresh nonce and the enclave's public key;
-#   2. a client verifies it, pinning the PCRs and the nonce (accepted), and then each way it
-#      must be rejected (wrong PCR, replayed nonce, simulation root not trusted, a flipped byte);
-#   3. a real AWS Nitro document verifies against the AWS Nitro root at its own time, and is
-#      rejected at today's date because its certificates have expired.
+# The demo (`make demo`, after the build): a sealed question answered by a model in an enclave.
+#   1. a simulation root (the emulated Nitro secure module's CA) and a KMS;
+#   2. a measured enclave image (confide-enclave + its config, the model's SHA-256 pinned);
+#   3. a KMS key whose policy lets the parent decrypt only with an attestation of that image;
+#   4. the model sealed with that key (envelope encryption), served to the enclave by the parent;
+#   5. vsock-proxy (enclave -> KMS), the enclave, the gateway (TLS);
+#   6. `confide chat` verifies the enclave's attestation, seals a question to the enclave's key
+#      and streams the sealed answer back;
+#   7. the parent itself tries to decrypt the sealed model's data key: AccessDeniedException.
+# Usage: demo-run.sh [BUILD_DIR] [--model PATH] [--prompt TEXT]
 set -uo pipefail
-build=${1:-build/debug}
+build=build/debug
+model=""
+prompt="Once upon a time, a little robot"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --model) model=$2; shift 2 ;;
+    --prompt) prompt=$2; shift 2 ;;
+    *) build=$1; shift ;;
+  esac
+done
+repo=$(cd "$(dirname "$0")/.." && pwd)
+build=$(realpath "$build")
 confide="$build/apps/confide/confide"
-shared=${CONFIDE_SHARED_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/shared}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-expect_reject() {
-  if "$@" >"$work/out" 2>"$work/err"; then
-    echo "UNEXPECTED: accepted"; cat "$work/out"; exit 1
-  fi
-  printf 'rejected as it must be: %s\n' "$(cat "$work/err")"
-}
-
-step "Measure the enclave image sections (PCR = SHA-384(0^48 || SHA-384(section)))"
-printf 'runtime: confide-enclave demo build\n' >"$work/runtime.bin"
-printf 'application: model=stories260K guardrails=default\n' >"$work/app.bin"
-pcr0=$("$confide" attest measure "$work/runtime.bin" "$work/app.bin")
-pcr1=$("$confide" attest measure "$work/runtime.bin")
-pcr2=$("$confide" attest measure "$work/app.bin")
-echo "PCR0=$pcr0"; echo "PCR1=$pcr1"; echo "PCR2=$pcr2"
-
-step "Create a simulation CA (development only; verifiers refuse it unless told)"
-"$confide" attest sim-ca --dir "$work/ca" || exit 1
-
-step "The client picks a fresh nonce; the emulated secure module signs a document"
-nonce=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-pubkey=$(head -c 64 /dev/urandom | od -An -tx1 | tr -d ' \n')
-"$confide" attest emulate --ca "$work/ca" --module-id i-0demo0000000000-enc0000000000000001 \
-  --pcr "0=$pcr0" --pcr "1=$pcr1" --pcr "2=$pcr2" --nonce "$nonce" --public-key "$pubkey" \
-  --out "$work/doc.cbor" || exit 1
-echo "document: $(wc -c <"$work/doc.cbor") bytes (COSE_Sign1, ES384)"
-
-step "Client verifies: pinned root, expected PCRs and its nonce"
-"$confide" attest verify --root "$work/ca/root.pem" --allow-simulation-root \
-  --expect-pcr "0=$pcr0" --expect-pcr "2=$pcr2" --nonce "$nonce" --max-age 300 \
-  "$work/doc.cbor" || exit 1
-
-step "A different application image (PCR2) must be rejected"
-expect_reject "$confide" attest verify --root "$work/ca/root.pem" --allow-simulation-root \
-  --expect-pcr "2=$("$confide" attest measure "$work/runtime.bin")" "$work/doc.cbor"
-
-step "A replayed document (another session's nonce) must be rejected"
-expect_reject "$confide" attest verify --root "$work/ca/root.pem" --allow-simulation-root \
-  --nonce "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" "$work/doc.cbor"
-
-step "Without explicitly trusting the simulation root, nothing emulated verifies"
-expect_reject "$confide" attest verify --root "$work/ca/root.pem" "$work/doc.cbor"
-
-step "One flipped bit anywhere must be rejected"
-cp "$work/doc.cbor" "$work/tampered.cbor"
-printf '\x01' | dd of="$work/tampered.cbor" bs=1 seek=200 conv=notrunc status=none
-expect_reject "$confide" attest verify --root "$work/ca/root.pem" --allow-simulation-root \
-  "$work/tampered.cbor"
-
-nitro="$shared/testdata/nitro"
-if [ -f "$nitro/attestation_ic_tee_2024-11-05.hex" ]; then
-  step "A real AWS Nitro document, at its own time (2024-11-05T07:47:43Z)"
-  "$confide" attest verify --root "$nitro/aws_nitro_root_g1.pem" \
-    --at 2024-11-05T07:47:43Z "$nitro/attestation_ic_tee_2024-11-05.hex" || exit 1
-  step "The same document today: its certificates expired long ago"
-  expect_reject "$confide" attest verify --root "$nitro/aws_nitro_root_g1.pem" \
-    "$nitro/attestation_ic_tee_2024-11-05.hex"
-else
-  step "SKIP: $nitro not found; the real Nitro document part of the demo did not run"
+enclave_bin="$build/apps/confide-enclave/confide-enclave"
+shared=${CONFIDE_SHARED_DIR:-$(cd "$repo/.." && pwd)/shared}
+[ -n "$model" ] || model="$shared/models/stories260K.gguf"
+if [ ! -f "$model" ]; then
+  echo "demo: no model at $model; pass --model PATH (any supported GGUF)" >&2
+  exit 1
 fi
-step "Demo complete"
+
+work=$(mktemp -d /tmp/confide-demo.XXXXXX)
+chmod 0755 "$work"  # the enclave (nobody on the host) must reach its vsock directory
+export CONFIDE_RUN_DIR="$work/run" CONFIDE_VSOCK_DIR="$work/vsock" CONFIDE_SIM_ROOT="$work/sim-root"
+export CONFIDE_VSOCK_TRANSPORT=emulated
+pids=()
+cleanup() {
+  for id in $("$confide" enclave describe 2>/dev/null | grep -o '"EnclaveID": "[^"]*' | cut -d'"' -f4); do
+    "$confide" enclave terminate --enclave-id "$id" >/dev/null 2>&1
+  done
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+die() { echo "demo: $*" >&2; exit 1; }
+wait_for() {  # wait_for FILE TEXT SECONDS
+  for _ in $(seq 1 $(($3 * 10))); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  die "timed out waiting for '$2' in $1: $(tail -5 "$1" 2>/dev/null)"
+}
+start=$(date +%s%N)
+
+step "1. A simulation root for the emulated secure module, and a KMS"
+"$confide" enclave init-root >/dev/null || die "init-root failed"
+cat >"$work/identities.toml" <<'IDS'
+[[identity]]
+access_key_id = "AKIADEMOADMIN0000001"
+secret_access_key = "demo-admin-secret"
+principal_arn = "arn:aws:iam::111122223333:role/admin"
+[[identity]]
+access_key_id = "AKIADEMOPARENT000001"
+secret_access_key = "demo-parent-secret"
+principal_arn = "arn:aws:iam::111122223333:role/parent"
+IDS
+echo '{"AccessKeyId":"AKIADEMOADMIN0000001","SecretAccessKey":"demo-admin-secret"}' >"$work/admin.json"
+echo '{"AccessKeyId":"AKIADEMOPARENT000001","SecretAccessKey":"demo-parent-secret"}' >"$work/parent.json"
+mkdir -p "$work/kms"
+"$confide" kms serve --listen 127.0.0.1:0 --data-dir "$work/kms" --identities "$work/identities.toml" \
+  --trust-root "$CONFIDE_SIM_ROOT/root.pem" --allow-simulation-root >"$work/kms.out" 2>"$work/kms.err" &
+pids+=($!)
+wait_for "$work/kms.out" "listening on" 10
+kms_port=$(sed -n 's/.*listening on .*:\([0-9]*\)$/\1/p' "$work/kms.out")
+kms="http://127.0.0.1:$kms_port"
+echo "KMS on $kms (AWS KMS JSON 1.1 + SigV4; audit log in $work/kms/audit.log)"
+
+step "2. Build the measured enclave image (model: $(basename "$model"))"
+pcr0=$(bash "$repo/scripts/build-enclave-image.sh" "$confide" "$enclave_bin" "$model" "$work") ||
+  die "image build failed"
+echo "PCR0 (the whole image) = $pcr0"
+
+step "3. A KMS key that only that image can use to decrypt"
+cat >"$work/policy.json" <<POL
+{"Version":"2012-10-17","Statement":[
+ {"Sid":"Admin","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/admin"},"Action":"kms:*","Resource":"*"},
+ {"Sid":"ParentMayEncrypt","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/parent"},"Action":["kms:Encrypt","kms:GenerateDataKey","kms:DescribeKey"],"Resource":"*"},
+ {"Sid":"OnlyTheAttestedEnclaveDecrypts","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/parent"},"Action":"kms:Decrypt","Resource":"*",
+  "Condition":{"StringEqualsIgnoreCase":{"kms:RecipientAttestation:PCR0":"$pcr0"}}}]}
+POL
+key_id=$("$confide" kms call CreateKey --kms-endpoint "$kms" --credentials "$work/admin.json" \
+  --json "$(jq -n --rawfile p "$work/policy.json" '{Description:"demo model key", Policy:$p}')" |
+  jq -r .KeyMetadata.KeyId) || die "CreateKey failed"
+echo "key $key_id: Decrypt requires kms:RecipientAttestation:PCR0 = $pcr0"
+
+step "4. Seal the model with a data key under that KMS key"
+"$confide" model seal --kms-endpoint "$kms" --credentials "$work/parent.json" --key-id "$key_id" \
+  --in "$model" --out "$work/model.sealed" || die "model seal failed"
+
+step "5. Start vsock-proxy, the parent's provisioning service, the enclave and the gateway"
+printf 'allowlist:\n- {address: 127.0.0.1, port: %s}\n' "$kms_port" >"$work/vsock-proxy.yaml"
+"$confide" vsock-proxy --config "$work/vsock-proxy.yaml" 8000 127.0.0.1 "$kms_port" \
+  >"$work/proxy.out" 2>&1 &
+pids+=($!)
+"$confide" enclave provide --model "$work/model.sealed" --credentials "$work/parent.json" \
+  >"$work/provide.out" 2>&1 &
+pids+=($!)
+"$confide" enclave run --image "$work/app.eif" --cpu-count 1 --memory 1024 --cid 16 \
+  >"$work/enclave.json" || die "enclave run failed"
+echo "enclave 16 running; start-to-ready $(jq -r '.StartToReadyMs // empty' "$work/enclave.json") ms"
+"$confide" tls self-signed --out-dir "$work/tls" --host localhost --ip 127.0.0.1 >/dev/null ||
+  die "tls self-signed failed"
+"$confide" gateway --listen 127.0.0.1:0 --enclave 16:5000 --tls-cert "$work/tls/cert.pem" \
+  --tls-key "$work/tls/key.pem" >"$work/gateway.out" 2>"$work/gateway.err" &
+pids+=($!)
+wait_for "$work/gateway.out" "listening on" 20
+gw_port=$(sed -n 's/.*listening on .*:\([0-9]*\).*/\1/p' "$work/gateway.out" | head -1)
+gateway="https://localhost:$gw_port"
+for _ in $(seq 1 600); do
+  curl -sk "$gateway/healthz" 2>/dev/null | grep -q '"enclaves_healthy": *[1-9]' && break
+  sleep 0.1
+done
+echo "gateway on $gateway (sees ciphertext only)"
+
+step "6. Ask a sealed question (client verifies the attestation first)"
+cat >"$work/trust.json" <<JSON
+{"roots": ["$CONFIDE_SIM_ROOT/root.pem"], "allow_simulation_root": true,
+ "image": "$work/app.describe.json", "max_document_age_seconds": 300}
+JSON
+echo "prompt: $prompt"
+"$confide" chat --gateway "$gateway" --ca "$work/tls/cert.pem" --trust "$work/trust.json" \
+  --max-tokens 64 -p "$prompt" || die "chat failed"
+
+step "7. The parent cannot decrypt the model's data key without the enclave's attestation"
+if "$confide" decrypt --kms-endpoint "$kms" --credentials "$work/parent.json" \
+  --in "$work/model.sealed" --out "$work/stolen.gguf" 2>"$work/denied.err"; then
+  die "UNEXPECTED: the parent decrypted the model"
+fi
+echo "refused as it must be: $(cat "$work/denied.err")"
+
+elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+step "Demo complete in $((elapsed_ms / 1000)).$(printf '%03d' $((elapsed_ms % 1000))) s; shutting down"

@@ -15,6 +15,7 @@ PACKAGES=(
   libboost-dev                      # Boost.Beast/Asio: the HTTP stack (chosen by benchmark)
   libcpp-httplib-dev wrk            # the other candidate stack and the load generator (bench)
   libsqlite3-dev                    # the KMS key store (SQLite, WAL)
+  jq curl                           # the demo and the integration scripts
 )
 
 # Test peers (npm's @hpke/core for the HPKE/OHTTP interop test) need node and npm; a machine

@@ -201,10 +201,16 @@ absl::Status RunBoot(VsockTransport& transport, attest::NsmClient& nsm, const Bo
   return absl::OkStatus();
 }
 
+absl::StatusOr<int> ProbeEnclaveHealth(VsockTransport& transport, const VsockAddress& enclave,
+                                       absl::Duration timeout) {
+  ASSIGN_OR_RETURN(ParsedResponse r, Exchange(transport, enclave, "/health", timeout));
+  return r.status;
+}
+
 absl::Status CheckEnclaveHealth(VsockTransport& transport, const VsockAddress& enclave,
                                 absl::Duration timeout) {
-  ASSIGN_OR_RETURN(ParsedResponse r, Exchange(transport, enclave, "/health", timeout));
-  if (r.status != 200) return absl::InternalError(absl::StrCat("health check: status ", r.status));
+  ASSIGN_OR_RETURN(int status, ProbeEnclaveHealth(transport, enclave, timeout));
+  if (status != 200) return absl::InternalError(absl::StrCat("health check: status ", status));
   return absl::OkStatus();
 }
 

@@ -64,6 +64,11 @@ struct BootOptions {
 absl::Status RunBoot(VsockTransport& transport, attest::NsmClient& nsm, const BootOptions& options,
                      const std::atomic<bool>* stop, const std::function<void()>& on_ready);
 
+// ProbeEnclaveHealth connects to `enclave`, GETs /health and returns the HTTP status (200 ready;
+// the application answers 503 while it loads its model). Errors as CheckEnclaveHealth.
+absl::StatusOr<int> ProbeEnclaveHealth(VsockTransport& transport, const VsockAddress& enclave,
+                                       absl::Duration timeout);
+
 // CheckEnclaveHealth connects to `enclave` and GETs /health. OK on 200; Unavailable /
 // DeadlineExceeded from the transport; Internal on another status or a malformed response.
 absl::Status CheckEnclaveHealth(VsockTransport& transport, const VsockAddress& enclave,

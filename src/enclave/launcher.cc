@@ -293,7 +293,11 @@ struct Prepared {
                                               ExitText(*w), ")", ConsoleTail(info.console_path)));
       break;
     }
-    if (CheckEnclaveHealth(**transport, VsockAddress{info.cid, kBootPort}, absl::Seconds(1)).ok()) {
+    // Booted once the runtime answers its health endpoint: 200, or 503 while the application
+    // is still fetching and decrypting its model (the gateway's health checks wait for 200).
+    auto health =
+        ProbeEnclaveHealth(**transport, VsockAddress{info.cid, kBootPort}, absl::Seconds(1));
+    if (health.ok() && (*health == 200 || *health == 503)) {
       ready = absl::OkStatus();
       break;
     }

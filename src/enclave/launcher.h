@@ -9,7 +9,8 @@
 //      files under /app, runs /runtime/confide-enclave (through /runtime/ld-linux-*.so.* when the
 //      image carries a dynamic loader), passing the NSM socketpair end as CONFIDE_NSM_FD;
 //   3. answers the NSM on its end (attest::ServeNsm + EmulatedNsm: debug mode zeros PCR0/1/2/8);
-//   4. waits until GET /health answers on vsock <cid>:kBootPort, writes the state file and
+//   4. waits until GET /health answers 200 or 503 (the application still loading its model) on
+//      vsock <cid>:kBootPort, writes the state file and
 //      reports ready; then waits for SIGTERM or the enclave's exit and removes every trace.
 // State lives in the run directory: <id>.state (key=value lines) while running, cid-<C>.lock
 // held (flock) by the supervisor for its whole life (so an occupied CID is detected even if
