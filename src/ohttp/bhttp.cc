@@ -64,19 +64,6 @@ void AppendFieldSection(Bytes& out, const std::vector<Field>& fields) {
   Append(out, section);
 }
 
-//= https://www.rfc-editor.org/rfc/rfc9292#section-3.6
-//# Indeterminate-Length Field Section {
-//#   Field Line (..) ...,
-//#   Content Terminator (i) = 0,
-//# }
-void AppendIndefiniteFieldSection(Bytes& out, const std::vector<Field>& fields) {
-  for (const Field& f : fields) {
-    AppendString(out, f.name);
-    AppendString(out, f.value);
-  }
-  AppendVarint(out, 0);
-}
-
 void AppendContent(Bytes& out, ByteSpan content) {
   AppendVarint(out, content.size());
   Append(out, content);
@@ -329,49 +316,6 @@ absl::StatusOr<BhttpResponse> DecodeResponse(ByteSpan data, const BhttpLimits& l
   }
   RETURN_IF_ERROR(ReadSections(r, known, &resp));
   return resp;
-}
-
-//= https://www.rfc-editor.org/rfc/rfc9292#section-3.2
-//# Indeterminate-Length Response {
-//#   Framing Indicator (i) = 3,
-//#   Informational Response (..) ...,
-//#   Final Response Control Data (..),
-//#   Indeterminate-Length Field Section (..),
-//#   Indeterminate-Length Content (..),
-//#   Indeterminate-Length Field Section (..),
-//#   Padding (..),
-//# }
-absl::StatusOr<Bytes> EncodeIndeterminateResponseHead(uint16_t status,
-                                                      const std::vector<Field>& headers) {
-  if (status < 200 || status > 599) {
-    return absl::InvalidArgumentError("bhttp: final status must be 200..599");
-  }
-  RETURN_IF_ERROR(CheckFields(headers));
-  Bytes out;
-  AppendVarint(out, kIndefiniteResponse);
-  AppendVarint(out, status);
-  AppendIndefiniteFieldSection(out, headers);
-  return out;
-}
-
-//# Indeterminate-Length Content Chunk {
-//#   Length (i) = 1..,
-//#   Content (..),
-//# }
-Bytes EncodeIndeterminateContentChunk(ByteSpan chunk) {
-  Bytes out;
-  if (chunk.empty()) return out;
-  AppendVarint(out, chunk.size());
-  Append(out, chunk);
-  return out;
-}
-
-absl::StatusOr<Bytes> EncodeIndeterminateResponseEnd(const std::vector<Field>& trailers) {
-  RETURN_IF_ERROR(CheckFields(trailers));
-  Bytes out;
-  AppendVarint(out, 0);  // Content Terminator
-  AppendIndefiniteFieldSection(out, trailers);
-  return out;
 }
 
 }  // namespace confide::ohttp

@@ -81,22 +81,6 @@ absl::StatusOr<Bytes> EncodeResponse(const BhttpResponse& r);
 // DecodeResponse parses a known- or indeterminate-length response (framing 1 or 3).
 absl::StatusOr<BhttpResponse> DecodeResponse(ByteSpan data, const BhttpLimits& limits = {});
 
-// Incremental indeterminate-length response encoding (RFC 9292 §3.2), for streamed answers: a
-// response is EncodeIndeterminateResponseHead, then any number of
-// EncodeIndeterminateContentChunk, then EncodeIndeterminateResponseEnd; their concatenation is
-// a complete message that DecodeResponse accepts.
-
-// EncodeIndeterminateResponseHead returns framing indicator 3, the final status and the header
-// section (terminated). InvalidArgument as EncodeResponse.
-absl::StatusOr<Bytes> EncodeIndeterminateResponseHead(uint16_t status,
-                                                      const std::vector<Field>& headers);
-// EncodeIndeterminateContentChunk returns one content chunk (its length, then the bytes); an
-// empty `chunk` gives no bytes (a zero length would end the content).
-Bytes EncodeIndeterminateContentChunk(ByteSpan chunk);
-// EncodeIndeterminateResponseEnd returns the content terminator and the trailer section
-// (terminated). InvalidArgument on a bad trailer field.
-absl::StatusOr<Bytes> EncodeIndeterminateResponseEnd(const std::vector<Field>& trailers = {});
-
 }  // namespace confide::ohttp
 
 #endif  // CONFIDE_OHTTP_BHTTP_H_

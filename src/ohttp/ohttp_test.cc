@@ -283,37 +283,6 @@ TEST(Bhttp, IndeterminateLengthAndPaddingAndErrors) {
   EXPECT_FALSE(EncodeRequest(bad).ok());
 }
 
-TEST(Bhttp, IncrementalIndeterminateResponseDecodes) {
-  auto head = EncodeIndeterminateResponseHead(
-      200, {{"content-type", "text/event-stream"}, {"cache-control", "no-cache"}});
-  ASSERT_TRUE(head.ok());
-  // Framing 3, status 200 (2-byte varint 0x40c8), then the field lines.
-  EXPECT_EQ(base::HexEncode(ByteSpan(*head).first(3)), "0340c8");
-  Bytes m = *head;
-  std::string expected;
-  for (std::string_view piece : {"data: a\n\n", "", "data: [DONE]\n\n"}) {
-    Bytes c = EncodeIndeterminateContentChunk(AsBytes(piece));
-    EXPECT_EQ(c.empty(), piece.empty());
-    Append(m, c);
-    expected += piece;
-  }
-  auto end = EncodeIndeterminateResponseEnd({{"x-done", "1"}});
-  ASSERT_TRUE(end.ok());
-  Append(m, *end);
-  auto r = DecodeResponse(m);
-  ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->status, 200);
-  EXPECT_EQ(r->Header("content-type"), "text/event-stream");
-  EXPECT_EQ(AsStringView(r->content), expected);
-  ASSERT_EQ(r->trailers.size(), 1u);
-  EXPECT_EQ(r->trailers[0].value, "1");
-  // Without the end the content is unterminated: rejected.
-  EXPECT_FALSE(DecodeResponse(ByteSpan(m).first(m.size() - end->size())).ok());
-  EXPECT_FALSE(EncodeIndeterminateResponseHead(99, {}).ok());
-  EXPECT_FALSE(EncodeIndeterminateResponseHead(200, {{"Upper", "x"}}).ok());
-  EXPECT_FALSE(EncodeIndeterminateResponseEnd({{"t", "a\nb"}}).ok());
-}
-
 TEST(Bhttp, ResponseWithInformationalRoundTrips) {
   BhttpResponse r;
   r.informational = {{103, {{"link", "</a>; rel=preload"}}}};
