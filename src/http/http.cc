@@ -1,6 +1,10 @@
 #include "http/http.h"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <mutex>
 #include <thread>
@@ -9,6 +13,8 @@
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
 #include "http/internal/beast.h"
+#include "http/internal/conn.h"
+#include "http/internal/tls.h"
 
 namespace confide::http {
 namespace {
@@ -26,7 +32,9 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
-std::chrono::nanoseconds ToChrono(absl::Duration d) { return absl::ToChronoNanoseconds(d); }
+}  // namespace
+
+namespace internal {
 
 bhttp::response<bhttp::string_body> ToBeast(const Response& r, unsigned version, bool keep_alive) {
   bhttp::response<bhttp::string_body> res;
@@ -39,7 +47,78 @@ bhttp::response<bhttp::string_body> ToBeast(const Response& r, unsigned version,
   return res;
 }
 
-}  // namespace
+bool IsIoError(const beast::error_code& ec) {
+  return ec.category() != bhttp::make_error_code(bhttp::error::end_of_stream).category();
+}
+
+absl::Status ExchangeError(const beast::error_code& ec) {
+  if (ec == beast::error::timeout) return absl::DeadlineExceededError("HTTP request timed out");
+  return absl::UnavailableError(absl::StrCat("HTTP exchange failed: ", ec.message()));
+}
+
+HandlerPool::HandlerPool(int threads) {
+  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
+}
+
+HandlerPool::~HandlerPool() { Shutdown(); }
+
+bool HandlerPool::Submit(std::function<void()> job) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return false;
+    queue_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+  return true;
+}
+
+void HandlerPool::Shutdown() {
+  std::deque<std::function<void()>> dropped;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    dropped.swap(queue_);
+  }
+  cv_.notify_all();
+  for (std::thread& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+}
+
+void HandlerPool::Loop() {
+  for (;;) {
+    std::function<void()> job;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      job = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    job();
+  }
+}
+
+// AdoptFd wraps a connected stream socket `fd` (any address family) in `socket`; on failure
+// the fd is closed.
+absl::Status AdoptFd(int fd, Socket& socket) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof(addr);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd);
+    return absl::InvalidArgumentError("not a socket");
+  }
+  beast::error_code ec;
+  socket.assign(asio::generic::stream_protocol(addr.ss_family, 0), fd, ec);
+  if (ec) {
+    ::close(fd);
+    return absl::InvalidArgumentError(absl::StrCat("cannot adopt socket: ", ec.message()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace internal
 
 void Headers::Set(std::string_view name, std::string value) {
   std::erase_if(fields_, [name](const auto& f) { return EqualsIgnoreCase(f.first, name); });
@@ -71,145 +150,108 @@ Response Response::Text(int status, std::string body) {
 
 // ----------------------------------------------------------------------------------- server
 
-namespace {
-class Session;
-}  // namespace
-
 struct Server::Impl {
   Impl(const ServerOptions& o, Handler h)
-      : options(o), handler(std::move(h)), ioc(o.threads), acceptor(ioc) {}
+      : core(o, std::move(h)), acceptor(asio::make_strand(core.ioc)) {}
 
-  ServerOptions options;
-  Handler handler;
-  asio::io_context ioc;
-  tcp::acceptor acceptor;
+  ServerCore core;
+  tcp::acceptor acceptor;  // on its own strand
+  AcceptFn accept_fn;
+  std::thread accept_thread;
   std::vector<std::thread> threads;
-  std::atomic<bool> stopped{false};
+  TlsServerContextPtr tls;
   uint16_t port = 0;
-  // Live sessions, so Stop() can close their sockets once the I/O threads are joined.
-  std::mutex sessions_mu;
-  std::vector<std::weak_ptr<Session>> sessions;
+  bool stop_done = false;
 
   void Accept();
+  void AcceptLoop();
+  void Serve(Socket socket, std::string remote);
+  void RunThreads() {
+    for (int i = 0; i < core.options.threads; ++i) {
+      threads.emplace_back([this] { core.ioc.run(); });
+    }
+  }
 };
 
-namespace {
-
-class Session : public std::enable_shared_from_this<Session> {
- public:
-  Session(tcp::socket socket, Server::Impl* server) : stream_(std::move(socket)), server_(server) {
-    beast::error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
-    if (!ec) remote_ = ep.address().to_string();
+void Server::Impl::Serve(Socket socket, std::string remote) {
+  std::shared_ptr<SessionBase> session;
+  if (tls) {
+    session = NewTlsSession(&core, *tls, std::move(remote), std::move(socket));
+  } else {
+    session = std::make_shared<Session<PlainStream>>(&core, std::move(remote), std::move(socket));
   }
-
-  void Start() { ReadHeader(); }
-  // CloseNow closes the socket; only called when no I/O thread runs.
-  void CloseNow() { Close(); }
-
- private:
-  const ServerOptions& options() const { return server_->options; }
-
-  void ReadHeader() {
-    parser_.emplace();
-    parser_->header_limit(static_cast<std::uint32_t>(options().max_header_bytes));
-    parser_->body_limit(options().max_body_bytes);
-    stream_.expires_after(ToChrono(options().idle_timeout));
-    bhttp::async_read_header(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
-  }
-
-  void OnHeader(beast::error_code ec) {
-    if (ec) return OnReadError(ec);
-    stream_.expires_after(ToChrono(options().read_timeout));
-    bhttp::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code e, size_t) { self->OnBody(e); });
-  }
-
-  void OnReadError(beast::error_code ec) {
-    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
-        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
-        ec == asio::error::eof) {
-      return Close();
-    }
-    if (ec == bhttp::error::header_limit) {
-      return Send(Response::Text(431, "request header fields too large\n"), 11, false);
-    }
-    if (ec == bhttp::error::body_limit) {
-      return Send(Response::Text(413, "request body too large\n"), 11, false);
-    }
-    return Send(Response::Text(400, "malformed HTTP request\n"), 11, false);
-  }
-
-  void OnBody(beast::error_code ec) {
-    if (ec) return OnReadError(ec);
-    auto& msg = parser_->get();
-    Request req;
-    req.method = std::string(msg.method_string());
-    req.target = std::string(msg.target());
-    for (const auto& field : msg) {
-      req.headers.Add(std::string(field.name_string()), std::string(field.value()));
-    }
-    req.body = std::move(msg.body());
-    req.remote_address = remote_;
-    const bool keep_alive = msg.keep_alive() && !server_->stopped.load();
-    const unsigned version = msg.version();
-    Response res = server_->handler(req);
-    Send(res, version, keep_alive);
-  }
-
-  void Send(const Response& r, unsigned version, bool keep_alive) {
-    response_ = ToBeast(r, version, keep_alive);
-    stream_.expires_after(ToChrono(options().read_timeout));
-    bhttp::async_write(stream_, response_,
-                       [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
-                         if (ec || !keep_alive) return self->Close();
-                         self->ReadHeader();
-                       });
-  }
-
-  void Close() {
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.socket().close(ignored);
-  }
-
-  beast::tcp_stream stream_;
-  Server::Impl* server_;
-  beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  bhttp::response<bhttp::string_body> response_;
-  std::string remote_;
-};
-
-}  // namespace
+  if (!core.Register(session)) return;  // stopping: the socket closes with the session
+  session->Start();
+}
 
 void Server::Impl::Accept() {
-  acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
-    if (stopped.load()) return;
-    if (!ec) {
-      auto session = std::make_shared<Session>(std::move(socket), this);
-      {
-        std::lock_guard<std::mutex> lock(sessions_mu);
-        std::erase_if(sessions, [](const std::weak_ptr<Session>& w) { return w.expired(); });
-        sessions.push_back(session);
+  acceptor.async_accept(asio::make_strand(core.ioc),
+                        [this](beast::error_code ec, tcp::socket socket) {
+                          if (core.stopped.load()) return;
+                          if (!ec) {
+                            beast::error_code ignored;
+                            std::string remote;
+                            auto ep = socket.remote_endpoint(ignored);
+                            if (!ignored) remote = ep.address().to_string();
+                            socket.set_option(tcp::no_delay(true), ignored);
+                            Serve(Socket(std::move(socket)), std::move(remote));
+                          }
+                          Accept();
+                        });
+}
+
+void Server::Impl::AcceptLoop() {
+  while (!core.stopped.load()) {
+    absl::StatusOr<AcceptedConnection> conn = accept_fn(absl::Milliseconds(100));
+    if (!conn.ok()) {
+      if (!absl::IsDeadlineExceeded(conn.status())) {
+        log::Warning("http.accept_failed", {{"status", conn.status()}});
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
-      session->Start();
+      continue;
     }
-    Accept();
-  });
+    if (conn->fd < 0) continue;
+    if (core.stopped.load()) {
+      ::close(conn->fd);
+      break;
+    }
+    Socket socket(asio::make_strand(core.ioc));
+    if (!AdoptFd(conn->fd, socket).ok()) continue;
+    Serve(std::move(socket), std::move(conn->remote_address));
+  }
 }
 
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
-                                                      Handler handler) {
+namespace {
+
+absl::Status CheckOptions(const ServerOptions& options) {
   if (options.threads < 1 || options.threads > 256) {
     return absl::InvalidArgumentError("HTTP server threads must be 1..256");
   }
-  auto impl = std::make_unique<Impl>(options, std::move(handler));
+  if (options.handler_threads < 1 || options.handler_threads > 1024) {
+    return absl::InvalidArgumentError("HTTP server handler_threads must be 1..1024");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Server::Impl>> NewImpl(const ServerOptions& options,
+                                                      Handler handler) {
+  RETURN_IF_ERROR(CheckOptions(options));
+  TlsServerContextPtr tls;
+  if (options.tls) {
+    ASSIGN_OR_RETURN(tls, NewTlsServerContext(*options.tls));
+  }
+  auto impl = std::make_unique<Server::Impl>(options, std::move(handler));
+  impl->tls = std::move(tls);
+  return impl;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
+                                                      Handler handler) {
+  ASSIGN_OR_RETURN(auto impl, NewImpl(options, std::move(handler)));
   beast::error_code ec;
   auto address = asio::ip::make_address(options.host, ec);
   if (ec) return absl::InvalidArgumentError(absl::StrCat("not an IP address: ", options.host));
@@ -219,33 +261,77 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   if (!ec) impl->acceptor.bind(endpoint, ec);
   if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
+    impl->core.pool.Shutdown();
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.host, ":", options.port, ": ", ec.message()));
   }
   impl->port = impl->acceptor.local_endpoint().port();
-  impl->Accept();
-  for (int i = 0; i < options.threads; ++i) {
-    impl->threads.emplace_back([raw = impl.get()] { raw->ioc.run(); });
-  }
-  log::Info("http.listen", {{"port", impl->port}, {"threads", options.threads}});
+  asio::dispatch(impl->acceptor.get_executor(), [raw = impl.get()] { raw->Accept(); });
+  impl->RunThreads();
+  log::Info("http.listen", {{"port", impl->port},
+                            {"threads", options.threads},
+                            {"handler_threads", options.handler_threads},
+                            {"tls", options.tls.has_value()}});
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::StartWithAcceptor(AcceptFn accept,
+                                                                  const ServerOptions& options,
+                                                                  Handler handler) {
+  if (!accept) return absl::InvalidArgumentError("HTTP server accept function is empty");
+  ASSIGN_OR_RETURN(auto impl, NewImpl(options, std::move(handler)));
+  impl->accept_fn = std::move(accept);
+  impl->RunThreads();
+  impl->accept_thread = std::thread([raw = impl.get()] { raw->AcceptLoop(); });
+  log::Info("http.serve_acceptor", {{"threads", options.threads},
+                                    {"handler_threads", options.handler_threads},
+                                    {"tls", options.tls.has_value()}});
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
 uint16_t Server::port() const { return impl_->port; }
 
 void Server::Stop() {
-  if (impl_->stopped.exchange(true)) return;
-  impl_->ioc.stop();
+  ServerCore& core = impl_->core;
+  {
+    std::lock_guard<std::mutex> lock(core.sessions_mu);
+    if (impl_->stop_done) return;
+    impl_->stop_done = true;
+    core.stopped.store(true);
+  }
+  // 1. Stop accepting.
+  if (impl_->accept_fn) {
+    if (impl_->accept_thread.joinable()) impl_->accept_thread.join();
+  } else {
+    std::promise<void> closed;
+    asio::post(impl_->acceptor.get_executor(), [this, &closed] {
+      beast::error_code ignored;
+      impl_->acceptor.close(ignored);
+      closed.set_value();
+    });
+    closed.get_future().wait();
+  }
+  // 2. Close every connection; pending operations complete with errors, so a streaming
+  // producer's next Write() returns false.
+  std::vector<std::shared_ptr<SessionBase>> live;
+  {
+    std::lock_guard<std::mutex> lock(core.sessions_mu);
+    for (const auto& weak : core.sessions) {
+      if (auto session = weak.lock()) live.push_back(std::move(session));
+    }
+  }
+  for (const auto& session : live) session->Abort();
+  // 3. Wait for running handlers while the I/O threads still complete their writes.
+  core.pool.Shutdown();
+  // 4. Stop the I/O threads.
+  core.work.reset();
+  core.ioc.stop();
   for (std::thread& t : impl_->threads) t.join();
   impl_->threads.clear();
-  // No I/O thread runs now: close the listener and every open connection.
-  beast::error_code ignored;
-  impl_->acceptor.close(ignored);
-  std::lock_guard<std::mutex> lock(impl_->sessions_mu);
-  for (const auto& weak : impl_->sessions) {
-    if (auto session = weak.lock()) session->CloseNow();
-  }
-  impl_->sessions.clear();
+  // No I/O thread runs now: close whatever is still open.
+  for (const auto& session : live) session->CloseNow();
+  std::lock_guard<std::mutex> lock(core.sessions_mu);
+  core.sessions.clear();
 }
 
 Server::~Server() { Stop(); }
@@ -254,98 +340,199 @@ Server::~Server() { Stop(); }
 
 struct Client::Impl {
   std::string host;
-  uint16_t port;
-  absl::Duration timeout;
+  uint16_t port = 0;
+  ConnectFn connect;
+  ClientOptions options;
+  std::string host_header;
   asio::io_context ioc;
-  std::optional<beast::tcp_stream> stream;
-  beast::flat_buffer buffer;
+  std::unique_ptr<ClientConnBase> conn;
 
-  // Run drives the I/O context until the started operations complete. Deadlines come from
-  // the stream's expires_after, which applies to asynchronous operations only.
   void Run() {
     ioc.restart();
     ioc.run();
   }
 
-  absl::Status Connect() {
-    stream.emplace(ioc);
+  absl::StatusOr<Socket> Dial() {
+    Socket socket(ioc);
+    if (connect) {
+      ASSIGN_OR_RETURN(int fd, connect(options.timeout));
+      RETURN_IF_ERROR(AdoptFd(fd, socket));
+      return socket;
+    }
     beast::error_code ec;
     tcp::resolver resolver(ioc);
     auto results = resolver.resolve(host, std::to_string(port), ec);
     if (ec) return absl::UnavailableError(absl::StrCat("cannot resolve ", host));
-    stream->expires_after(ToChrono(timeout));
-    stream->async_connect(results, [&ec](beast::error_code e, const tcp::endpoint&) { ec = e; });
+    beast::tcp_stream stream(ioc);
+    stream.expires_after(ToChrono(options.timeout));
+    stream.async_connect(results, [&ec](beast::error_code e, const tcp::endpoint&) { ec = e; });
     Run();
+    if (ec == beast::error::timeout) {
+      return absl::DeadlineExceededError(absl::StrCat("connecting to ", host, " timed out"));
+    }
     if (ec) {
-      stream.reset();
-      if (ec == beast::error::timeout) {
-        return absl::DeadlineExceededError(absl::StrCat("connecting to ", host, " timed out"));
-      }
       return absl::UnavailableError(
           absl::StrCat("cannot connect to ", host, ":", port, ": ", ec.message()));
     }
-    stream->socket().set_option(tcp::no_delay(true), ec);
-    buffer.clear();
-    return absl::OkStatus();
+    stream.socket().set_option(tcp::no_delay(true), ec);
+    return Socket(stream.release_socket());
   }
 
-  absl::StatusOr<Response> RoundTrip(const Request& request) {
-    bhttp::request<bhttp::string_body> req;
-    req.method_string(request.method);
-    req.target(request.target);
-    req.version(11);
-    for (const auto& [name, value] : request.headers.fields()) req.insert(name, value);
-    if (req.find(bhttp::field::host) == req.end()) req.set(bhttp::field::host, host);
-    req.body() = request.body;
-    req.keep_alive(true);
-    req.prepare_payload();
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(64 * 1024 * 1024);
-    beast::error_code write_ec, read_ec;
-    stream->expires_after(ToChrono(timeout));
-    bhttp::async_write(*stream, req, [&](beast::error_code ec, size_t) {
-      write_ec = ec;
-      if (!ec) {
-        bhttp::async_read(*stream, buffer, parser,
-                          [&read_ec](beast::error_code e, size_t) { read_ec = e; });
-      }
-    });
-    Run();
-    const beast::error_code ec = write_ec ? write_ec : read_ec;
-    if (ec == beast::error::timeout) return absl::DeadlineExceededError("HTTP request timed out");
-    if (ec) return absl::UnavailableError(absl::StrCat("HTTP exchange failed: ", ec.message()));
-    auto& msg = parser.get();
-    Response out;
-    out.status = static_cast<int>(msg.result_int());
-    for (const auto& field : msg) {
-      out.headers.Add(std::string(field.name_string()), std::string(field.value()));
+  absl::Status Connect() {
+    conn.reset();
+    ASSIGN_OR_RETURN(Socket socket, Dial());
+    if (options.tls) {
+      ASSIGN_OR_RETURN(conn, NewTlsClientConn(ioc, *options.tls, host, host_header, options.timeout,
+                                              std::move(socket)));
+    } else {
+      conn = std::make_unique<ClientConn<PlainStream>>(ioc, host_header, options.timeout,
+                                                       std::move(socket));
     }
-    out.body = std::move(msg.body());
-    if (!msg.keep_alive()) stream.reset();
-    return out;
+    return absl::OkStatus();
   }
 };
 
+namespace {
+
+std::string HostHeader(const std::string& host) {
+  return host.find(':') == std::string::npos ? host : absl::StrCat("[", host, "]");
+}
+
+}  // namespace
+
 Client::Client(std::string host, uint16_t port, absl::Duration timeout)
+    : Client(std::move(host), port, ClientOptions{.timeout = timeout, .tls = std::nullopt}) {}
+
+Client::Client(std::string host, uint16_t port, ClientOptions options)
     : impl_(std::make_unique<Impl>()) {
+  impl_->host_header = HostHeader(host);
   impl_->host = std::move(host);
   impl_->port = port;
-  impl_->timeout = timeout;
+  impl_->options = std::move(options);
+}
+
+Client::Client(ConnectFn connect, ClientOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->host = "localhost";
+  impl_->host_header = "localhost";
+  impl_->connect = std::move(connect);
+  impl_->options = std::move(options);
 }
 
 Client::~Client() = default;
 
 absl::StatusOr<Response> Client::Send(const Request& request) {
-  const bool reused = impl_->stream.has_value();
+  const bool reused = impl_->conn != nullptr;
   if (!reused) RETURN_IF_ERROR(impl_->Connect());
-  auto r = impl_->RoundTrip(request);
+  auto r = impl_->conn->RoundTrip(request);
   if (!r.ok() && reused && absl::IsUnavailable(r.status())) {
     // The server may have closed the idle connection: one fresh attempt.
     RETURN_IF_ERROR(impl_->Connect());
-    r = impl_->RoundTrip(request);
+    r = impl_->conn->RoundTrip(request);
   }
-  if (!r.ok()) impl_->stream.reset();
+  if (!r.ok() || !impl_->conn->reusable()) impl_->conn.reset();
   return r;
+}
+
+absl::Status Client::SendStreaming(const Request& request,
+                                   const std::function<bool(const Response& head)>& on_head,
+                                   const std::function<bool(std::string_view piece)>& on_body) {
+  const bool reused = impl_->conn != nullptr;
+  if (!reused) RETURN_IF_ERROR(impl_->Connect());
+  bool got_head = false;
+  absl::Status s = impl_->conn->Streaming(request, on_head, on_body, &got_head);
+  if (!s.ok() && !got_head && reused && absl::IsUnavailable(s)) {
+    RETURN_IF_ERROR(impl_->Connect());
+    s = impl_->conn->Streaming(request, on_head, on_body, &got_head);
+  }
+  if (!s.ok() || !impl_->conn->reusable()) impl_->conn.reset();
+  return s;
+}
+
+// -------------------------------------------------------------------------------------- url
+
+namespace {
+
+// RFC 3986 §2.2/§2.3: unreserved and sub-delims, plus ':' '@' '/' '?' and '%' in a path.
+bool IsPathChar(char c) {
+  if (std::isalnum(static_cast<unsigned char>(c))) return true;
+  return std::string_view("-._~!$&'()*+,;=:@/?%").find(c) != std::string_view::npos;
+}
+
+bool IsRegNameChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' ||
+         c == '~';
+}
+
+}  // namespace
+
+absl::StatusOr<Url> ParseUrl(std::string_view url) {
+  const size_t sep = url.find("://");
+  if (sep == std::string_view::npos) return absl::InvalidArgumentError("URL has no scheme");
+  Url out;
+  out.scheme = absl::AsciiStrToLower(std::string(url.substr(0, sep)));
+  if (out.scheme == "http") {
+    out.port = 80;
+  } else if (out.scheme == "https") {
+    out.port = 443;
+  } else {
+    return absl::InvalidArgumentError("URL scheme must be http or https");
+  }
+  std::string_view rest = url.substr(sep + 3);
+  if (rest.find('#') != std::string_view::npos) {
+    return absl::InvalidArgumentError("URL has a fragment");
+  }
+  const size_t auth_end = rest.find_first_of("/?");
+  std::string_view authority = rest.substr(0, auth_end);
+  std::string_view path = auth_end == std::string_view::npos ? "" : rest.substr(auth_end);
+  if (authority.find('@') != std::string_view::npos) {
+    return absl::InvalidArgumentError("URL has user info");
+  }
+  std::string_view port_text;
+  bool has_port = false;
+  if (!authority.empty() && authority.front() == '[') {
+    const size_t close = authority.find(']');
+    if (close == std::string_view::npos) return absl::InvalidArgumentError("URL: unclosed '['");
+    out.host = std::string(authority.substr(1, close - 1));
+    beast::error_code ec;
+    asio::ip::make_address_v6(out.host, ec);
+    if (ec) return absl::InvalidArgumentError("URL: bad IPv6 address");
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return absl::InvalidArgumentError("URL: junk after ']'");
+      has_port = true;
+      port_text = after.substr(1);
+    }
+  } else {
+    const size_t colon = authority.find(':');
+    out.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) {
+      has_port = true;
+      port_text = authority.substr(colon + 1);
+    }
+    for (char c : out.host) {
+      if (!IsRegNameChar(c)) return absl::InvalidArgumentError("URL: bad character in host");
+    }
+  }
+  if (out.host.empty()) return absl::InvalidArgumentError("URL has no host");
+  if (has_port) {
+    if (port_text.empty() || port_text.size() > 5) {
+      return absl::InvalidArgumentError("URL: bad port");
+    }
+    uint32_t port = 0;
+    for (char c : port_text) {
+      if (c < '0' || c > '9') return absl::InvalidArgumentError("URL: bad port");
+      port = port * 10 + static_cast<uint32_t>(c - '0');
+    }
+    if (port == 0 || port > 65535) return absl::InvalidArgumentError("URL: port out of range");
+    out.port = static_cast<uint16_t>(port);
+  }
+  for (char c : path) {
+    if (!IsPathChar(c)) return absl::InvalidArgumentError("URL: bad character in path");
+  }
+  out.path = path.empty()
+                 ? "/"
+                 : (path.front() == '?' ? absl::StrCat("/", std::string(path)) : std::string(path));
+  return out;
 }
 
 }  // namespace confide::http

@@ -1,6 +1,17 @@
 #include "http/http.h"
 
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <condition_variable>
+#include <cstring>
+#include <filesystem>
+#include <future>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -10,6 +21,27 @@
 
 namespace confide::http {
 namespace {
+
+// Gate is a counter one thread raises and another waits on (bounded, so that a broken
+// implementation fails instead of hanging; the bound is not a timing assertion).
+class Gate {
+ public:
+  void Raise() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++count_;
+    cv_.notify_all();
+  }
+  // WaitFor returns true once the count reaches n.
+  bool WaitFor(int n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(20), [&] { return count_ >= n; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int count_ = 0;
+};
 
 std::unique_ptr<Server> StartEcho(ServerOptions options = {}) {
   auto server = Server::Start(options, [](const Request& r) {
@@ -144,6 +176,407 @@ TEST(Http, ErrorsNameTheProblem) {
             absl::StatusCode::kInvalidArgument);
   Client nobody("127.0.0.1", 1);
   EXPECT_EQ(nobody.Send(Post("/", "")).status().code(), absl::StatusCode::kUnavailable);
+}
+
+Request Get(std::string target) {
+  Request r;
+  r.method = "GET";
+  r.target = std::move(target);
+  return r;
+}
+
+TEST(HttpStream, StreamedResponseArrivesPieceByPiece) {
+  Gate received;  // raised by the client per piece
+  std::atomic<bool> producer_ok{true};
+  ServerOptions o;
+  o.threads = 1;
+  auto server = Server::Start(o, [&](const Request&) {
+    Response res;
+    res.headers.Add("Content-Type", "text/event-stream");
+    res.stream = [&](BodyWriter& w) {
+      for (int i = 0; i < 5; ++i) {
+        if (!w.Write("piece" + std::to_string(i) + ";")) producer_ok = false;
+        // The next piece is written only after the client has seen this one: delivery is
+        // incremental, not buffered until the end.
+        if (!received.WaitFor(i + 1)) producer_ok = false;
+      }
+    };
+    return res;
+  });
+  ASSERT_TRUE(server.ok()) << server.status();
+  Client client("127.0.0.1", (*server)->port());
+  int heads = 0;
+  std::string body;
+  std::vector<std::string> pieces;
+  absl::Status s = client.SendStreaming(
+      Get("/stream"),
+      [&](const Response& head) {
+        ++heads;
+        EXPECT_EQ(head.status, 200);
+        EXPECT_EQ(head.headers.Get("content-type"), "text/event-stream");
+        EXPECT_EQ(head.headers.Get("transfer-encoding"), "chunked");
+        EXPECT_TRUE(head.body.empty());
+        return true;
+      },
+      [&](std::string_view piece) {
+        body += piece;
+        // A piece is complete when it ends with ';' (pieces may be split, never merged here).
+        if (!body.empty() && body.back() == ';') {
+          pieces.push_back(body);
+          received.Raise();
+        }
+        return true;
+      });
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(heads, 1);
+  EXPECT_EQ(body, "piece0;piece1;piece2;piece3;piece4;");
+  EXPECT_EQ(pieces.size(), 5u);
+  EXPECT_TRUE(producer_ok.load());
+  // The connection is kept alive after a chunked stream.
+  auto res = client.Send(Get("/again"));
+  ASSERT_TRUE(res.ok()) << res.status();
+  EXPECT_EQ(res->status, 200);
+}
+
+TEST(HttpStream, SendStreamingOnContentLengthResponse) {
+  const std::string big(200000, 'z');
+  auto server = Server::Start({}, [&](const Request&) { return Response::Text(201, big); });
+  ASSERT_TRUE(server.ok());
+  Client client("127.0.0.1", (*server)->port());
+  std::string body;
+  int status = 0;
+  int calls = 0;
+  absl::Status s = client.SendStreaming(
+      Get("/"),
+      [&](const Response& head) {
+        status = head.status;
+        EXPECT_EQ(head.headers.Get("content-length"), std::to_string(big.size()));
+        return true;
+      },
+      [&](std::string_view piece) {
+        ++calls;
+        body += piece;
+        return true;
+      });
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(status, 201);
+  EXPECT_EQ(body, big);
+  EXPECT_GT(calls, 1);  // bigger than one read buffer
+  // Abort from on_head: Cancelled, and the client reconnects for the next request.
+  s = client.SendStreaming(
+      Get("/"), [](const Response&) { return false; }, [](std::string_view) { return true; });
+  EXPECT_EQ(s.code(), absl::StatusCode::kCancelled);
+  s = client.SendStreaming(
+      Get("/"), [](const Response&) { return true; }, [](std::string_view) { return false; });
+  EXPECT_EQ(s.code(), absl::StatusCode::kCancelled);
+  auto res = client.Send(Get("/"));
+  ASSERT_TRUE(res.ok()) << res.status();
+  EXPECT_EQ(res->body, big);
+}
+
+TEST(HttpStream, ProducerSeesWriteFalseAfterClientDisconnects) {
+  Gate client_gone;
+  std::promise<bool> saw_false;
+  auto server = Server::Start({}, [&](const Request&) {
+    Response res;
+    res.stream = [&](BodyWriter& w) {
+      w.Write("first");
+      client_gone.WaitFor(1);
+      bool ok = true;
+      const std::string block(4096, 'x');
+      for (int i = 0; i < 100000 && ok; ++i) ok = w.Write(block);
+      saw_false.set_value(!ok);
+    };
+    return res;
+  });
+  ASSERT_TRUE(server.ok());
+  {
+    Client client("127.0.0.1", (*server)->port());
+    absl::Status s = client.SendStreaming(
+        Get("/"), [](const Response&) { return true; }, [](std::string_view) { return false; });
+    EXPECT_EQ(s.code(), absl::StatusCode::kCancelled);
+  }  // the connection is gone
+  client_gone.Raise();
+  auto result = saw_false.get_future();
+  ASSERT_EQ(result.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  EXPECT_TRUE(result.get());
+}
+
+TEST(HttpStream, StopWhileStreamingReturns) {
+  Gate first_piece;
+  std::atomic<bool> producer_returned{false};
+  auto server = Server::Start({}, [&](const Request&) {
+    Response res;
+    res.stream = [&](BodyWriter& w) {
+      while (w.Write("tick")) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      producer_returned = true;
+    };
+    return res;
+  });
+  ASSERT_TRUE(server.ok());
+  absl::Status client_status;
+  std::thread reader([&] {
+    Client client("127.0.0.1", (*server)->port());
+    bool raised = false;
+    client_status = client.SendStreaming(
+        Get("/"), [](const Response&) { return true; },
+        [&](std::string_view) {
+          if (!raised) first_piece.Raise();
+          raised = true;
+          return true;
+        });
+  });
+  ASSERT_TRUE(first_piece.WaitFor(1));
+  (*server)->Stop();
+  EXPECT_TRUE(producer_returned.load());
+  reader.join();
+  EXPECT_FALSE(client_status.ok());  // the body was cut off
+}
+
+TEST(HttpStream, BodyAndStreamTogetherIs500AndHttp10StreamsUnframed) {
+  auto server = Server::Start({}, [](const Request& r) {
+    Response res;
+    if (r.target == "/both") res.body = "x";
+    res.stream = [](BodyWriter& w) {
+      w.Write("one ");
+      w.Write("");
+      w.Write("two");
+    };
+    return res;
+  });
+  ASSERT_TRUE(server.ok());
+  Client client("127.0.0.1", (*server)->port());
+  auto res = client.Send(Get("/both"));
+  ASSERT_TRUE(res.ok()) << res.status();
+  EXPECT_EQ(res->status, 500);
+  res = client.Send(Get("/"));
+  ASSERT_TRUE(res.ok()) << res.status();
+  EXPECT_EQ(res->body, "one two");
+
+  namespace asio = internal::asio;
+  asio::io_context ioc;
+  internal::tcp::socket sock(ioc);
+  sock.connect({asio::ip::make_address("127.0.0.1"), (*server)->port()});
+  std::string req = "GET / HTTP/1.0\r\n\r\n";
+  asio::write(sock, asio::buffer(req));
+  std::string reply;
+  boost::system::error_code ec;
+  char buf[1024];
+  while (!ec) {
+    size_t n = sock.read_some(asio::buffer(buf), ec);
+    reply.append(buf, n);
+  }
+  EXPECT_EQ(reply.find("chunked"), std::string::npos) << reply;
+  EXPECT_EQ(reply.substr(reply.size() - 7), "one two") << reply;
+}
+
+TEST(HttpServer, BlockingHandlersDoNotStallOtherConnections) {
+  Gate released;
+  ServerOptions o;
+  o.threads = 1;
+  o.handler_threads = 2;
+  auto server = Server::Start(o, [&](const Request& r) {
+    if (r.target == "/wait") {
+      return Response::Text(200, released.WaitFor(1) ? "released" : "gave up");
+    }
+    released.Raise();
+    return Response::Text(200, "released the other");
+  });
+  ASSERT_TRUE(server.ok());
+  std::string waited;
+  std::thread waiter([&] {
+    Client client("127.0.0.1", (*server)->port());
+    auto res = client.Send(Get("/wait"));
+    if (res.ok()) waited = res->body;
+  });
+  Client client("127.0.0.1", (*server)->port());
+  auto res = client.Send(Get("/release"));
+  ASSERT_TRUE(res.ok()) << res.status();
+  waiter.join();
+  EXPECT_EQ(waited, "released");
+}
+
+// UnixListener is an AF_UNIX stream listener in a temporary directory.
+class UnixListener {
+ public:
+  UnixListener() {
+    char tmpl[] = "/tmp/confide-http-test-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    path_ = dir_ + "/sock";
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr = Address();
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    EXPECT_EQ(::listen(fd_, 16), 0);
+  }
+  ~UnixListener() {
+    ::close(fd_);
+    std::filesystem::remove_all(dir_);
+  }
+
+  AcceptFn Acceptor() {
+    return [this](absl::Duration timeout) -> absl::StatusOr<AcceptedConnection> {
+      pollfd p{fd_, POLLIN, 0};
+      int r = ::poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+      if (r == 0) return absl::DeadlineExceededError("no connection");
+      if (r < 0) return absl::UnavailableError("poll failed");
+      int fd = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) return absl::UnavailableError("accept failed");
+      ++accepted;
+      return AcceptedConnection{fd, "unix:test"};
+    };
+  }
+
+  ConnectFn Connector() {
+    return [this](absl::Duration) -> absl::StatusOr<int> {
+      int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_un addr = Address();
+      if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+        ::close(fd);
+        return absl::UnavailableError("connect failed");
+      }
+      return fd;
+    };
+  }
+
+  std::atomic<int> accepted{0};
+
+ private:
+  sockaddr_un Address() const {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path_.c_str(), sizeof(addr.sun_path) - 1);
+    return addr;
+  }
+  std::string dir_, path_;
+  int fd_ = -1;
+};
+
+TEST(HttpAcceptor, ServesUnixSocketConnectionsWithLimitsAndStreaming) {
+  UnixListener listener;
+  ServerOptions o;
+  o.max_body_bytes = 1024;
+  o.max_header_bytes = 2048;
+  auto server = Server::StartWithAcceptor(listener.Acceptor(), o, [](const Request& r) {
+    if (r.target == "/stream") {
+      Response res;
+      res.stream = [](BodyWriter& w) {
+        for (int i = 0; i < 3; ++i) w.Write("s" + std::to_string(i));
+      };
+      return res;
+    }
+    Response res = Response::Text(200, r.method + " " + r.target + " " + r.body);
+    res.headers.Add("X-Remote", r.remote_address);
+    res.headers.Add("X-Host", std::string(r.headers.Get("host").value_or("")));
+    return res;
+  });
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_EQ((*server)->port(), 0);
+  Client client(listener.Connector(), ClientOptions{});
+  for (int i = 0; i < 5; ++i) {
+    auto res = client.Send(Post("/u", "b" + std::to_string(i)));
+    ASSERT_TRUE(res.ok()) << res.status();
+    EXPECT_EQ(res->body, "POST /u b" + std::to_string(i));
+    EXPECT_EQ(res->headers.Get("x-remote"), "unix:test");
+    EXPECT_EQ(res->headers.Get("x-host"), "localhost");
+  }
+  EXPECT_EQ(listener.accepted.load(), 1);  // keep-alive over the Unix socket
+  std::string body;
+  absl::Status s = client.SendStreaming(
+      Get("/stream"), [](const Response& h) { return h.status == 200; },
+      [&](std::string_view piece) {
+        body += piece;
+        return true;
+      });
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(body, "s0s1s2");
+
+  auto res = client.Send(Post("/", std::string(1025, 'x')));
+  ASSERT_TRUE(res.ok()) << res.status();
+  EXPECT_EQ(res->status, 413);
+  Request big = Post("/", "x");
+  big.headers.Add("X-Big", std::string(4096, 'a'));
+  res = client.Send(big);
+  ASSERT_TRUE(res.ok()) << res.status();
+  EXPECT_EQ(res->status, 431);
+  res = client.Send(Post("/", "fine"));
+  ASSERT_TRUE(res.ok()) << res.status();
+  EXPECT_EQ(res->status, 200);
+
+  (*server)->Stop();
+  ClientOptions short_timeout;
+  short_timeout.timeout = absl::Milliseconds(300);
+  Client after(listener.Connector(), short_timeout);
+  EXPECT_FALSE(after.Send(Post("/", "x")).ok());
+}
+
+TEST(HttpAcceptor, RejectsBadOptionsAndFailingConnectors) {
+  EXPECT_EQ(Server::StartWithAcceptor(nullptr, {}, [](const Request&) { return Response{}; })
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  ServerOptions o;
+  o.handler_threads = 0;
+  EXPECT_EQ(Server::Start(o, [](const Request&) { return Response{}; }).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  Client failing(
+      [](absl::Duration) -> absl::StatusOr<int> { return absl::UnavailableError("no route"); },
+      ClientOptions{});
+  EXPECT_EQ(failing.Send(Get("/")).status().code(), absl::StatusCode::kUnavailable);
+  Client not_a_socket([](absl::Duration) -> absl::StatusOr<int> { return ::dup(0); },
+                      ClientOptions{});
+  EXPECT_FALSE(not_a_socket.Send(Get("/")).ok());
+}
+
+TEST(HttpUrl, ParseUrl) {
+  struct Case {
+    const char* url;
+    const char* scheme;
+    const char* host;
+    uint16_t port;
+    const char* path;
+  };
+  const Case good[] = {
+      {"http://example.com", "http", "example.com", 80, "/"},
+      {"https://example.com", "https", "example.com", 443, "/"},
+      {"HTTPS://gw.confide.local:8443/v1/ohttp", "https", "gw.confide.local", 8443, "/v1/ohttp"},
+      {"http://127.0.0.1:8080/a/b?x=1&y=%20", "http", "127.0.0.1", 8080, "/a/b?x=1&y=%20"},
+      {"http://[::1]:9000/x", "http", "::1", 9000, "/x"},
+      {"https://[2001:db8::1]", "https", "2001:db8::1", 443, "/"},
+      {"http://h?q=1", "http", "h", 80, "/?q=1"},
+      {"http://h:65535/", "http", "h", 65535, "/"},
+  };
+  for (const Case& c : good) {
+    auto u = ParseUrl(c.url);
+    ASSERT_TRUE(u.ok()) << c.url << ": " << u.status();
+    EXPECT_EQ(u->scheme, c.scheme) << c.url;
+    EXPECT_EQ(u->host, c.host) << c.url;
+    EXPECT_EQ(u->port, c.port) << c.url;
+    EXPECT_EQ(u->path, c.path) << c.url;
+  }
+  const char* bad[] = {
+      "",
+      "example.com",
+      "ftp://example.com",
+      "http://",
+      "http:///path",
+      "http://:80/",
+      "http://user@host/",
+      "http://host:0/",
+      "http://host:65536/",
+      "http://host:/",
+      "http://host:8x/",
+      "http://host:123456/",
+      "http://host/#frag",
+      "http://[::1/",
+      "http://[not-v6]/",
+      "http://[::1]x/",
+      "http://ho st/",
+      "http://host/pa th",
+      "http://host/\x01",
+  };
+  for (const char* url : bad) {
+    EXPECT_EQ(ParseUrl(url).status().code(), absl::StatusCode::kInvalidArgument) << url;
+  }
 }
 
 }  // namespace

@@ -111,6 +111,10 @@ class ChunkedResponseReceiver {
  public:
   absl::StatusOr<std::vector<Bytes>> Feed(ByteSpan data);
   absl::StatusOr<Bytes> Finish();
+  // final_chunk_started returns true once the final-chunk marker arrived. The framing is in the
+  // clear, so a client may tell "the stream ended before its final chunk" (truncation) apart
+  // from a final chunk that fails to open without creating an oracle.
+  bool final_chunk_started() const { return in_final_; }
 
   ChunkedResponseReceiver(crypto::HpkeSuite suite, Bytes enc, SecretBytes secret)
       : suite_(suite), enc_(std::move(enc)), secret_(std::move(secret)) {}
