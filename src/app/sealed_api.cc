@@ -4,8 +4,8 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
-#include "app/internal/bhttp_stream.h"
 #include "ohttp/bhttp.h"
+#include "ohttp/bhttp_stream.h"
 #include "ohttp/chunked.h"
 
 namespace confide::app {
@@ -189,7 +189,7 @@ ApiReply SealedApi::HandleChunked(const http::Request& outer) const {
   }
   // Streamed: head chunk, one chunk per piece, final chunk = content terminator + trailers.
   producer = [sender, inner](const StreamWriter& write) {
-    auto head_bytes = internal::EncodeIndeterminateResponseHead(
+    auto head_bytes = ohttp::EncodeIndeterminateResponseHead(
         static_cast<uint16_t>(inner.response.status), ResponseFields(inner.response));
     if (!head_bytes.ok()) return;
     auto sealed = sender->SealChunk(*head_bytes, false);
@@ -199,14 +199,14 @@ ApiReply SealedApi::HandleChunked(const http::Request& outer) const {
     if (!write(AsStringView(first))) return;
     bool ok = true;
     inner.stream([&](std::string_view piece) {
-      Bytes chunk = internal::EncodeIndeterminateContentChunk(AsBytes(piece));
+      Bytes chunk = ohttp::EncodeIndeterminateContentChunk(AsBytes(piece));
       if (chunk.empty()) return true;
       auto s = sender->SealChunk(chunk, false);
       ok = s.ok() && write(AsStringView(*s));
       return ok;
     });
     if (!ok) return;  // the client sees no final chunk: a truncated stream it detects
-    auto end = internal::EncodeIndeterminateResponseEnd();
+    auto end = ohttp::EncodeIndeterminateResponseEnd();
     if (!end.ok()) return;
     auto fin = sender->SealChunk(*end, /*final=*/true);
     if (fin.ok()) write(AsStringView(*fin));

@@ -4,10 +4,10 @@
 #include <string>
 #include <vector>
 
-#include "app/internal/bhttp_stream.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "ohttp/bhttp.h"
+#include "ohttp/bhttp_stream.h"
 #include "ohttp/chunked.h"
 #include "testing/testdata.h"
 
@@ -70,39 +70,6 @@ http::Request Outer(const std::string& type, ByteSpan body) {
   r.headers.Set("Content-Type", type);
   r.body.assign(body.begin(), body.end());
   return r;
-}
-
-TEST(BhttpStreamTest, IncrementalIndeterminateResponseDecodes) {
-  auto head = internal::EncodeIndeterminateResponseHead(
-      200, {{"content-type", "text/event-stream"}, {"cache-control", "no-cache"}});
-  ASSERT_TRUE(head.ok());
-  // Framing 3, status 200 (2-byte varint 0x40c8), then the field lines.
-  EXPECT_EQ(ByteSpan(*head).first(3)[0], 0x03);
-  EXPECT_EQ(ByteSpan(*head).first(3)[1], 0x40);
-  EXPECT_EQ(ByteSpan(*head).first(3)[2], 0xc8);
-  Bytes m = *head;
-  std::string expected;
-  for (std::string_view piece : {"data: a\n\n", "", "data: [DONE]\n\n"}) {
-    Bytes c = internal::EncodeIndeterminateContentChunk(AsBytes(piece));
-    EXPECT_EQ(c.empty(), piece.empty());
-    Append(m, c);
-    expected += piece;
-  }
-  auto end = internal::EncodeIndeterminateResponseEnd({{"x-done", "1"}});
-  ASSERT_TRUE(end.ok());
-  Append(m, *end);
-  auto r = ohttp::DecodeResponse(m);
-  ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->status, 200);
-  EXPECT_EQ(r->Header("content-type"), "text/event-stream");
-  EXPECT_EQ(AsStringView(r->content), expected);
-  ASSERT_EQ(r->trailers.size(), 1u);
-  EXPECT_EQ(r->trailers[0].value, "1");
-  // Without the end the content is unterminated: rejected.
-  EXPECT_FALSE(ohttp::DecodeResponse(ByteSpan(m).first(m.size() - end->size())).ok());
-  EXPECT_FALSE(internal::EncodeIndeterminateResponseHead(99, {}).ok());
-  EXPECT_FALSE(internal::EncodeIndeterminateResponseHead(200, {{"Upper", "x"}}).ok());
-  EXPECT_FALSE(internal::EncodeIndeterminateResponseEnd({{"t", "a\nb"}}).ok());
 }
 
 TEST(SealedApiTest, SingleRoundTrip) {
@@ -193,7 +160,7 @@ TEST(SealedApiTest, ChunkedStreamSealsOnePiecePerChunk) {
       ASSERT_EQ(chunks->size(), 1u) << "write " << i << " must be exactly one sealed chunk";
       if (i >= 1 && i <= 5) {
         const std::string piece = "data: piece " + std::to_string(i - 1) + "\n\n";
-        EXPECT_EQ((*chunks)[0], internal::EncodeIndeterminateContentChunk(AsBytes(piece)));
+        EXPECT_EQ((*chunks)[0], ohttp::EncodeIndeterminateContentChunk(AsBytes(piece)));
       }
       Append(plaintext, (*chunks)[0]);
     } else {
