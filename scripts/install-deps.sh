@@ -15,7 +15,10 @@ PACKAGES=(
   libboost-dev                      # Boost.Beast/Asio: the HTTP stack (chosen by benchmark)
   libcpp-httplib-dev wrk            # the other candidate stack and the load generator (bench)
   libsqlite3-dev                    # the KMS key store (SQLite, WAL)
-  jq curl                           # the demo and the integration scripts
+  jq curl strace                    # the demo and the integration scripts (strace: canary capture)
+  # OpenCV 4.6 for src/vision: only the four modules used (the libopencv-dev meta package
+  # would pull ~150 more packages; cmake/FindOpenCV.cmake finds these without its config file)
+  libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-dnn-dev
 )
 
 # Test peers (npm's @hpke/core for the HPKE/OHTTP interop test) need node and npm; a machine

@@ -12,6 +12,7 @@
 #include "cli/model_bench_commands.h"
 #include "cli/model_commands.h"
 #include "cli/proxy_commands.h"
+#include "cli/vision_commands.h"
 
 namespace confide::cli {
 
@@ -28,6 +29,7 @@ int RunConfide(int argc, char** argv) {
   AddGuardCommands(app, &run);
   AddProxyCommands(app, &run);
   AddKmsCommands(app, &run);
+  AddVisionCommands(app, &run);
   // CLI11 reports usage errors by throwing; this is the boundary where we catch them.
   try {
     app.parse(argc, argv);

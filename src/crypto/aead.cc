@@ -212,6 +212,44 @@ absl::StatusOr<Bytes> AeadOpen(AeadAlg alg, ByteSpan key, ByteSpan nonce, ByteSp
   return out;
 }
 
+namespace {
+
+bool Overlaps(ByteSpan a, std::span<uint8_t> b) {
+  if (a.empty() || b.empty()) return false;
+  const uint8_t* a0 = a.data();
+  const uint8_t* b0 = b.data();
+  return a0 < b0 + b.size() && b0 < a0 + a.size();
+}
+
+}  // namespace
+
+absl::Status AeadSealInto(AeadAlg alg, ByteSpan key, ByteSpan nonce, ByteSpan aad,
+                          ByteSpan plaintext, std::span<uint8_t> out) {
+  if (out.size() != plaintext.size() + kAeadTagLen || Overlaps(plaintext, out)) {
+    return absl::InvalidArgumentError("AEAD output buffer has the wrong size or overlaps");
+  }
+  RETURN_IF_ERROR(CheckKeyAndNonce(alg, key, nonce));
+  if (plaintext.size() > kChaChaMaxPlaintextLen) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(AeadName(alg), " plaintext exceeds the algorithm's length limit"));
+  }
+  return SealInto(alg, key, nonce, aad, plaintext, out);
+}
+
+absl::Status AeadOpenInto(AeadAlg alg, ByteSpan key, ByteSpan nonce, ByteSpan aad,
+                          ByteSpan ciphertext_and_tag, std::span<uint8_t> out) {
+  RETURN_IF_ERROR(CheckKeyAndNonce(alg, key, nonce));
+  if (ciphertext_and_tag.size() < kAeadTagLen) {
+    return DecryptionFailed();
+  }
+  const size_t pt_len = ciphertext_and_tag.size() - kAeadTagLen;
+  const bool in_place = out.data() == ciphertext_and_tag.data();
+  if (out.size() != pt_len || (!in_place && Overlaps(ciphertext_and_tag, out))) {
+    return absl::InvalidArgumentError("AEAD output buffer has the wrong size or overlaps");
+  }
+  return OpenInto(alg, key, nonce, aad, ciphertext_and_tag, out);
+}
+
 Aead::Aead(AeadAlg alg, SecretBytes key)
     : alg_(alg), key_(std::move(key)), seals_(std::make_unique<std::atomic<uint64_t>>(0)) {}
 

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include "base/bytes.h"
 #include "base/secret_bytes.h"
@@ -53,6 +54,21 @@ absl::StatusOr<Bytes> AeadSeal(AeadAlg alg, ByteSpan key, ByteSpan nonce, ByteSp
 // length (caller errors, not attacker input). Thread-safe.
 absl::StatusOr<Bytes> AeadOpen(AeadAlg alg, ByteSpan key, ByteSpan nonce, ByteSpan aad,
                                ByteSpan ciphertext_and_tag);
+
+// AeadSealInto is AeadSeal writing ciphertext || tag into `out`, which must be exactly
+// plaintext.size() + kAeadTagLen bytes and must not overlap `plaintext` (InvalidArgument
+// otherwise), so that callers with large buffers (streaming AEAD segments) avoid a copy. On
+// failure `out` is zeroised. Thread-safe.
+absl::Status AeadSealInto(AeadAlg alg, ByteSpan key, ByteSpan nonce, ByteSpan aad,
+                          ByteSpan plaintext, std::span<uint8_t> out);
+
+// AeadOpenInto is AeadOpen writing the plaintext into `out`, which must be exactly
+// ciphertext_and_tag.size() - kAeadTagLen bytes (InvalidArgument otherwise; Unauthenticated when
+// the input is shorter than the tag). `out` may equal the ciphertext's first bytes (in place)
+// but must not otherwise overlap it. Unauthenticated ("decryption failed") when the input does
+// not authenticate; `out` is then zeroised, so no unauthenticated plaintext survives. Thread-safe.
+absl::Status AeadOpenInto(AeadAlg alg, ByteSpan key, ByteSpan nonce, ByteSpan aad,
+                          ByteSpan ciphertext_and_tag, std::span<uint8_t> out);
 
 // Aead is an AEAD key that manages its own nonces: every Seal draws a fresh random 12-byte nonce
 // and returns nonce || ciphertext || tag; Open takes exactly that format. Move-only; Seal and

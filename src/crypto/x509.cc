@@ -1,5 +1,6 @@
 #include "crypto/x509.h"
 
+#include <arpa/inet.h>
 #include <openssl/asn1.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -241,6 +242,40 @@ absl::Status AddExtension(X509* cert, X509V3_CTX* ctx, int nid, const std::strin
   return absl::OkStatus();
 }
 
+// ValidDnsName: 1..253 characters of letters, digits, '-' and '.', no empty label, optionally a
+// leading "*." wildcard label (RFC 6125 §6.4.3 restricts wildcards to the left-most label).
+bool ValidDnsName(std::string_view name) {
+  if (name.starts_with("*.")) name.remove_prefix(2);
+  if (name.empty() || name.size() > 253 || name.front() == '.' || name.back() == '.') return false;
+  char prev = '\0';
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.') return false;
+    if (c == '.' && prev == '.') return false;
+    prev = c;
+  }
+  return true;
+}
+
+bool ValidIpAddress(const std::string& ip) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, ip.c_str(), buf) == 1 || inet_pton(AF_INET6, ip.c_str(), buf) == 1;
+}
+
+// SubjectAltName returns the X509V3 configuration text for spec's names ("" when none). Names
+// are validated first, so no ',' or ':' of a name can alter the configuration syntax.
+absl::StatusOr<std::string> SubjectAltName(const CertificateSpec& spec) {
+  std::string out;
+  for (const std::string& name : spec.dns_names) {
+    if (!ValidDnsName(name)) return absl::InvalidArgumentError("certificate DNS name is invalid");
+    absl::StrAppend(&out, out.empty() ? "" : ",", "DNS:", name);
+  }
+  for (const std::string& ip : spec.ip_addresses) {
+    if (!ValidIpAddress(ip)) return absl::InvalidArgumentError("certificate IP address is invalid");
+    absl::StrAppend(&out, out.empty() ? "" : ",", "IP:", ip);
+  }
+  return out;
+}
+
 // Build fills in and signs a certificate. `issuer` is null for a self-signed certificate.
 absl::StatusOr<Certificate> Build(const CertificateSpec& spec, EVP_PKEY* subject_pkey,
                                   const Certificate* issuer, const EcdsaPrivateKey& signer) {
@@ -255,6 +290,7 @@ absl::StatusOr<Certificate> Build(const CertificateSpec& spec, EVP_PKEY* subject
   }
   ASSIGN_OR_RETURN(X509NamePtr subject, BuildName(spec.subject));
   ASSIGN_OR_RETURN(Asn1IntegerPtr serial, BuildSerial(spec.serial));
+  ASSIGN_OR_RETURN(const std::string san, SubjectAltName(spec));
 
   X509Ptr cert(X509_new());
   if (!cert || X509_set_version(cert.get(), X509_VERSION_3) != 1 ||
@@ -282,6 +318,16 @@ absl::StatusOr<Certificate> Build(const CertificateSpec& spec, EVP_PKEY* subject
   RETURN_IF_ERROR(AddExtension(cert.get(), &ctx, NID_subject_key_identifier, "hash"));
   if (issuer != nullptr) {
     RETURN_IF_ERROR(AddExtension(cert.get(), &ctx, NID_authority_key_identifier, "keyid:always"));
+  }
+  //= https://www.rfc-editor.org/rfc/rfc5280#section-4.2.1.6
+  //# If the subject field contains an empty sequence, then the issuing CA MUST include a
+  //# subjectAltName extension that is marked as critical.
+  // The subject always has an attribute here, so the extension is not critical.
+  if (!san.empty()) {
+    RETURN_IF_ERROR(AddExtension(cert.get(), &ctx, NID_subject_alt_name, san));
+  }
+  if (spec.server_auth) {
+    RETURN_IF_ERROR(AddExtension(cert.get(), &ctx, NID_ext_key_usage, "serverAuth"));
   }
   if (X509_sign(cert.get(), signer.holder()->get(), EVP_sha384()) <= 0) {
     return Error(kInternal, "certificate signing failed");
@@ -421,6 +467,33 @@ Bytes Certificate::SpkiDer() const {
   Bytes out(static_cast<size_t>(len));
   uint8_t* p = out.data();
   internal::CheckOk(i2d_X509_PUBKEY(pub, &p) == len ? 1 : 0, "i2d_X509_PUBKEY");
+  return out;
+}
+
+std::vector<std::string> Certificate::SubjectAltNames() const {
+  std::vector<std::string> out;
+  auto* names = static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(impl_->x509.get(), NID_subject_alt_name, nullptr, nullptr));
+  if (names == nullptr) return out;
+  for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+    if (name->type == GEN_DNS) {
+      const ASN1_IA5STRING* dns = name->d.dNSName;
+      out.push_back(absl::StrCat(
+          "DNS:", std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(dns)),
+                              static_cast<size_t>(ASN1_STRING_length(dns)))));
+    } else if (name->type == GEN_IPADD) {
+      const ASN1_OCTET_STRING* ip = name->d.iPAddress;
+      const int len = ASN1_STRING_length(ip);
+      char text[INET6_ADDRSTRLEN] = {};
+      if ((len == 4 || len == 16) &&
+          inet_ntop(len == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(ip), text, sizeof(text)) !=
+              nullptr) {
+        out.push_back(absl::StrCat("IP:", text));
+      }
+    }
+  }
+  GENERAL_NAMES_free(names);
   return out;
 }
 

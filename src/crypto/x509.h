@@ -71,6 +71,10 @@ class Certificate {
   Bytes AuthorityKeyId() const;
   // SpkiDer returns the DER SubjectPublicKeyInfo.
   Bytes SpkiDer() const;
+  // SubjectAltNames returns the dNSName and iPAddress entries of subjectAltName as "DNS:name"
+  // and "IP:address" (other kinds are skipped); empty when there is no such extension.
+  // Attacker-controlled text for a certificate from elsewhere: match it, never log it.
+  std::vector<std::string> SubjectAltNames() const;
   // EcdsaKey returns the subject public key as a P-256 or P-384 ECDSA key. InvalidArgument when
   // the key is of another type or curve (or uses explicit curve parameters).
   absl::StatusOr<EcdsaPublicKey> EcdsaKey() const;
@@ -166,13 +170,23 @@ struct CertificateSpec {
   bool is_ca = false;
   // path_len: pathLenConstraint (CA only, >= 0).
   std::optional<int> path_len;
+  // dns_names / ip_addresses: a subjectAltName extension (RFC 5280 §4.2.1.6) with these
+  // dNSName and iPAddress entries, in this order; none when both are empty. A DNS name is
+  // 1..253 characters of [A-Za-z0-9.-], optionally starting with "*."; an address is dotted
+  // IPv4 or textual IPv6.
+  std::vector<std::string> dns_names;
+  std::vector<std::string> ip_addresses;
+  // server_auth: an extendedKeyUsage extension with id-kp-serverAuth (a TLS server
+  // certificate).
+  bool server_auth = false;
 };
 
 // CreateSelfSignedCertificate builds an X.509 v3 certificate for `key`'s public key, issued by
 // itself and signed by `key` with ecdsa-with-SHA384. It carries a subjectKeyIdentifier (SHA-1
 // of the public key, RFC 5280 §4.2.1.2 method 1). InvalidArgument when `key` is not P-384 or
 // the spec is invalid (no subject attribute, bad country, bad serial, not_after < not_before,
-// times outside years 0..9999, path_len on a non-CA or negative); Internal if OpenSSL fails.
+// times outside years 0..9999, path_len on a non-CA or negative, a bad DNS name or IP
+// address); Internal if OpenSSL fails.
 absl::StatusOr<Certificate> CreateSelfSignedCertificate(const CertificateSpec& spec,
                                                         const EcdsaPrivateKey& key);
 

@@ -115,6 +115,37 @@ TEST(X509Builder, ExplicitSerialNamesAndP256Subject) {
   EXPECT_TRUE(IssueCertificate(spec, p256->PublicKey(), root.cert, root.key).ok());
 }
 
+TEST(X509Builder, SubjectAltNamesAndServerAuth) {
+  Issued root = MakeRoot();
+  CertificateSpec spec = Spec("gw", false, Utc(2024, 1, 1), Utc(2025, 1, 1));
+  spec.dns_names = {"gw.confide.local", "*.pool.confide.local", "localhost"};
+  spec.ip_addresses = {"127.0.0.1", "::1"};
+  spec.server_auth = true;
+  auto key = EcdsaPrivateKey::Generate(Curve::kP256);
+  ASSERT_TRUE(key.ok());
+  auto cert = IssueCertificate(spec, key->PublicKey(), root.cert, root.key);
+  ASSERT_TRUE(cert.ok()) << cert.status();
+  EXPECT_EQ(cert->SubjectAltNames(),
+            (std::vector<std::string>{"DNS:gw.confide.local", "DNS:*.pool.confide.local",
+                                      "DNS:localhost", "IP:127.0.0.1", "IP:::1"}));
+  EXPECT_TRUE(VerifyChain(root.cert, {}, *cert, Utc(2024, 6, 1)).ok());
+  EXPECT_TRUE(root.cert.SubjectAltNames().empty());
+  for (const char* bad : {"", "a,DNS:evil", "a..b", ".a", "a.", "sp ace", "x:y", "*"}) {
+    CertificateSpec b = spec;
+    b.dns_names = {bad};
+    EXPECT_EQ(IssueCertificate(b, key->PublicKey(), root.cert, root.key).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << bad;
+  }
+  for (const char* bad : {"", "1.2.3", "1.2.3.4,DNS:x", "::g", "localhost"}) {
+    CertificateSpec b = spec;
+    b.ip_addresses = {bad};
+    EXPECT_EQ(IssueCertificate(b, key->PublicKey(), root.cert, root.key).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << bad;
+  }
+}
+
 TEST(X509Builder, RejectsBadSpecs) {
   Issued root = MakeRoot();
   const EcdsaPublicKey pub = root.key.PublicKey();

@@ -16,6 +16,9 @@
 #include <thread>
 #include <vector>
 
+#include "base/file.h"
+#include "crypto/ecdsa.h"
+#include "crypto/x509.h"
 #include "gtest/gtest.h"
 #include "http/internal/beast.h"
 
@@ -577,6 +580,241 @@ TEST(HttpUrl, ParseUrl) {
   for (const char* url : bad) {
     EXPECT_EQ(ParseUrl(url).status().code(), absl::StatusCode::kInvalidArgument) << url;
   }
+}
+
+// ------------------------------------------------------------------------------------ TLS
+
+// TempDir is a temporary directory removed at destruction.
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/confide-http-tls-XXXXXX";
+    path_ = mkdtemp(tmpl);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// TestPki is a CA (ca.pem) and a server certificate it issued for `dns` and `ips`
+// (chain.pem: leaf then CA; key.pem), built with crypto's X.509 builder.
+struct TestPki {
+  explicit TestPki(std::vector<std::string> dns = {"localhost"},
+                   std::vector<std::string> ips = {"127.0.0.1"}) {
+    crypto::CertificateSpec ca_spec;
+    ca_spec.subject.common_name = "confide test CA";
+    ca_spec.not_before = absl::Now() - absl::Hours(1);
+    ca_spec.not_after = absl::Now() + absl::Hours(24);
+    ca_spec.is_ca = true;
+    auto ca_key = crypto::EcdsaPrivateKey::Generate(crypto::Curve::kP384);
+    auto ca = crypto::CreateSelfSignedCertificate(ca_spec, *ca_key);
+    EXPECT_TRUE(ca.ok()) << ca.status();
+    crypto::CertificateSpec leaf_spec = ca_spec;
+    leaf_spec.subject.common_name = "confide test server";
+    leaf_spec.is_ca = false;
+    leaf_spec.dns_names = std::move(dns);
+    leaf_spec.ip_addresses = std::move(ips);
+    leaf_spec.server_auth = true;
+    auto key = crypto::EcdsaPrivateKey::Generate(crypto::Curve::kP256);
+    auto leaf = crypto::IssueCertificate(leaf_spec, key->PublicKey(), *ca, *ca_key);
+    EXPECT_TRUE(leaf.ok()) << leaf.status();
+    EXPECT_TRUE(base::WriteFileAtomic(ca_file(), AsBytes(ca->Pem())).ok());
+    EXPECT_TRUE(base::WriteFileAtomic(chain_file(), AsBytes(leaf->Pem() + ca->Pem())).ok());
+    EXPECT_TRUE(base::WriteFileAtomic(key_file(), key->Pem().ExposeSecret(), 0600).ok());
+  }
+  std::string ca_file() const { return dir.File("ca.pem"); }
+  std::string chain_file() const { return dir.File("chain.pem"); }
+  std::string key_file() const { return dir.File("key.pem"); }
+  TlsServerOptions server() const { return {chain_file(), key_file()}; }
+  ClientOptions client(std::string server_name = "") const {
+    ClientOptions o;
+    o.timeout = absl::Seconds(10);
+    o.tls = TlsClientOptions{ca_file(), std::move(server_name)};
+    return o;
+  }
+  TempDir dir;
+};
+
+Handler StreamingEcho() {
+  return [](const Request& r) {
+    if (r.target == "/stream") {
+      Response res;
+      res.stream = [](BodyWriter& w) {
+        for (int i = 0; i < 4; ++i) w.Write("tls" + std::to_string(i));
+      };
+      return res;
+    }
+    return Response::Text(200, r.method + " " + r.target + " " + r.body);
+  };
+}
+
+std::string ReadStream(Client& client, absl::Status* status) {
+  std::string body;
+  *status = client.SendStreaming(
+      Get("/stream"), [](const Response& h) { return h.status == 200; },
+      [&](std::string_view piece) {
+        body += piece;
+        return true;
+      });
+  return body;
+}
+
+TEST(HttpTls, RoundTripAndStreamingVerifiedByIpAndName) {
+  TestPki pki;
+  ServerOptions o;
+  o.tls = pki.server();
+  auto server = Server::Start(o, StreamingEcho());
+  ASSERT_TRUE(server.ok()) << server.status();
+  for (const std::string& name : {std::string(), std::string("localhost")}) {
+    Client client("127.0.0.1", (*server)->port(), pki.client(name));
+    for (int i = 0; i < 3; ++i) {
+      auto res = client.Send(Post("/t", "b" + std::to_string(i)));
+      ASSERT_TRUE(res.ok()) << name << ": " << res.status();
+      EXPECT_EQ(res->body, "POST /t b" + std::to_string(i));
+    }
+    absl::Status s;
+    EXPECT_EQ(ReadStream(client, &s), "tls0tls1tls2tls3");
+    EXPECT_TRUE(s.ok()) << s;
+    auto res = client.Send(Post("/after-stream", "x"));  // keep-alive over TLS after a stream
+    ASSERT_TRUE(res.ok()) << res.status();
+  }
+}
+
+TEST(HttpTls, WrongCaAndNameMismatchAreRefused) {
+  TestPki pki;
+  TestPki other;
+  ServerOptions o;
+  o.tls = pki.server();
+  auto server = Server::Start(o, StreamingEcho());
+  ASSERT_TRUE(server.ok()) << server.status();
+  {
+    Client client("127.0.0.1", (*server)->port(), other.client());
+    auto res = client.Send(Get("/"));
+    EXPECT_EQ(res.status().code(), absl::StatusCode::kUnavailable) << res.status();
+    EXPECT_NE(std::string(res.status().message()).find("certificate"), std::string::npos)
+        << res.status();
+  }
+  {
+    Client client("127.0.0.1", (*server)->port(), pki.client("other.example"));
+    auto res = client.Send(Get("/"));
+    EXPECT_EQ(res.status().code(), absl::StatusCode::kUnavailable) << res.status();
+    EXPECT_NE(std::string(res.status().message()).find("mismatch"), std::string::npos)
+        << res.status();
+  }
+  {
+    // The certificate names 127.0.0.1, not 127.0.0.2 (an IP SAN check, not a DNS one).
+    Client client("127.0.0.1", (*server)->port(), pki.client("127.0.0.2"));
+    EXPECT_EQ(client.Send(Get("/")).status().code(), absl::StatusCode::kUnavailable);
+  }
+  {
+    ClientOptions bad = pki.client();
+    bad.tls->ca_file = pki.dir.File("missing.pem");
+    Client client("127.0.0.1", (*server)->port(), bad);
+    EXPECT_EQ(client.Send(Get("/")).status().code(), absl::StatusCode::kInvalidArgument);
+  }
+  // The server is unaffected.
+  Client good("127.0.0.1", (*server)->port(), pki.client());
+  EXPECT_TRUE(good.Send(Get("/")).ok());
+}
+
+TEST(HttpTls, PlaintextAndTlsMismatchesFailCleanly) {
+  TestPki pki;
+  ServerOptions o;
+  o.tls = pki.server();
+  o.read_timeout = absl::Seconds(5);
+  auto tls_server = Server::Start(o, StreamingEcho());
+  ASSERT_TRUE(tls_server.ok()) << tls_server.status();
+  auto plain_server = Server::Start({}, StreamingEcho());
+  ASSERT_TRUE(plain_server.ok());
+  {
+    Client plain("127.0.0.1", (*tls_server)->port(), absl::Seconds(10));
+    auto res = plain.Send(Get("/"));
+    EXPECT_FALSE(res.ok());
+    EXPECT_EQ(res.status().code(), absl::StatusCode::kUnavailable) << res.status();
+  }
+  {
+    Client tls("127.0.0.1", (*plain_server)->port(), pki.client());
+    auto res = tls.Send(Get("/"));
+    EXPECT_EQ(res.status().code(), absl::StatusCode::kUnavailable) << res.status();
+  }
+  Client good("127.0.0.1", (*tls_server)->port(), pki.client());
+  EXPECT_TRUE(good.Send(Get("/")).ok());
+}
+
+TEST(HttpTls, BadServerFilesAreInvalidArgument) {
+  TestPki pki;
+  TestPki other;
+  ServerOptions o;
+  o.tls = TlsServerOptions{pki.dir.File("none.pem"), pki.key_file()};
+  EXPECT_EQ(Server::Start(o, StreamingEcho()).status().code(), absl::StatusCode::kInvalidArgument);
+  o.tls = TlsServerOptions{pki.chain_file(), pki.dir.File("none.pem")};
+  EXPECT_EQ(Server::Start(o, StreamingEcho()).status().code(), absl::StatusCode::kInvalidArgument);
+  o.tls = TlsServerOptions{pki.chain_file(), other.key_file()};  // key of another certificate
+  EXPECT_EQ(Server::Start(o, StreamingEcho()).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(HttpTls, OverAcceptorAndConnectorWithLimits) {
+  TestPki pki({"enclave.local"}, {});
+  UnixListener listener;
+  ServerOptions o;
+  o.tls = pki.server();
+  o.max_body_bytes = 1024;
+  auto server = Server::StartWithAcceptor(listener.Acceptor(), o, StreamingEcho());
+  ASSERT_TRUE(server.ok()) << server.status();
+  Client client(listener.Connector(), pki.client("enclave.local"));
+  auto res = client.Send(Post("/u", "hello"));
+  ASSERT_TRUE(res.ok()) << res.status();
+  EXPECT_EQ(res->body, "POST /u hello");
+  absl::Status s;
+  EXPECT_EQ(ReadStream(client, &s), "tls0tls1tls2tls3");
+  EXPECT_TRUE(s.ok()) << s;
+  res = client.Send(Post("/", std::string(2000, 'x')));
+  ASSERT_TRUE(res.ok()) << res.status();
+  EXPECT_EQ(res->status, 413);
+  // Without a server name the connector's "localhost" is checked, which the certificate lacks.
+  Client unnamed(listener.Connector(), pki.client());
+  EXPECT_EQ(unnamed.Send(Get("/")).status().code(), absl::StatusCode::kUnavailable);
+}
+
+// RunOpenSsl runs the openssl command line tool (not linked: a separate process) with `args`
+// and returns its exit status and output, or nullopt when it is not installed.
+std::optional<std::pair<int, std::string>> RunOpenSsl(const std::string& args) {
+  if (std::system("command -v openssl >/dev/null 2>&1") != 0) return std::nullopt;
+  std::string cmd = "openssl " + args + " </dev/null 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return std::nullopt;
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  int rc = ::pclose(p);
+  return std::make_pair(WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out);
+}
+
+TEST(HttpTls, ProtocolPolicySeenByOpenSslClient) {
+  TestPki pki;
+  ServerOptions o;
+  o.tls = pki.server();
+  auto server = Server::Start(o, StreamingEcho());
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string base = "s_client -connect 127.0.0.1:" + std::to_string((*server)->port()) +
+                           " -CAfile " + pki.ca_file() + " -verify_return_error ";
+  auto tls13 = RunOpenSsl(base + "-tls1_3");
+  if (!tls13) GTEST_SKIP() << "openssl command line tool not installed";
+  EXPECT_EQ(tls13->first, 0) << tls13->second;
+  EXPECT_NE(tls13->second.find("TLSv1.3"), std::string::npos) << tls13->second;
+  // TLS 1.2 with an ECDHE+AEAD suite is accepted; a CBC suite is not.
+  auto gcm = RunOpenSsl(base + "-tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256");
+  EXPECT_EQ(gcm->first, 0) << gcm->second;
+  auto cbc = RunOpenSsl(base + "-tls1_2 -cipher ECDHE-ECDSA-AES128-SHA");
+  EXPECT_NE(cbc->first, 0) << cbc->second;
+  EXPECT_NE(cbc->second.find("alert handshake failure"), std::string::npos) << cbc->second;
+  // TLS 1.1 (security level 0 so that the client really offers it) is refused by the server.
+  auto tls11 = RunOpenSsl(base + "-tls1_1 -cipher DEFAULT:@SECLEVEL=0");
+  EXPECT_NE(tls11->first, 0) << tls11->second;
+  EXPECT_NE(tls11->second.find("alert protocol version"), std::string::npos) << tls11->second;
 }
 
 }  // namespace
