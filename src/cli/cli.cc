@@ -14,8 +14,8 @@
 #include "cli/model_bench_commands.h"
 #include "cli/model_commands.h"
 #include "cli/proxy_commands.h"
-#include "cli/vision_commands.h"
 #include "cli/tls_commands.h"
+#include "cli/vision_commands.h"
 
 namespace confide::cli {
 
