@@ -7,6 +7,7 @@
 #include "cli/attest_commands.h"
 #include "cli/audit_commands.h"
 #include "cli/enclave_commands.h"
+#include "cli/envelope_commands.h"
 #include "cli/guard_commands.h"
 #include "cli/kms_commands.h"
 #include "cli/model_bench_commands.h"
@@ -28,6 +29,7 @@ int RunConfide(int argc, char** argv) {
   AddGuardCommands(app, &run);
   AddProxyCommands(app, &run);
   AddKmsCommands(app, &run);
+  AddEnvelopeCommands(app, &run);  // after model and kms: adds `model seal` and `kms call`
   // CLI11 reports usage errors by throwing; this is the boundary where we catch them.
   try {
     app.parse(argc, argv);
