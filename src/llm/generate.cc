@@ -18,6 +18,12 @@ int ArgMax(std::span<const float> logits) {
 absl::StatusOr<std::vector<int>> GenerateGreedy(Model& model, std::span<const int> prompt,
                                                 const GenerateOptions& options,
                                                 const TokenCallback& on_token) {
+  return Generate(model, prompt, options, nullptr, on_token);
+}
+
+absl::StatusOr<std::vector<int>> Generate(Model& model, std::span<const int> prompt,
+                                          const GenerateOptions& options, Sampler* sampler,
+                                          const TokenCallback& on_token) {
   const Config& c = model.config();
   if (prompt.empty()) return absl::InvalidArgumentError("generate: the prompt is empty");
   if (prompt.size() >= c.context_length) {
@@ -41,7 +47,7 @@ absl::StatusOr<std::vector<int>> GenerateGreedy(Model& model, std::span<const in
   std::vector<int> out;
   out.reserve(options.max_new_tokens);
   while (out.size() < options.max_new_tokens) {
-    const int next = ArgMax(logits);
+    const int next = sampler != nullptr ? sampler->Sample(logits) : ArgMax(logits);
     if (std::find(stops.begin(), stops.end(), next) != stops.end()) break;
     out.push_back(next);
     if (on_token && !on_token(next)) break;

@@ -9,6 +9,7 @@
 
 #include "base/status.h"
 #include "llm/model.h"
+#include "llm/sampler.h"
 
 namespace confide::llm {
 
@@ -35,6 +36,12 @@ struct GenerateOptions {
 absl::StatusOr<std::vector<int>> GenerateGreedy(Model& model, std::span<const int> prompt,
                                                 const GenerateOptions& options,
                                                 const TokenCallback& on_token = nullptr);
+
+// Generate is GenerateGreedy with `sampler` choosing each next token (nullptr: the argmax).
+// Same failures.
+absl::StatusOr<std::vector<int>> Generate(Model& model, std::span<const int> prompt,
+                                          const GenerateOptions& options, Sampler* sampler,
+                                          const TokenCallback& on_token = nullptr);
 
 }  // namespace confide::llm
 

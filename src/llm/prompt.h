@@ -3,6 +3,7 @@
 #ifndef CONFIDE_LLM_PROMPT_H_
 #define CONFIDE_LLM_PROMPT_H_
 
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,16 @@ absl::StatusOr<std::vector<TokenId>> EncodePrompt(const Tokenizer& tokenizer,
                                                   std::string_view chat_template_jinja,
                                                   std::string_view text,
                                                   const PromptOptions& options = {});
+
+// EncodeChat returns the ids of the conversation `messages` rendered in the template named
+// `template_name` (or, when empty, the one `chat_template_jinja` names) and ending with the
+// assistant prefix, encoded as EncodePrompt does for chat: control tokens only in the
+// template's text, a BOS the template wrote not doubled. NotFound for an unknown or undetectable
+// template; InvalidArgument for a role other than system/user/assistant or no tokens.
+absl::StatusOr<std::vector<TokenId>> EncodeChat(const Tokenizer& tokenizer,
+                                                std::string_view chat_template_jinja,
+                                                std::span<const ChatMessage> messages,
+                                                std::string_view template_name = {});
 
 // EndOfGenerationIds returns every id for which tokenizer.IsEndOfGeneration is true (EOS, EOT
 // and end-of-turn tokens), to stop a generation on.
