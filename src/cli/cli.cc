@@ -6,12 +6,15 @@
 #include "CLI/CLI.hpp"
 #include "cli/attest_commands.h"
 #include "cli/audit_commands.h"
+#include "cli/chat_commands.h"
 #include "cli/enclave_commands.h"
+#include "cli/gateway_commands.h"
 #include "cli/guard_commands.h"
 #include "cli/kms_commands.h"
 #include "cli/model_bench_commands.h"
 #include "cli/model_commands.h"
 #include "cli/proxy_commands.h"
+#include "cli/tls_commands.h"
 #include "cli/vision_commands.h"
 
 namespace confide::cli {
@@ -23,13 +26,16 @@ int RunConfide(int argc, char** argv) {
   std::function<int()> run;
   AddAttestCommands(app, &run);
   AddAuditCommands(app, &run);
+  AddChatCommands(app, &run);
   AddEnclaveCommands(app, &run);
   AddModelCommands(app, &run);
   AddModelBenchCommands(app, &run);
   AddGuardCommands(app, &run);
   AddProxyCommands(app, &run);
+  AddGatewayCommands(app, &run);
   AddKmsCommands(app, &run);
   AddVisionCommands(app, &run);
+  AddTlsCommands(app, &run);
   // CLI11 reports usage errors by throwing; this is the boundary where we catch them.
   try {
     app.parse(argc, argv);

@@ -1,6 +1,7 @@
 #include "cli/enclave_commands.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include "enclave/boot.h"
 #include "enclave/launcher.h"
 #include "enclave/vsock.h"
+#include "gateway/provision.h"
 #include "image/builder.h"
 
 namespace confide::cli {
@@ -153,6 +155,33 @@ int FetchCmd(const FetchArgs& a) {
   return 0;
 }
 
+struct ProvideArgs {
+  gateway::ProvisionOptions options;
+  std::string vsock_dir;
+};
+
+// ProvideCmd serves the parent's provisioning endpoints (sealed-path.md §3) until SIGTERM or
+// SIGINT.
+int ProvideCmd(const ProvideArgs& a) {
+  absl::StatusOr<std::unique_ptr<enclave::VsockTransport>> transport =
+      a.vsock_dir.empty() ? enclave::DefaultVsockTransport()
+                          : enclave::NewEmulatedVsockTransport(a.vsock_dir, enclave::kParentCid);
+  if (!transport.ok()) return Fail("vsock", transport.status());
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  auto server = gateway::ProvisionServer::Start(**transport, a.options);
+  if (!server.ok()) return Fail("starting the provisioning server", server.status());
+  std::cout << "provision listening on vsock " << (*transport)->local_cid() << ":" << a.options.port
+            << std::endl;
+  int sig = 0;
+  sigwait(&set, &sig);
+  (*server)->Stop();
+  return 0;
+}
+
 }  // namespace
 
 nlohmann::ordered_json DescribeImageJson(const image::ParsedImage& img) {
@@ -288,6 +317,22 @@ void AddEnclaveCommands(CLI::App& app, std::function<int()>* run) {
   fetch->add_option("--output", fa->output, "Document file to write")->required();
   fetch->add_option("--timeout", fa->timeout_s, "Seconds");
   fetch->callback([run, fa] { *run = [fa] { return FetchCmd(*fa); }; });
+
+  auto pa = std::make_shared<ProvideArgs>();
+  CLI::App* provide = enclave->add_subcommand(
+      "provide",
+      "Serve what enclaves fetch after boot on the parent's vsock: GET /v1/credentials (KMS "
+      "credentials) and GET /v1/model (the sealed model file, streamed). Runs until "
+      "SIGTERM/SIGINT.");
+  provide->add_option("--model", pa->options.model_path, "Sealed model file")->required();
+  provide
+      ->add_option("--credentials", pa->options.credentials_path,
+                   "JSON {AccessKeyId, SecretAccessKey, SessionToken?}")
+      ->required();
+  provide->add_option("--port", pa->options.port, "vsock port (7000)");
+  provide->add_option("--vsock-dir", pa->vsock_dir,
+                      "Use the vsock emulation rooted here (as CID 3) instead of the default");
+  provide->callback([run, pa] { *run = [pa] { return ProvideCmd(*pa); }; });
 }
 
 }  // namespace confide::cli

@@ -130,6 +130,10 @@ absl::Time SealedSession::Now() const { return options_.clock ? options_.clock()
 
 absl::StatusOr<std::shared_ptr<const Attestation>> SealedSession::Attest() {
   std::lock_guard<std::mutex> attesting(attest_mu_);
+  return AttestLocked();
+}
+
+absl::StatusOr<std::shared_ptr<const Attestation>> SealedSession::AttestLocked() {
   ASSIGN_OR_RETURN(Bytes nonce, crypto::RandomBytes(kNonceLen));
   http::Request req;
   req.method = "GET";
@@ -207,12 +211,18 @@ absl::StatusOr<std::shared_ptr<const Attestation>> SealedSession::Attest() {
   return out;
 }
 
+std::shared_ptr<const Attestation> SealedSession::Fresh() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (current_ && Now() - current_->document_time < policy_.max_document_age) return current_;
+  return nullptr;
+}
+
 absl::StatusOr<std::shared_ptr<const Attestation>> SealedSession::Current() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (current_ && Now() - current_->document_time < policy_.max_document_age) return current_;
-  }
-  return Attest();
+  if (auto a = Fresh()) return a;
+  std::lock_guard<std::mutex> attesting(attest_mu_);
+  // Another request may have attested while this one waited.
+  if (auto a = Fresh()) return a;
+  return AttestLocked();
 }
 
 absl::StatusOr<http::Response> SealedSession::SendOnce(const Attestation& a,

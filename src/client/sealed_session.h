@@ -122,6 +122,10 @@ class SealedSession {
                           const HeadCallback& on_head, const BodyCallback& on_body,
                           bool* key_rejected);
   absl::Time Now() const;
+  // AttestLocked attests; attest_mu_ must be held.
+  absl::StatusOr<std::shared_ptr<const Attestation>> AttestLocked();
+  // Fresh returns the current attestation if it is younger than the max age, else nullptr.
+  std::shared_ptr<const Attestation> Fresh() const;
 
   std::shared_ptr<Transport> transport_;
   const TrustPolicy policy_;

@@ -1,6 +1,8 @@
 #include "client/sealed_session.h"
 
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -202,6 +204,23 @@ TEST_F(SealedSessionTest, RotatedKeyTriggersOneReattestation) {
   auto st = Stream(*s);
   ASSERT_TRUE(st.ok()) << st.status();
   EXPECT_EQ(peer_->attestations, 3);
+}
+
+TEST_F(SealedSessionTest, ConcurrentRequestsShareOneAttestation) {
+  auto s = Session();
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 3; ++i) {
+        bool stream = (t + i) % 2 == 0;
+        if (stream ? Stream(*s).ok() : s->Send(Chat("x", false)).ok()) ++ok;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok.load(), 12);
+  EXPECT_EQ(peer_->attestations, 1);
 }
 
 TEST_F(SealedSessionTest, ErrorsNeverCarryContent) {

@@ -168,8 +168,8 @@ class Client {
  public:
   Client(std::string host, uint16_t port, absl::Duration timeout = absl::Seconds(30));
   Client(std::string host, uint16_t port, ClientOptions options);
-  // Client(connect, options) dials with `connect` (Host header "localhost"; TLS server name
-  // options.tls->server_name, which is then required).
+  // Client(connect, options) dials with `connect`. The Host header is "localhost"; with TLS
+  // the certificate must name options.tls->server_name (default "localhost").
   Client(ConnectFn connect, ClientOptions options);
   ~Client();
   Client(const Client&) = delete;

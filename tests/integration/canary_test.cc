@@ -8,6 +8,9 @@
 #include "attest/verifier.h"
 #include "base/encoding.h"
 #include "base/log.h"
+#include "client/internal/test_peer.h"
+#include "client/openai_proxy.h"
+#include "client/sealed_session.h"
 #include "client/trust_policy.h"
 #include "crypto/aead.h"
 #include "crypto/cms.h"
@@ -157,6 +160,51 @@ TEST_F(CanaryTest, AttestationRejectionsCarryNoFieldContent) {
   policy.roots = {shared->RootDer()};
   policy.allow_simulation_root = true;
   Record(client::VerifyEnclave(policy, *doc, secret, secret, absl::Now()));
+}
+
+// The client: a prompt and a bearer token carrying the canary go through every refusal of the
+// sealed session and the local proxy (replayed and truncated responses, a header that cannot be
+// encoded, a wrong PCR, a 502 from the proxy); no status and no log line may carry them.
+TEST_F(CanaryTest, ClientFailuresCarryNoPromptOrToken) {
+  auto peer = std::make_shared<client::testing::TestPeer>();
+  auto chat = [](bool stream) {
+    http::Request r;
+    r.method = "POST";
+    r.target = "/v1/chat/completions";
+    r.headers.Add("Authorization", std::string("Bearer ") + kCanary);
+    r.body = std::string(R"({"stream":)") + (stream ? "true" : "false") +
+             R"(,"messages":[{"role":"user","content":")" + kCanary + R"("}]})";
+    return r;
+  };
+  auto stream = [&](client::SealedSession& s) {
+    return s.SendStreaming(
+        chat(true), [](const http::Response&) { return true; },
+        [](std::string_view) { return true; });
+  };
+  auto session = std::make_shared<client::SealedSession>(peer, peer->Policy());
+  ASSERT_TRUE(session->Send(chat(false)).ok());
+  peer->replay_response = true;
+  Record(session->Send(chat(false)));
+  peer->replay_response = false;
+  peer->truncate_stream = true;
+  peer->truncate_after_pieces = 1;
+  Record(stream(*session));
+  peer->truncate_stream = false;
+  peer->truncate_after_pieces = -1;
+  http::Request bad = chat(false);
+  bad.headers.Add("X-Note", std::string(kCanary) + "\r\n");
+  Record(session->Send(bad));
+
+  client::TrustPolicy wrong = peer->Policy();
+  wrong.pcrs[0] = attest::ZeroPcr();
+  auto refused = std::make_shared<client::SealedSession>(peer, wrong);
+  Record(refused->Send(chat(false)));
+  auto handler = client::ProxyHandler(refused);
+  for (bool streamed : {false, true}) {
+    http::Response r = handler(chat(streamed));
+    EXPECT_EQ(r.status, 502);
+    seen_.push_back(r.body);
+  }
 }
 
 }  // namespace
