@@ -8,6 +8,7 @@
 
 #include "app/enclave_config.h"
 #include "app/flows.h"
+#include "app/runtime.h"
 #include "attest/emulated_nsm.h"
 #include "attest/pcr.h"
 #include "attest/verifier.h"
@@ -15,6 +16,7 @@
 #include "base/file.h"
 #include "crypto/sha.h"
 #include "gtest/gtest.h"
+#include "kms/envelope.h"
 #include "kms/recipient.h"
 #include "nlohmann/json.hpp"
 #include "ohttp/bhttp.h"
@@ -501,6 +503,67 @@ TEST_F(EnclaveAppTest, DetectRouteRunsARealDetector) {
   r.body = json{{"model", vision::kYoloFastestXl}, {"image", base::Base64Encode(ToBytes("nope"))}}
                .dump();
   EXPECT_EQ(DetectRoute(r, app, *set, fake.Transport(), KmsConfig{})->response.status, 422);
+}
+
+TEST_F(EnclaveAppTest, SealedModelSinkOpensStreamedEnvelope) {
+  CONFIDE_SHARED_FILE_OR_SKIP(path, "models/stories260K.gguf");
+  auto model = base::ReadFileBounded(path.string(), 64 << 20);
+  ASSERT_TRUE(model.ok());
+  const Bytes data_key(32, 0x5a);
+  auto seal = [&](kms::EncryptionContext ctx) {
+    auto header = kms::NewEnvelopeHeader(ToBytes("blob"), std::move(ctx), model->size(), 64 * 1024);
+    EXPECT_TRUE(header.ok()) << header.status();
+    auto sealed = kms::SealEnvelope(*header, SecretBytes::CopyFrom(data_key), *model);
+    EXPECT_TRUE(sealed.ok()) << sealed.status();
+    return *sealed;
+  };
+  const Bytes sealed = seal({{"confide:purpose", "model"}});
+  struct Case {
+    std::string name;
+    Bytes file;
+    bool deny;
+    bool ok;
+    std::string reason;  // substring of /health's error
+  };
+  Bytes tampered = sealed;
+  tampered[tampered.size() / 2] ^= 1;
+  Bytes truncated(sealed.begin(), sealed.end() - 100);
+  std::vector<Case> cases = {
+      {"good", sealed, false, true, ""},
+      {"tampered", tampered, false, false, "did not authenticate"},
+      {"truncated", truncated, false, false, "truncated"},
+      {"wrong purpose", seal({{"confide:purpose", "image"}}), false, false, "encryption context"},
+      {"kms denies", sealed, true, false, "AccessDeniedException"},
+      {"not an envelope", ToBytes(std::string(100, 'x')), false, false, "not an envelope"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    app_.reset();
+    EnclaveApp& app = Make(crypto::Sha256(*model));
+    FakeKms fake;
+    fake.rsa_spki = app.rsa_public_key_der();
+    fake.question = std::string(data_key.begin(), data_key.end());
+    fake.deny = c.deny;
+    kms::KmsCredentials creds;
+    creds.access_key_id = "AKIAENCLAVE";
+    creds.secret_access_key = SecretBytes::CopyFrom(AsBytes("s"));
+    kms::KmsClient kms(fake.Transport(), std::move(creds), "us-east-1", "kms.confide.local");
+    auto sink = NewSealedModelSink(app, kms, 2);
+    absl::Status s;
+    // Odd piece sizes: the header and segments arrive split anywhere.
+    for (size_t off = 0; off < c.file.size() && s.ok(); off += 7777) {
+      s = sink->Update(ByteSpan(c.file).subspan(off, std::min<size_t>(7777, c.file.size() - off)));
+    }
+    if (s.ok()) s = sink->Finish();
+    EXPECT_EQ(s.ok(), c.ok) << s;
+    if (c.ok) {
+      EXPECT_EQ(app.state(), EnclaveApp::State::kReady);
+    } else {
+      EXPECT_EQ(app.state(), EnclaveApp::State::kFailed);
+      http::Response h = app.Handle(Get("/health")).response;
+      EXPECT_NE(h.body.find(c.reason), std::string::npos) << h.body;
+    }
+  }
 }
 
 }  // namespace

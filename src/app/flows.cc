@@ -8,6 +8,7 @@
 #include "app/runtime.h"
 #include "base/encoding.h"
 #include "base/log.h"
+#include "kms/envelope.h"
 #include "kms/errors.h"
 #include "nlohmann/json.hpp"
 
@@ -64,12 +65,12 @@ absl::StatusOr<SecretBytes> OpenEnvelopeImage(EnclaveApp& app, ByteSpan envelope
                                               const Json& request,
                                               const kms::KmsTransport& kms_transport,
                                               const KmsConfig& config) {
-  (void)app;
-  (void)envelope;
-  (void)request;
-  (void)kms_transport;
-  (void)config;
-  return absl::UnimplementedError("envelope images need kms/envelope.h");
+  auto creds_it = request.find("credentials");
+  if (creds_it == request.end()) return absl::InvalidArgumentError("credentials are required");
+  ASSIGN_OR_RETURN(kms::KmsCredentials credentials, CredentialsFrom(*creds_it));
+  kms::KmsClient client(kms_transport, std::move(credentials), config.region, config.host);
+  ASSIGN_OR_RETURN(kms::KmsRecipient recipient, MakeRecipient(app));
+  return kms::DecryptEnvelope(client, envelope, {}, &recipient, 1);
 }
 
 }  // namespace
