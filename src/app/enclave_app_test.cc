@@ -7,6 +7,8 @@
 #include <thread>
 
 #include "app/enclave_config.h"
+#include "app/flows.h"
+#include "app/runtime.h"
 #include "attest/emulated_nsm.h"
 #include "attest/pcr.h"
 #include "attest/verifier.h"
@@ -14,9 +16,12 @@
 #include "base/file.h"
 #include "crypto/sha.h"
 #include "gtest/gtest.h"
+#include "kms/envelope.h"
+#include "kms/recipient.h"
 #include "nlohmann/json.hpp"
 #include "ohttp/bhttp.h"
 #include "testing/testdata.h"
+#include "vision/detect.h"
 
 namespace confide::app {
 namespace {
@@ -346,6 +351,219 @@ TEST_F(EnclaveAppTest, InstalledModelServesSealedChat) {
   json j = json::parse(AsStringView(r.content));
   EXPECT_EQ(j["usage"]["completion_tokens"], 8);
   EXPECT_EQ(j["model"], "stories260K");
+}
+
+// A fake KMS for flow A: Decrypt answers CiphertextForRecipient to the enclave's RSA key (after
+// checking a Recipient came), Encrypt returns "ENC:" + plaintext and records it.
+struct FakeKms {
+  Bytes rsa_spki;
+  std::string question = "Once upon a time";
+  std::string encrypted;
+  std::string access_key_seen;
+  bool deny = false;
+  kms::KmsTransport Transport() {
+    return [this](const http::Request& r) -> absl::StatusOr<http::Response> {
+      const std::string target(r.headers.Get("X-Amz-Target").value_or(""));
+      json req = json::parse(r.body);
+      const std::string auth(r.headers.Get("Authorization").value_or(""));
+      access_key_seen = auth.find("AKIAFLOWA") != std::string::npos ? "AKIAFLOWA" : "";
+      if (deny) {
+        return http::Response::Json(
+            400, R"({"__type":"AccessDeniedException","message":"not for you"})");
+      }
+      if (target == "TrentService.Decrypt") {
+        EXPECT_TRUE(req.contains("Recipient"));
+        kms::VerifiedRecipient v;
+        v.public_key_spki = rsa_spki;
+        auto cms = kms::CiphertextForRecipient(v, SecretBytes::CopyFrom(AsBytes(question)));
+        EXPECT_TRUE(cms.ok());
+        return http::Response::Json(
+            200, json{{"KeyId", "k"}, {"CiphertextForRecipient", base::Base64Encode(*cms)}}.dump());
+      }
+      if (target == "TrentService.Encrypt") {
+        auto p = base::Base64Decode(req["Plaintext"].get<std::string>());
+        encrypted = std::string(AsStringView(*p));
+        return http::Response::Json(
+            200, json{{"KeyId", req["KeyId"]},
+                      {"CiphertextBlob", base::Base64Encode(ToBytes("ENC:" + encrypted))}}
+                     .dump());
+      }
+      return http::Response::Json(400, R"({"__type":"UnknownOperationException","message":""})");
+    };
+  }
+};
+
+http::Request KmsChatRequest(const json& body) {
+  http::Request r;
+  r.method = "POST";
+  r.target = "/compat/kms-chat";
+  r.body = body.dump();
+  return r;
+}
+
+TEST_F(EnclaveAppTest, KmsChatFlowA) {
+  CONFIDE_SHARED_FILE_OR_SKIP(path, "models/stories260K.gguf");
+  auto bytes = base::ReadFileBounded(path.string(), 64 << 20);
+  ASSERT_TRUE(bytes.ok());
+  EnclaveApp& app = Make(crypto::Sha256(*bytes));
+  FakeKms fake;
+  fake.rsa_spki = app.rsa_public_key_der();
+  KmsConfig kc;
+  const json good = {{"CiphertextBlob", base::Base64Encode(ToBytes("blob"))},
+                     {"KeyId", "alias/answers"},
+                     {"Credentials", {{"AccessKeyId", "AKIAFLOWA"}, {"SecretAccessKey", "sek"}}},
+                     {"MaxTokens", 12}};
+  // While loading: 503.
+  EXPECT_EQ(HandleKmsChat(KmsChatRequest(good), app, fake.Transport(), kc).status, 503);
+  auto buf = LockedBuffer::Create(bytes->size());
+  std::copy(bytes->begin(), bytes->end(), buf->mutable_bytes().begin());
+  ASSERT_TRUE(app.InstallModel(*std::move(buf)).ok());
+  http::Response r = HandleKmsChat(KmsChatRequest(good), app, fake.Transport(), kc);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(fake.access_key_seen, "AKIAFLOWA");  // signed with the caller's credentials
+  auto expected = app.api()->Chat("Once upon a time", 12);
+  ASSERT_TRUE(expected.ok());
+  EXPECT_EQ(fake.encrypted, expected->content);
+  auto blob = base::Base64Decode(json::parse(r.body)["CiphertextBlob"].get<std::string>());
+  ASSERT_TRUE(blob.ok());
+  EXPECT_EQ(AsStringView(*blob), "ENC:" + expected->content);
+  EXPECT_EQ(r.body.find(expected->content), std::string::npos);  // the answer leaves sealed
+  // KMS refusal: the AWS error type, nothing else.
+  fake.deny = true;
+  r = HandleKmsChat(KmsChatRequest(good), app, fake.Transport(), kc);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(json::parse(r.body)["__type"], "AccessDeniedException");
+  fake.deny = false;
+  // Malformed requests.
+  for (const json& bad :
+       {json::array(), json{{"KeyId", "k"}},
+        json{{"CiphertextBlob", "!!"}, {"KeyId", "k"}, {"Credentials", good["Credentials"]}},
+        json{{"CiphertextBlob", "YQ=="}, {"KeyId", "k"}, {"Credentials", {{"AccessKeyId", "A"}}}},
+        json{{"CiphertextBlob", "YQ=="},
+             {"KeyId", "k"},
+             {"Credentials", good["Credentials"]},
+             {"Extra", 1}},
+        json{{"CiphertextBlob", "YQ=="},
+             {"KeyId", "k"},
+             {"Credentials", good["Credentials"]},
+             {"MaxTokens", 0}}}) {
+    http::Response b = HandleKmsChat(KmsChatRequest(bad), app, fake.Transport(), kc);
+    EXPECT_EQ(b.status, 400) << bad.dump();
+    EXPECT_EQ(json::parse(b.body)["__type"], "ValidationException") << bad.dump();
+    EXPECT_EQ(b.body.find("sek"), std::string::npos);
+  }
+}
+
+TEST_F(EnclaveAppTest, DetectRouteChecksRequests) {
+  EnclaveApp& app = Make();
+  vision::DetectorSet empty;
+  FakeKms fake;
+  auto call = [&](const json& body) {
+    http::Request r;
+    r.method = "POST";
+    r.target = "/v1/detect";
+    r.body = body.dump();
+    auto reply = DetectRoute(r, app, empty, fake.Transport(), KmsConfig{});
+    EXPECT_TRUE(reply.has_value());
+    return reply ? reply->response : http::Response{};
+  };
+  http::Request other;
+  other.method = "POST";
+  other.target = "/v1/chat/completions";
+  EXPECT_FALSE(DetectRoute(other, app, empty, fake.Transport(), KmsConfig{}).has_value());
+  EXPECT_EQ(call(json::array()).status, 400);
+  EXPECT_EQ(call({{"image", "YQ=="}}).status, 400);  // no model
+  EXPECT_EQ(call({{"model", "m"}}).status, 400);     // no image
+  EXPECT_EQ(call({{"model", "m"}, {"image", "YQ=="}, {"envelope", "YQ=="}}).status, 400);
+  EXPECT_EQ(call({{"model", "m"}, {"image", "***"}}).status, 400);
+  EXPECT_EQ(call({{"model", "m"}, {"image", "YQ=="}, {"draw_boxes", "yes"}}).status, 400);
+  http::Response r = call({{"model", "nope"}, {"image", "YQ=="}});
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(json::parse(r.body)["error"]["code"], "model_not_found");
+}
+
+TEST_F(EnclaveAppTest, DetectRouteRunsARealDetector) {
+  CONFIDE_SHARED_FILE_OR_SKIP(models, "models/vision/yolo-fastest");
+  CONFIDE_SHARED_FILE_OR_SKIP(image, "models/vision/images/dog.jpg");
+  auto set = vision::DetectorSet::FromDirectory(models.parent_path(), {vision::kYoloFastestXl});
+  if (!set.ok()) GTEST_SKIP() << "vision models do not load here: " << set.status();
+  EnclaveApp& app = Make();
+  FakeKms fake;
+  auto bytes = base::ReadFileBounded(image.string(), 16 << 20);
+  ASSERT_TRUE(bytes.ok());
+  http::Request r;
+  r.method = "POST";
+  r.target = "/v1/detect";
+  r.body = json{{"model", vision::kYoloFastestXl}, {"image", base::Base64Encode(*bytes)}}.dump();
+  auto reply = DetectRoute(r, app, *set, fake.Transport(), KmsConfig{});
+  ASSERT_TRUE(reply.has_value());
+  ASSERT_EQ(reply->response.status, 200) << reply->response.body;
+  json j = json::parse(reply->response.body);
+  EXPECT_FALSE(j["detections"].empty());
+  r.body = json{{"model", vision::kYoloFastestXl}, {"image", base::Base64Encode(ToBytes("nope"))}}
+               .dump();
+  EXPECT_EQ(DetectRoute(r, app, *set, fake.Transport(), KmsConfig{})->response.status, 422);
+}
+
+TEST_F(EnclaveAppTest, SealedModelSinkOpensStreamedEnvelope) {
+  CONFIDE_SHARED_FILE_OR_SKIP(path, "models/stories260K.gguf");
+  auto model = base::ReadFileBounded(path.string(), 64 << 20);
+  ASSERT_TRUE(model.ok());
+  const Bytes data_key(32, 0x5a);
+  auto seal = [&](kms::EncryptionContext ctx) {
+    auto header = kms::NewEnvelopeHeader(ToBytes("blob"), std::move(ctx), model->size(), 64 * 1024);
+    EXPECT_TRUE(header.ok()) << header.status();
+    auto sealed = kms::SealEnvelope(*header, SecretBytes::CopyFrom(data_key), *model);
+    EXPECT_TRUE(sealed.ok()) << sealed.status();
+    return *sealed;
+  };
+  const Bytes sealed = seal({{"confide:purpose", "model"}});
+  struct Case {
+    std::string name;
+    Bytes file;
+    bool deny;
+    bool ok;
+    std::string reason;  // substring of /health's error
+  };
+  Bytes tampered = sealed;
+  tampered[tampered.size() / 2] ^= 1;
+  Bytes truncated(sealed.begin(), sealed.end() - 100);
+  std::vector<Case> cases = {
+      {"good", sealed, false, true, ""},
+      {"tampered", tampered, false, false, "did not authenticate"},
+      {"truncated", truncated, false, false, "truncated"},
+      {"wrong purpose", seal({{"confide:purpose", "image"}}), false, false, "encryption context"},
+      {"kms denies", sealed, true, false, "AccessDeniedException"},
+      {"not an envelope", ToBytes(std::string(100, 'x')), false, false, "not an envelope"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    app_.reset();
+    EnclaveApp& app = Make(crypto::Sha256(*model));
+    FakeKms fake;
+    fake.rsa_spki = app.rsa_public_key_der();
+    fake.question = std::string(data_key.begin(), data_key.end());
+    fake.deny = c.deny;
+    kms::KmsCredentials creds;
+    creds.access_key_id = "AKIAENCLAVE";
+    creds.secret_access_key = SecretBytes::CopyFrom(AsBytes("s"));
+    kms::KmsClient kms(fake.Transport(), std::move(creds), "us-east-1", "kms.confide.local");
+    auto sink = NewSealedModelSink(app, kms, 2);
+    absl::Status s;
+    // Odd piece sizes: the header and segments arrive split anywhere.
+    for (size_t off = 0; off < c.file.size() && s.ok(); off += 7777) {
+      s = sink->Update(ByteSpan(c.file).subspan(off, std::min<size_t>(7777, c.file.size() - off)));
+    }
+    if (s.ok()) s = sink->Finish();
+    EXPECT_EQ(s.ok(), c.ok) << s;
+    if (c.ok) {
+      EXPECT_EQ(app.state(), EnclaveApp::State::kReady);
+    } else {
+      EXPECT_EQ(app.state(), EnclaveApp::State::kFailed);
+      http::Response h = app.Handle(Get("/health")).response;
+      EXPECT_NE(h.body.find(c.reason), std::string::npos) << h.body;
+    }
+  }
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "app/flows.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "guard/policy.h"
@@ -95,34 +96,10 @@ http::Response ToHttpResponse(ApiReply reply) {
   return r;
 }
 
-absl::StatusOr<AwsCredentials> ParseAwsCredentials(ByteSpan json) {
-  Json j = Json::parse(json.begin(), json.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) {
-    return absl::InvalidArgumentError("credentials: not a JSON object");
-  }
-  AwsCredentials c;
-  for (const auto& [k, v] : j.items()) {
-    if (!v.is_string()) return absl::InvalidArgumentError("credentials: values must be strings");
-    if (k == "AccessKeyId") {
-      c.access_key_id = v.get<std::string>();
-    } else if (k == "SecretAccessKey") {
-      c.secret_access_key = SecretBytes::CopyFrom(AsBytes(v.get_ref<const std::string&>()));
-    } else if (k == "SessionToken") {
-      c.session_token = v.get<std::string>();
-    } else {
-      return absl::InvalidArgumentError("credentials: unknown field");
-    }
-  }
-  if (c.access_key_id.empty() || c.secret_access_key.empty()) {
-    return absl::InvalidArgumentError("credentials: AccessKeyId and SecretAccessKey are required");
-  }
-  return c;
-}
-
 namespace {
 
 // FetchCredentials is step 1.
-absl::StatusOr<AwsCredentials> FetchCredentials(http::Client& client) {
+absl::StatusOr<kms::KmsCredentials> FetchCredentials(http::Client& client) {
   http::Request r;
   r.method = "GET";
   r.target = "/v1/credentials";
@@ -131,52 +108,45 @@ absl::StatusOr<AwsCredentials> FetchCredentials(http::Client& client) {
     return absl::FailedPreconditionError(
         absl::StrCat("provisioning: /v1/credentials answered ", resp.status));
   }
-  auto c = ParseAwsCredentials(AsBytes(resp.body));
+  auto c = kms::ParseCredentialsJson(resp.body);
   // The JSON held the secret: wipe our copy of the body.
   ::explicit_bzero(resp.body.data(), resp.body.size());
   return c;
 }
 
-// FetchSealedModel is step 2: the sealed file, bounded.
-absl::StatusOr<Bytes> FetchSealedModel(http::Client& client) {
+// FetchModel is steps 2-4: the sealed file streamed into `sink`, bounded.
+absl::Status FetchModel(http::Client& client, SealedModelSink& sink) {
   http::Request r;
   r.method = "GET";
   r.target = "/v1/model";
-  Bytes sealed;
   int status = 0;
-  bool too_big = false;
+  uint64_t received = 0;
+  absl::Status sink_error;
   absl::Status s = client.SendStreaming(
       r,
       [&](const http::Response& head) {
         status = head.status;
-        if (auto len = head.headers.Get("Content-Length")) {
-          uint64_t n = 0;
-          for (char c : *len) n = n * 10 + static_cast<uint64_t>(c - '0');
-          if (n > kMaxSealedModelBytes) too_big = true;
-          if (!too_big) sealed.reserve(n);
-        }
-        return status == 200 && !too_big;
+        return status == 200;
       },
       [&](std::string_view piece) {
-        if (sealed.size() + piece.size() > kMaxSealedModelBytes) {
-          too_big = true;
+        received += piece.size();
+        if (received > kMaxSealedModelBytes) {
+          sink_error = absl::ResourceExhaustedError("provisioning: the sealed model is too large");
           return false;
         }
-        Append(sealed, AsBytes(piece));
-        return true;
+        sink_error = sink.Update(AsBytes(piece));
+        return sink_error.ok();
       });
-  if (too_big) return absl::ResourceExhaustedError("provisioning: the sealed model is too large");
+  RETURN_IF_ERROR(sink_error);
   if (status != 0 && status != 200) {
     return absl::FailedPreconditionError(absl::StrCat("provisioning: /v1/model answered ", status));
   }
   RETURN_IF_ERROR(s);
-  return sealed;
+  log::Info("app.sealed_model_fetched", {{"bytes", received}});
+  return sink.Finish();
 }
 
 }  // namespace
-
-absl::Status OpenSealedModel(EnclaveApp& app, enclave::VsockTransport& transport,
-                             const AwsCredentials& credentials, Bytes sealed);
 
 absl::Status Provision(EnclaveApp& app, enclave::VsockTransport& transport,
                        const ServeOptions& options, const std::atomic<bool>* stop) {
@@ -195,15 +165,16 @@ absl::Status Provision(EnclaveApp& app, enclave::VsockTransport& transport,
     return fail("provisioning: the parent's credentials could not be fetched",
                 credentials.status());
   }
-  auto sealed = WithRetry(deadline, stop, [&] { return FetchSealedModel(client); });
-  if (!sealed.ok()) {
-    return fail("provisioning: the sealed model could not be fetched", sealed.status());
-  }
-  log::Info("app.sealed_model_fetched", {{"bytes", sealed->size()}});
-  absl::Status s = OpenSealedModel(app, transport, *credentials, *std::move(sealed));
+  kms::KmsClient kms(NewVsockKmsTransport(transport, app.config().kms.vsock_port),
+                     *std::move(credentials), app.config().kms.region, app.config().kms.host);
+  // The download is not retried once it started: a broken stream is a failure to report.
+  std::unique_ptr<SealedModelSink> sink =
+      NewSealedModelSink(app, kms, static_cast<int>(app.config().model.threads));
+  absl::Status s = FetchModel(client, *sink);
+  sink.reset();
   if (!s.ok()) {
     if (app.state() != EnclaveApp::State::kFailed) {
-      app.SetFailed("the sealed model could not be opened");
+      app.SetFailed("the sealed model could not be fetched or opened");
     }
     log::Error("app.provision_failed", {{"status", s}});
     return s;
@@ -223,6 +194,27 @@ absl::Status RunServe(enclave::VsockTransport& transport, attest::NsmClient& nsm
   }
   ASSIGN_OR_RETURN(std::unique_ptr<EnclaveApp> app,
                    EnclaveApp::Create(std::move(app_options), &nsm));
+  const EnclaveConfig& config = app->config();
+  EnclaveApp* app_ptr = app.get();
+  kms::KmsTransport kms_transport = NewVsockKmsTransport(transport, config.kms.vsock_port);
+  app->set_kms_chat([app_ptr, kms_transport](const http::Request& r) {
+    return HandleKmsChat(r, *app_ptr, kms_transport, app_ptr->config().kms);
+  });
+  std::shared_ptr<vision::DetectorSet> detectors;
+  if (config.vision) {
+    auto loaded = LoadDetectors(*config.vision, options.app_dir);
+    if (loaded.ok()) {
+      detectors = std::move(*loaded);
+      log::Info("app.vision_ready", {{"models", detectors->names().size()}});
+    } else {
+      log::Error("app.vision_failed", {{"status", loaded.status()}});
+    }
+  }
+  if (detectors != nullptr) {
+    app->set_inner_route([app_ptr, detectors, kms_transport](const http::Request& r) {
+      return DetectRoute(r, *app_ptr, *detectors, kms_transport, app_ptr->config().kms);
+    });
+  }
   ASSIGN_OR_RETURN(enclave::VsockListener listener, transport.Listen(options.port));
   auto shared_listener = std::make_shared<enclave::VsockListener>(std::move(listener));
   http::AcceptFn accept =

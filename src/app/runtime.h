@@ -21,10 +21,10 @@
 #include "absl/time/time.h"
 #include "app/enclave_app.h"
 #include "attest/nsm_client.h"
-#include "base/secret_bytes.h"
 #include "base/status.h"
 #include "enclave/vsock.h"
 #include "http/http.h"
+#include "kms/client.h"
 
 namespace confide::app {
 
@@ -55,16 +55,22 @@ http::ConnectFn VsockConnectFn(enclave::VsockTransport& transport, enclave::Vsoc
 // Response::stream).
 http::Response ToHttpResponse(ApiReply reply);
 
-// AwsCredentials are the KMS credentials the parent hands the enclave.
-struct AwsCredentials {
-  std::string access_key_id;
-  SecretBytes secret_access_key;
-  std::string session_token;  // may be empty
+// SealedModelSink receives the sealed model (envelope format) as it downloads: it parses the
+// header, unwraps the data key through KMS with the enclave's Recipient, decrypts segments into
+// locked memory as they arrive, and at Finish installs the model in the app.
+class SealedModelSink {
+ public:
+  virtual ~SealedModelSink() = default;
+  // Update consumes the next bytes of the sealed file.
+  virtual absl::Status Update(ByteSpan data) = 0;
+  // Finish checks that the whole file arrived and authenticated, then EnclaveApp::InstallModel.
+  virtual absl::Status Finish() = 0;
 };
 
-// ParseAwsCredentials parses {"AccessKeyId","SecretAccessKey","SessionToken"?} (unknown fields
-// rejected). InvalidArgument naming the field, never a value.
-absl::StatusOr<AwsCredentials> ParseAwsCredentials(ByteSpan json);
+// NewSealedModelSink returns the sink for `app`, calling KMS with `kms` (which must outlive it)
+// and decrypting on `threads` threads.
+std::unique_ptr<SealedModelSink> NewSealedModelSink(EnclaveApp& app, const kms::KmsClient& kms,
+                                                    int threads);
 
 // Provision runs steps 1-4 against the parent and installs the model in `app`; on failure it
 // marks `app` failed and returns the error. `stop` ends retries early.

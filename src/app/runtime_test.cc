@@ -30,24 +30,6 @@ void WriteText(const fs::path& p, const std::string& text) {
   out << text;
 }
 
-TEST(RuntimeTest, ParseAwsCredentials) {
-  auto c = ParseAwsCredentials(
-      AsBytes(R"({"AccessKeyId":"AKIA1","SecretAccessKey":"s3cret","SessionToken":"t"})"));
-  ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_EQ(c->access_key_id, "AKIA1");
-  EXPECT_EQ(AsStringView(c->secret_access_key.ExposeSecret()), "s3cret");
-  EXPECT_EQ(c->session_token, "t");
-  for (const char* bad : {"", "[]", R"({"AccessKeyId":"A"})", R"({"SecretAccessKey":"s"})",
-                          R"({"AccessKeyId":"A","SecretAccessKey":"s","X":"y"})",
-                          R"({"AccessKeyId":"A","SecretAccessKey":5})"}) {
-    auto r = ParseAwsCredentials(AsBytes(bad));
-    EXPECT_FALSE(r.ok()) << bad;
-    if (!r.ok()) {
-      EXPECT_EQ(std::string(r.status().message()).find("s3cret"), std::string::npos);
-    }
-  }
-}
-
 TEST(RuntimeTest, LoadServeConfigRequiresThePin) {
   char tmpl[] = "/tmp/capXXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
