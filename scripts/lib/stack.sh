@@ -115,7 +115,9 @@ stack_gateway() {
   "$confide" tls self-signed --out-dir "$work/tls" --host localhost --ip 127.0.0.1 >/dev/null ||
     return 1
   gateway_ca="$work/tls/cert.pem"
-  stack_bg gateway "$confide" gateway --listen 127.0.0.1:0 "${args[@]}" \
+  # STACK_GATEWAY_WRAP (e.g. "strace -f -o FILE ...") runs the gateway under a wrapper.
+  # shellcheck disable=SC2086
+  stack_bg gateway ${STACK_GATEWAY_WRAP:-} "$confide" gateway --listen 127.0.0.1:0 "${args[@]}" \
     --tls-cert "$work/tls/cert.pem" --tls-key "$work/tls/key.pem" --health-interval 1
   stack_wait_for "$work/gateway.out" "listening on" 20 || return 1
   gateway_port=$(sed -n 's/.*listening on [^ ]*:\([0-9]*\).*/\1/p' "$work/gateway.out" | head -1)
@@ -146,7 +148,8 @@ stack_down() {
       "$confide" enclave terminate --enclave-id "$id" >/dev/null 2>&1
     done
   fi
-  for p in "${stack_pids[@]}"; do kill "$p" 2>/dev/null; done
+  # Children first: a wrapper (strace) would detach and leave its child running.
+  for p in "${stack_pids[@]}"; do pkill -TERM -P "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
   for p in "${stack_pids[@]}"; do wait "$p" 2>/dev/null; done
-  [ -n "${work:-}" ] && [ -z "${STACK_KEEP:-}" ] && rm -rf "$work"
+  if [ -n "${work:-}" ] && [ -z "${STACK_KEEP:-}" ]; then rm -rf "$work"; fi
 }

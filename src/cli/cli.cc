@@ -8,6 +8,7 @@
 #include "cli/audit_commands.h"
 #include "cli/chat_commands.h"
 #include "cli/enclave_commands.h"
+#include "cli/envelope_commands.h"
 #include "cli/gateway_commands.h"
 #include "cli/guard_commands.h"
 #include "cli/kms_commands.h"
@@ -36,6 +37,7 @@ int RunConfide(int argc, char** argv) {
   AddKmsCommands(app, &run);
   AddVisionCommands(app, &run);
   AddTlsCommands(app, &run);
+  AddEnvelopeCommands(app, &run);  // after model and kms: adds `model seal` and `kms call`
   // CLI11 reports usage errors by throwing; this is the boundary where we catch them.
   try {
     app.parse(argc, argv);

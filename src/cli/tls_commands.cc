@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "base/file.h"
 #include "crypto/ecdsa.h"
 #include "crypto/x509.h"
@@ -44,7 +45,7 @@ absl::Status WriteSelfSignedTls(const SelfSignedTlsOptions& options, absl::Time 
   ASSIGN_OR_RETURN(auto cert, crypto::IssueCertificate(spec, key.PublicKey(), ca, ca_key));
 
   if (::mkdir(options.out_dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    return absl::InvalidArgumentError("cannot create --out-dir " + options.out_dir);
+    return absl::InvalidArgumentError(absl::StrCat("cannot create --out-dir ", options.out_dir));
   }
   const std::string dir = options.out_dir + "/";
   RETURN_IF_ERROR(base::WriteFileAtomic(dir + "key.pem", key.Pem().ExposeSecret(), 0600));

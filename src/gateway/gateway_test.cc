@@ -401,6 +401,61 @@ TEST_F(GatewayE2eTest, DeadEnclaveIsRemovedAndComesBackWithNewKeys) {
   EXPECT_EQ(r.status, 200);
 }
 
+TEST_F(GatewayE2eTest, DeadlineCutsAStreamAndTimesOutABufferedAnswer) {
+  auto never = std::make_shared<Gate>();  // opened only at the end of the test
+  TestEnclave::Options o;
+  o.chunks = 3;
+  o.gate = [never](int i) {
+    if (i > 0) never->Wait(0);
+  };
+  o.hold = [never] { never->Wait(0); };
+  AddEnclave(16, o);
+  GatewayOptions g;
+  g.timeout = absl::Milliseconds(500);
+  StartGateway(g);
+  ohttp::KeyConfig config = KeyConfigFromGateway();
+  auto sender = ohttp::ChunkedRequestSender::Create(config, {0x0001, 0x0001});
+  ASSERT_TRUE(sender.ok());
+  Bytes body = sender->header();
+  Append(body, *sender->SealChunk(ToBytes("q"), true));
+  auto receiver = sender->ResponseReceiver();
+  ASSERT_TRUE(receiver.ok());
+  http::Request req;
+  req.method = "POST";
+  req.target = "/v1/ohttp";
+  req.headers.Add("Content-Type", "message/ohttp-chunked-req");
+  req.body = std::string(AsStringView(body));
+  std::vector<std::string> plain;
+  absl::Status st = client_->SendStreaming(
+      req, [](const http::Response& head) { return head.status == 200; },
+      [&](std::string_view piece) {
+        auto chunks = receiver->Feed(AsBytes(piece));
+        if (chunks.ok()) {
+          for (const Bytes& c : *chunks) plain.emplace_back(AsStringView(c));
+        }
+        return chunks.ok();
+      });
+  // However the cut shows on the wire, the client never sees a complete answer.
+  if (st.ok()) {
+    EXPECT_FALSE(receiver->Finish().ok()) << "a cut stream must not verify";
+  }
+  EXPECT_EQ(plain, (std::vector<std::string>{"chunk-0"}));
+  http::Client other("127.0.0.1", server_->port());
+  http::Request chat;
+  chat.method = "POST";
+  chat.target = "/v1/compat/kms-chat";
+  chat.headers.Add("Content-Type", "application/json");
+  chat.body = "{}";
+  auto r = other.Send(chat);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 504);
+  never->Open(0);
+  const std::string metrics = Get("/metrics").body;
+  EXPECT_NE(metrics.find("confide_gateway_upstream_errors_total{endpoint=\"ohttp\"} 1"),
+            std::string::npos)
+      << metrics;
+}
+
 TEST_F(GatewayE2eTest, StartRejectsMoreWaitersThanHandlerThreads) {
   AddEnclave(16);
   GatewayServerOptions o;

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "base/file.h"
 #include "crypto/ecdsa.h"
 #include "crypto/x509.h"
@@ -198,7 +199,7 @@ TEST(HttpStream, StreamedResponseArrivesPieceByPiece) {
     res.headers.Add("Content-Type", "text/event-stream");
     res.stream = [&](BodyWriter& w) {
       for (int i = 0; i < 5; ++i) {
-        if (!w.Write("piece" + std::to_string(i) + ";")) producer_ok = false;
+        if (!w.Write(absl::StrCat("piece", i) + ";")) producer_ok = false;
         // The next piece is written only after the client has seen this one: delivery is
         // incremental, not buffered until the end.
         if (!received.WaitFor(i + 1)) producer_ok = false;
@@ -463,7 +464,7 @@ TEST(HttpAcceptor, ServesUnixSocketConnectionsWithLimitsAndStreaming) {
     if (r.target == "/stream") {
       Response res;
       res.stream = [](BodyWriter& w) {
-        for (int i = 0; i < 3; ++i) w.Write("s" + std::to_string(i));
+        for (int i = 0; i < 3; ++i) w.Write(absl::StrCat("s", i));
       };
       return res;
     }
@@ -476,9 +477,9 @@ TEST(HttpAcceptor, ServesUnixSocketConnectionsWithLimitsAndStreaming) {
   EXPECT_EQ((*server)->port(), 0);
   Client client(listener.Connector(), ClientOptions{});
   for (int i = 0; i < 5; ++i) {
-    auto res = client.Send(Post("/u", "b" + std::to_string(i)));
+    auto res = client.Send(Post("/u", absl::StrCat("b", i)));
     ASSERT_TRUE(res.ok()) << res.status();
-    EXPECT_EQ(res->body, "POST /u b" + std::to_string(i));
+    EXPECT_EQ(res->body, absl::StrCat("POST /u b", i));
     EXPECT_EQ(res->headers.Get("x-remote"), "unix:test");
     EXPECT_EQ(res->headers.Get("x-host"), "localhost");
   }
@@ -642,7 +643,7 @@ Handler StreamingEcho() {
     if (r.target == "/stream") {
       Response res;
       res.stream = [](BodyWriter& w) {
-        for (int i = 0; i < 4; ++i) w.Write("tls" + std::to_string(i));
+        for (int i = 0; i < 4; ++i) w.Write(absl::StrCat("tls", i));
       };
       return res;
     }
@@ -670,9 +671,9 @@ TEST(HttpTls, RoundTripAndStreamingVerifiedByIpAndName) {
   for (const std::string& name : {std::string(), std::string("localhost")}) {
     Client client("127.0.0.1", (*server)->port(), pki.client(name));
     for (int i = 0; i < 3; ++i) {
-      auto res = client.Send(Post("/t", "b" + std::to_string(i)));
+      auto res = client.Send(Post("/t", absl::StrCat("b", i)));
       ASSERT_TRUE(res.ok()) << name << ": " << res.status();
-      EXPECT_EQ(res->body, "POST /t b" + std::to_string(i));
+      EXPECT_EQ(res->body, absl::StrCat("POST /t b", i));
     }
     absl::Status s;
     EXPECT_EQ(ReadStream(client, &s), "tls0tls1tls2tls3");
@@ -782,7 +783,7 @@ TEST(HttpTls, OverAcceptorAndConnectorWithLimits) {
 // and returns its exit status and output, or nullopt when it is not installed.
 std::optional<std::pair<int, std::string>> RunOpenSsl(const std::string& args) {
   if (std::system("command -v openssl >/dev/null 2>&1") != 0) return std::nullopt;
-  std::string cmd = "openssl " + args + " </dev/null 2>&1";
+  std::string cmd = absl::StrCat("openssl ", args, " </dev/null 2>&1");
   FILE* p = ::popen(cmd.c_str(), "r");
   if (p == nullptr) return std::nullopt;
   std::string out;
@@ -799,8 +800,8 @@ TEST(HttpTls, ProtocolPolicySeenByOpenSslClient) {
   o.tls = pki.server();
   auto server = Server::Start(o, StreamingEcho());
   ASSERT_TRUE(server.ok()) << server.status();
-  const std::string base = "s_client -connect 127.0.0.1:" + std::to_string((*server)->port()) +
-                           " -CAfile " + pki.ca_file() + " -verify_return_error ";
+  const std::string base = absl::StrCat("s_client -connect 127.0.0.1:", (*server)->port(),
+                                        " -CAfile ", pki.ca_file(), " -verify_return_error ");
   auto tls13 = RunOpenSsl(base + "-tls1_3");
   if (!tls13) GTEST_SKIP() << "openssl command line tool not installed";
   EXPECT_EQ(tls13->first, 0) << tls13->second;

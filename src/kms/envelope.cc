@@ -395,7 +395,9 @@ absl::StatusOr<EnvelopeFileResult> DecryptFile(const KmsClient& kms, const std::
       return absl::InvalidArgumentError(absl::StrCat(in_path, " is truncated"));
     }
     std::span<uint8_t> pt = plain.MutableSecret().first(layout.SegmentPlaintextLen(i));
-    RETURN_IF_ERROR(aead.OpenSegment(i, ct, pt));
+    if (absl::Status s = aead.OpenSegment(i, ct, pt); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat(in_path, ": ", std::string(s.message())));
+    }
     hasher.Update(pt);
     RETURN_IF_ERROR(writer->Write(pt));
   }

@@ -242,6 +242,26 @@ TEST(EnvelopeCryptoTest, DetectsEveryKindOfTampering) {
   EXPECT_GT(cases, 1000u);
 }
 
+// A vector made by an independent implementation (fuzz/gen_kms_envelope_seeds.py, Python
+// `cryptography`): key bytes i*7+1, salt 00..0f, prefix 64..6a, segment 4096.
+TEST(EnvelopeCryptoTest, KnownAnswerFromPython) {
+  const std::string hex =
+      "4346453101000000740100001000000000000000000e000102030405060708090a0b0c0d0e0f6465666768"
+      "696a002901626c6f62626c6f62626c6f62626c6f62626c6f62626c6f62626c6f62626c6f62626c6f62626c"
+      "6f62001a0001000f636f6e666964653a707572706f736500056d6f64656c50c779ef11ff8116e3a7e08cdd"
+      "62965dac2c976f5911b00e707b76527893";
+  Bytes env = *base::HexDecode(hex);
+  SecretBytes key(32);
+  for (size_t i = 0; i < 32; ++i) key.MutableSecret()[i] = static_cast<uint8_t>(i * 7 + 1);
+  auto h = ParseEnvelopeHeader(env);
+  ASSERT_TRUE(h.ok()) << h.status();
+  EXPECT_EQ(h->context, (EncryptionContext{{"confide:purpose", "model"}}));
+  Bytes out(h->plaintext_len);
+  ASSERT_TRUE(DecryptToMemory(*h, key, ByteSpan(env).subspan(h->encoded.size()), out, 1).ok());
+  EXPECT_EQ(out, ToBytes("hello envelope"));
+  EXPECT_EQ(*SealEnvelope(*h, key, out), env);  // and we produce the same bytes
+}
+
 class EnvelopeKmsTest : public ::testing::Test {
  protected:
   void SetUp() override {
