@@ -250,6 +250,42 @@ std::string TextReleaser::Finish() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// GuardedReleaser
+
+std::string GuardedReleaser::Push(std::string_view piece) {
+  if (blocked_) return "";
+  all_.append(piece.data(), piece.size());
+  return Release(false);
+}
+
+std::string GuardedReleaser::Finish() { return blocked_ ? "" : Release(true); }
+
+std::string GuardedReleaser::Release(bool final) {
+  guard::GuardrailResult r = guardrail_.Apply(all_, guard::Source::kOutput);
+  if (r.blocked) {
+    blocked_ = true;
+    blocked_message_ = std::move(r.output);
+    return "";
+  }
+  const std::string& masked = r.intervened ? r.output : all_;
+  if (masked.compare(0, sent_.size(), sent_) != 0) {
+    // The check changed text that already left: fail closed.
+    blocked_ = true;
+    blocked_message_ = guardrail_.policy().blocked_outputs_messaging;
+    return "";
+  }
+  size_t end = masked.size();
+  if (!final) {
+    end = end > holdback_ ? end - holdback_ : 0;
+    end = Utf8CompletePrefix(masked, end);
+  }
+  if (end <= sent_.size()) return "";
+  std::string out = masked.substr(sent_.size(), end - sent_.size());
+  sent_.append(out);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
 // ApiService
 
 struct ApiService::Generation {
@@ -621,7 +657,7 @@ ApiReply ApiService::Run(std::shared_ptr<Generation> g) {
   head.status = 200;
   head.headers.Set("Content-Type", "text/event-stream");
   head.headers.Set("Cache-Control", "no-cache");
-  StreamProducer producer = [this, g, usage, guard_output](const StreamWriter& write) {
+  StreamProducer producer = [this, g, usage](const StreamWriter& write) {
     auto chunk = [&](Json delta_or_text, const Json& finish) {
       Json choice = Json::object();
       choice["index"] = 0;
@@ -657,26 +693,30 @@ ApiReply ApiService::Run(std::shared_ptr<Generation> g) {
     if (g->blocked) {
       if (!content(*g->blocked)) return;
     } else if (OutputGuarded()) {
-      // The output guardrail must see the whole answer before any of it leaves (Bedrock's
-      // synchronous mode): generate, check, then send the pieces (or the masked or blocked
-      // text as one piece).
-      std::vector<std::string> pieces;
-      std::string text;
+      // The output guardrail sees the whole answer so far before any new text leaves; the last
+      // kGuardHoldback bytes wait for more, so a match is complete before it could be sent.
+      GuardedReleaser releaser(*guardrail_);
+      bool gone = false;
       auto f = Generate(*g, [&](std::string_view piece) {
-        pieces.emplace_back(piece);
-        text.append(piece.data(), piece.size());
-        return true;
+        std::string out = releaser.Push(piece);
+        if (releaser.blocked()) return false;
+        gone = !out.empty() && !content(out);
+        return !gone;
       });
+      if (gone) return;
       if (!f.ok()) {
         write(
             "data: {\"error\":{\"message\":\"generation failed\",\"type\":\"server_error\"}}\n\n");
         return;
       }
       finish = *f;
-      std::string checked = guard_output(text, &finish);
-      if (checked != text) pieces = {std::move(checked)};
-      for (const std::string& p : pieces) {
-        if (!content(p)) return;
+      if (!releaser.blocked()) {
+        std::string rest = releaser.Finish();
+        if (!rest.empty() && !content(rest)) return;
+      }
+      if (releaser.blocked()) {
+        finish = "content_filter";
+        if (!content(releaser.blocked_message())) return;
       }
     } else {
       bool gone = false;

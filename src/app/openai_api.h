@@ -157,6 +157,36 @@ class TextReleaser {
   bool stopped_ = false;
 };
 
+// kGuardHoldback is how many bytes of a guarded stream stay unsent until more text follows, so
+// that a blocked word or a sensitive entity is complete (and caught) before any of it leaves.
+inline constexpr size_t kGuardHoldback = 128;
+
+// GuardedReleaser streams model output under an output guardrail: it re-checks the whole answer
+// so far on every piece and releases the (masked) text except the last `holdback` bytes. Once
+// the policy blocks, nothing more is released (blocked() and blocked_message() tell). If a
+// check would change text already released (an entity longer than the holdback), it fails
+// closed as a block. Exposed for tests.
+class GuardedReleaser {
+ public:
+  GuardedReleaser(const guard::Guardrail& guardrail, size_t holdback = kGuardHoldback)
+      : guardrail_(guardrail), holdback_(holdback) {}
+  // Push appends `piece` and returns the text now safe to send (maybe empty).
+  std::string Push(std::string_view piece);
+  // Finish checks the whole answer and returns the rest (empty when blocked).
+  std::string Finish();
+  bool blocked() const { return blocked_; }
+  const std::string& blocked_message() const { return blocked_message_; }
+
+ private:
+  std::string Release(bool final);
+  const guard::Guardrail& guardrail_;
+  size_t holdback_;
+  std::string all_;   // raw model output so far
+  std::string sent_;  // what was released
+  bool blocked_ = false;
+  std::string blocked_message_;
+};
+
 }  // namespace confide::app
 
 #endif  // CONFIDE_APP_OPENAI_API_H_

@@ -481,6 +481,70 @@ TEST_F(ApiServiceTest, OutputGuardrailChecksTheAnswer) {
   EXPECT_NE(r.body.find("\"content_filter\""), std::string::npos);
 }
 
+TEST(GuardedReleaserTest, BlocksBeforeTheWordLeaves) {
+  auto g = MakeGuardrail({{"name", "t"},
+                          {"blockedInputMessaging", "in"},
+                          {"blockedOutputsMessaging", "Output blocked."},
+                          {"wordPolicyConfig", {{"wordsConfig", {{{"text", "dragon"}}}}}}});
+  GuardedReleaser r(*g, 16);
+  std::string sent;
+  for (const char* piece : {"Once upon a time there ", "was a small and very ", "friendly ", "dra",
+                            "gon who", " lived"}) {
+    sent += r.Push(piece);
+    if (r.blocked()) break;
+  }
+  EXPECT_TRUE(r.blocked());
+  EXPECT_EQ(r.blocked_message(), "Output blocked.");
+  EXPECT_FALSE(sent.empty());  // clean text before the word was streamed
+  EXPECT_EQ(sent.find("dra"), std::string::npos);
+  EXPECT_EQ(r.Finish(), "");
+}
+
+TEST(GuardedReleaserTest, MasksEntitiesSplitAcrossPieces) {
+  auto g =
+      MakeGuardrail({{"name", "t"},
+                     {"blockedInputMessaging", "in"},
+                     {"blockedOutputsMessaging", "out"},
+                     {"sensitiveInformationPolicyConfig",
+                      {{"piiEntitiesConfig", {{{"type", "EMAIL"}, {"action", "ANONYMIZE"}}}}}}});
+  GuardedReleaser r(*g, 32);
+  std::string sent;
+  for (const char* piece :
+       {"Write to me at ", "jane.", "doe@exa", "mple.com", " any time you like, ",
+        "it is a pleasure to hear from friends and readers alike."}) {
+    sent += r.Push(piece);
+  }
+  sent += r.Finish();
+  EXPECT_FALSE(r.blocked());
+  EXPECT_EQ(sent,
+            "Write to me at {EMAIL} any time you like, it is a pleasure to hear from friends "
+            "and readers alike.");
+}
+
+TEST_F(ApiServiceTest, GuardedStreamStillStreams) {
+  json policy = GuardPolicy();  // words + email masking: output-side filters
+  auto s = Make({}, MakeGuardrail(policy));
+  json req = Chat("Once upon a time", {{"temperature", 0}, {"max_tokens", 120}, {"stream", true}});
+  http::Response r = s->HandleBuffered(Post("/v1/chat/completions", req));
+  auto events = SseEvents(r.body);
+  size_t content_events = 0;
+  std::string text;
+  for (const auto& e : events) {
+    if (e == "[DONE]") continue;
+    json d = json::parse(e)["choices"][0]["delta"];
+    if (d.contains("content") && !d["content"].get<std::string>().empty()) {
+      ++content_events;
+      text += d["content"].get<std::string>();
+    }
+  }
+  req["stream"] = false;
+  json whole = Body(s->HandleBuffered(Post("/v1/chat/completions", req)));
+  EXPECT_EQ(text, whole["choices"][0]["message"]["content"]);
+  if (text.size() > kGuardHoldback + 20) {
+    EXPECT_GT(content_events, 2u);  // streamed, not one burst at the end
+  }
+}
+
 TEST_F(ApiServiceTest, GuardrailsApplyEndpoint) {
   auto none = Make();
   json req = {{"source", "INPUT"}, {"content", {{{"text", {{"text", "mail a@b.example"}}}}}}};
