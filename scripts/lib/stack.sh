@@ -59,9 +59,15 @@ principal_arn = "arn:aws:iam::111122223333:role/admin"
 access_key_id = "AKIADEMOPARENT000001"
 secret_access_key = "demo-parent-secret"
 principal_arn = "arn:aws:iam::111122223333:role/parent"
+[[identity]]
+access_key_id = "AKIADEMOUSER00000001"
+secret_access_key = "demo-user-secret"
+principal_arn = "arn:aws:iam::111122223333:role/user"
 IDS
   echo '{"AccessKeyId":"AKIADEMOADMIN0000001","SecretAccessKey":"demo-admin-secret"}' >"$work/admin.json"
   echo '{"AccessKeyId":"AKIADEMOPARENT000001","SecretAccessKey":"demo-parent-secret"}' >"$work/parent.json"
+  # A user of the service (seed flows A and B), distinct from the operator of the parent.
+  user_credentials='{"AccessKeyId":"AKIADEMOUSER00000001","SecretAccessKey":"demo-user-secret"}'
   mkdir -p "$work/kms"
   stack_bg kms "$confide" kms serve --listen 127.0.0.1:0 --data-dir "$work/kms" \
     --identities "$work/identities.toml" --trust-root "$CONFIDE_SIM_ROOT/root.pem" --allow-simulation-root

@@ -98,7 +98,8 @@ http::Response HandleKmsChat(const http::Request& request, EnclaveApp& app,
   Json j = Json::parse(request.body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return invalid("request body is not a JSON object");
   for (const auto& [k, v] : j.items()) {
-    if (k != "CiphertextBlob" && k != "KeyId" && k != "Credentials" && k != "MaxTokens") {
+    if (k != "CiphertextBlob" && k != "KeyId" && k != "Credentials" && k != "MaxTokens" &&
+        k != "EncryptionContext") {
       return invalid("unknown field");
     }
   }
@@ -117,6 +118,24 @@ http::Response HandleKmsChat(const http::Request& request, EnclaveApp& app,
     }
     max_tokens = static_cast<size_t>(mt->get<uint64_t>());
   }
+  // The question's encryption context (as KMS takes it); the answer is encrypted with the same
+  // context plus confide:direction=answer, so a key policy can let the user read answers
+  // (kms:EncryptionContext:confide:direction) while questions open only for this enclave.
+  kms::EncryptionContext question_context;
+  if (auto ec = j.find("EncryptionContext"); ec != j.end()) {
+    if (!ec->is_object() || ec->size() > 64) {
+      return invalid("EncryptionContext must be an object of at most 64 string pairs");
+    }
+    for (const auto& [k, v] : ec->items()) {
+      if (!v.is_string() || k.empty() || k.size() > 256 ||
+          v.get_ref<const std::string&>().size() > 1024) {
+        return invalid("EncryptionContext keys and values must be short strings");
+      }
+      question_context[k] = v.get<std::string>();
+    }
+  }
+  kms::EncryptionContext answer_context = question_context;
+  answer_context["confide:direction"] = "answer";
   auto blob = base::Base64Decode(blob_it->get_ref<const std::string&>());
   if (!blob.ok()) return invalid("CiphertextBlob is not base64");
   auto credentials = CredentialsFrom(*creds_it);
@@ -130,7 +149,7 @@ http::Response HandleKmsChat(const http::Request& request, EnclaveApp& app,
   if (!recipient.ok()) {
     return AwsErrorResponse(500, "KMSInternalException", "the enclave could not attest");
   }
-  auto question = client.Decrypt(*blob, {}, &*recipient);
+  auto question = client.Decrypt(*blob, question_context, &*recipient);
   if (!question.ok()) return KmsFailure("KMS Decrypt", question.status());
   auto answer = api->Chat(AsStringView(question->ExposeSecret()), max_tokens);  // guardrails inside
   question->Wipe();
@@ -140,7 +159,8 @@ http::Response HandleKmsChat(const http::Request& request, EnclaveApp& app,
                             busy ? "the model is busy" : "the question cannot be answered");
   }
   const std::string_view text = Utf8Cut(answer->content, kMaxKmsPlaintextBytes);
-  auto sealed = client.Encrypt(key_it->get_ref<const std::string&>(), AsBytes(text), {});
+  auto sealed =
+      client.Encrypt(key_it->get_ref<const std::string&>(), AsBytes(text), answer_context);
   ::explicit_bzero(answer->content.data(), answer->content.size());
   if (!sealed.ok()) return KmsFailure("KMS Encrypt", sealed.status());
   log::Info("app.kms_chat", {{"completion_tokens", answer->completion_tokens}});

@@ -31,9 +31,10 @@ kms::KmsTransport NewVsockKmsTransport(enclave::VsockTransport& transport, uint3
 absl::StatusOr<kms::KmsRecipient> MakeRecipient(EnclaveApp& app);
 
 // HandleKmsChat answers flow A: {"CiphertextBlob": b64, "KeyId", "Credentials":
-// {"AccessKeyId","SecretAccessKey","SessionToken"?}, "MaxTokens"?} -> KMS Decrypt with the
-// enclave's Recipient and those credentials, the model's greedy answer (guardrails applied),
-// KMS Encrypt of the answer under KeyId -> 200 {"CiphertextBlob": b64}. Errors are AWS-shaped
+// {"AccessKeyId","SecretAccessKey","SessionToken"?}, "MaxTokens"?, "EncryptionContext"?} -> KMS
+// Decrypt with the enclave's Recipient, those credentials and that context, the model's greedy
+// answer (guardrails applied), KMS Encrypt of the answer under KeyId with the same context plus
+// "confide:direction":"answer" -> 200 {"CiphertextBlob": b64}. Errors are AWS-shaped
 // {"__type","message"}: 400 ValidationException for a malformed request, the KMS's own error
 // type and a matching status when KMS refuses (AccessDeniedException 400 as AWS), 503 while the
 // model loads. Credentials, question and answer are never logged nor put in an error.
