@@ -238,7 +238,12 @@ class EmulatedTransport : public VsockTransport {
         return SocketError("bind", err);
       }
     }
-    if (::listen(fd, kBacklog) != 0) {
+    // Connecting to a Unix socket needs write permission on its file. As with AF_VSOCK, where
+    // any peer that can reach a CID may connect to its ports, reachability is decided by the
+    // directories (which CID directories a sandbox sees), not by the socket file's owner: an
+    // enclave (nobody on the host) must be able to reach the parent's vsock-proxy and
+    // provisioning ports.
+    if (::listen(fd, kBacklog) != 0 || ::chmod(path.c_str(), 0666) != 0) {
       int err = errno;
       ::close(fd);
       ::unlink(path.c_str());

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "guard/guardrail.h"
 #include "guard/policy.h"
@@ -121,7 +122,7 @@ TEST(PromptAttackModel, DefaultModelLoadsAndStrengthsAreMonotone) {
 
 TEST(PromptAttackModel, HeldOutSplitIsStable) {
   int held = 0;
-  for (int i = 0; i < 1000; ++i) held += IsHeldOut("c" + std::to_string(i), 20);
+  for (int i = 0; i < 1000; ++i) held += IsHeldOut(absl::StrCat("c", i), 20);
   EXPECT_GT(held, 150);
   EXPECT_LT(held, 250);
   EXPECT_EQ(IsHeldOut("c833", 20), IsHeldOut("c833", 20));

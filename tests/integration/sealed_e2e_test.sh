@@ -123,8 +123,8 @@ refused() {  # refused NAME TRUST_JSON WANT_TEXT
   echo "$2" >"$client/trust-$1.json"
   if chat --trust "$client/trust-$1.json" --max-tokens 4 -p "$canary" >"$client/r.out" 2>"$client/r.err"; then
     bad "$1: accepted"
-  elif grep -qi -- "$3" "$client/r.err"; then
-    ok "$1: refused ($(grep -i -m1 -- "$3" "$client/r.err"))"
+  elif grep -i -- "^error" "$client/r.err" | grep -qi -- "$3"; then
+    ok "$1: refused ($(grep -i -m1 -- "^error" "$client/r.err"))"
   else
     bad "$1: refused without naming '$3': $(cat "$client/r.err")"
   fi
