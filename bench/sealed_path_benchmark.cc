@@ -192,7 +192,7 @@ struct World {
     go.tls = http::TlsServerOptions{to.out_dir + "/cert.pem", to.out_dir + "/key.pem"};
     gateway = Must(gateway::GatewayServer::Start(*parent, go), "gateway");
     gateway_url = absl::StrCat("https://127.0.0.1:", gateway->port(), "/");
-    gateway_client.tls = http::TlsClientOptions{to.out_dir + "/ca.pem", ""};
+    gateway_client.tls = http::TlsClientOptions{to.out_dir + "/ca.pem", "localhost"};
     policy.roots = {ca->RootDer()};
     policy.allow_simulation_root = true;
     policy.pcrs = pcrs;
@@ -262,6 +262,18 @@ struct StreamTimes {
 using StreamCall = std::function<absl::Status(const http::Request&, const client::HeadCallback&,
                                               const client::BodyCallback&)>;
 
+// CarriesText tells whether an SSE piece holds a non-empty chat delta or completion text.
+bool CarriesText(std::string_view piece) {
+  for (std::string_view key :
+       {std::string_view("\"content\":\""), std::string_view("\"text\":\"")}) {
+    for (size_t at = piece.find(key); at != std::string_view::npos; at = piece.find(key, at + 1)) {
+      const size_t next = at + key.size();
+      if (next < piece.size() && piece[next] != '"') return true;
+    }
+  }
+  return false;
+}
+
 StreamTimes StreamOnce(const StreamCall& call, const http::Request& req) {
   StreamTimes t;
   bool first = true;
@@ -270,8 +282,7 @@ StreamTimes StreamOnce(const StreamCall& call, const http::Request& req) {
       req, [](const http::Response& head) { return head.status == 200; },
       [&](std::string_view piece) {
         // The first piece carrying generated text (the role-only opening chunk does not).
-        if (first && piece.find("\"content\":\"") != std::string_view::npos &&
-            piece.find("\"content\":\"\"") == std::string_view::npos) {
+        if (first && CarriesText(piece)) {
           t.first_ms = Ms(Clock::now() - t0);
           first = false;
         }
