@@ -201,60 +201,12 @@ std::string NoInternetHint(const llm::CatalogEntry& entry) {
                       std::string(entry.sha256_hex), ") and pass --model PATH");
 }
 
-}  // namespace
-
-bool IsLoopbackHost(std::string_view host) {
-  if (absl::EqualsIgnoreCase(std::string(host), "localhost") || host == "::1") return true;
-  // 127.0.0.0/8 as a dotted quad.
-  if (host.substr(0, 4) != "127.") return false;
-  int parts = 0;
-  for (std::string_view rest = host; !rest.empty(); ++parts) {
-    size_t dot = rest.find('.');
-    std::string_view part = rest.substr(0, dot);
-    int v = 0;
-    if (part.empty() || part.size() > 3 || !absl::SimpleAtoi(std::string(part), &v) || v > 255) {
-      return false;
-    }
-    if (dot == std::string_view::npos) {
-      rest = {};
-    } else {
-      rest.remove_prefix(dot + 1);
-      if (rest.empty()) return false;
-    }
-  }
-  return parts == 4;
-}
-
-absl::StatusOr<PullResult> PullModel(const llm::CatalogEntry& entry, const PullOptions& options) {
-  auto want = base::HexDecode(entry.sha256_hex);
-  if (!want.ok() || want->size() != 32 || entry.size == 0 || entry.name.empty() ||
-      entry.name.find('/') != std::string_view::npos || entry.name[0] == '.') {
-    return absl::InvalidArgumentError("catalogue entry is malformed");
-  }
-  ASSIGN_OR_RETURN(http::Url url, http::ParseUrl(entry.url));
-  if (!options.mirror.empty()) {
-    auto mirror = http::ParseUrl(options.mirror);
-    if (!mirror.ok() || mirror->path != "/") {
-      return absl::InvalidArgumentError("--mirror must be scheme://host[:port]");
-    }
-    url.scheme = mirror->scheme;
-    url.host = mirror->host;
-    url.port = mirror->port;
-  }
-  RETURN_IF_ERROR(CheckScheme(url));
-
+// Download fetches `url` (following redirects) into dir/.NAME.gguf.partial and, if size and
+// digest match the pin `want`, renames it to `final_path`; the partial file is removed on
+// failure.
+absl::Status Download(const llm::CatalogEntry& entry, const PullOptions& options, http::Url url,
+                      const Bytes& want, const std::string& dir, const std::string& final_path) {
   const std::string name(entry.name);
-  const std::string dir = options.out_dir.empty() ? "." : options.out_dir;
-  PullResult result;
-  result.path = (std::filesystem::path(dir) / (name + ".gguf")).string();
-
-  if (auto have = DigestOfFile(result.path, entry.size)) {
-    if (ConstantTimeEquals(*have, *want)) return result;
-  }
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot create directory ", dir));
-
   Partial partial((std::filesystem::path(dir) / ("." + name + ".gguf.partial")).string());
   RETURN_IF_ERROR(partial.Open());
   crypto::Hasher hasher(crypto::HashAlg::kSha256);
@@ -350,11 +302,72 @@ absl::StatusOr<PullResult> PullModel(const llm::CatalogEntry& entry, const PullO
         absl::StrCat("truncated download: got ", received, " of ", entry.size, " bytes"));
   }
   Bytes got = hasher.Finish();
-  if (!ConstantTimeEquals(got, *want)) {
+  if (!ConstantTimeEquals(got, want)) {
     return absl::DataLossError(absl::StrCat("digest mismatch: got ", base::HexEncode(got), " want ",
                                             std::string(entry.sha256_hex)));
   }
-  RETURN_IF_ERROR(partial.Commit(result.path));
+  return partial.Commit(final_path);
+}
+
+}  // namespace
+
+bool IsLoopbackHost(std::string_view host) {
+  if (absl::EqualsIgnoreCase(std::string(host), "localhost") || host == "::1") return true;
+  // 127.0.0.0/8 as a dotted quad.
+  if (host.substr(0, 4) != "127.") return false;
+  int parts = 0;
+  for (std::string_view rest = host; !rest.empty(); ++parts) {
+    size_t dot = rest.find('.');
+    std::string_view part = rest.substr(0, dot);
+    int v = 0;
+    if (part.empty() || part.size() > 3 || !absl::SimpleAtoi(std::string(part), &v) || v > 255) {
+      return false;
+    }
+    if (dot == std::string_view::npos) {
+      rest = {};
+    } else {
+      rest.remove_prefix(dot + 1);
+      if (rest.empty()) return false;
+    }
+  }
+  return parts == 4;
+}
+
+absl::StatusOr<PullResult> PullModel(const llm::CatalogEntry& entry, const PullOptions& options) {
+  auto want = base::HexDecode(entry.sha256_hex);
+  if (!want.ok() || want->size() != 32 || entry.size == 0 || entry.name.empty() ||
+      entry.name.find('/') != std::string_view::npos || entry.name[0] == '.') {
+    return absl::InvalidArgumentError("catalogue entry is malformed");
+  }
+  ASSIGN_OR_RETURN(http::Url url, http::ParseUrl(entry.url));
+  if (!options.mirror.empty()) {
+    auto mirror = http::ParseUrl(options.mirror);
+    if (!mirror.ok() || mirror->path != "/") {
+      return absl::InvalidArgumentError("--mirror must be scheme://host[:port]");
+    }
+    url.scheme = mirror->scheme;
+    url.host = mirror->host;
+    url.port = mirror->port;
+  }
+  RETURN_IF_ERROR(CheckScheme(url));
+
+  const std::string name(entry.name);
+  const std::string dir = options.out_dir.empty() ? "." : options.out_dir;
+  PullResult result;
+  result.path = (std::filesystem::path(dir) / (name + ".gguf")).string();
+
+  if (auto have = DigestOfFile(result.path, entry.size)) {
+    if (ConstantTimeEquals(*have, *want)) return result;
+  }
+  std::error_code ec;
+  const bool created_dir = std::filesystem::create_directories(dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot create directory ", dir));
+
+  absl::Status downloaded = Download(entry, options, std::move(url), *want, dir, result.path);
+  if (!downloaded.ok()) {
+    if (created_dir) std::filesystem::remove(dir, ec);  // only while still empty
+    return downloaded;
+  }
   result.downloaded = true;
   return result;
 }

@@ -214,6 +214,7 @@ TEST(ModelPull, RefusesDigestMismatchAndLeavesNoFile) {
   EXPECT_NE(msg.find(" want " + f.sha), std::string::npos) << msg;
   EXPECT_FALSE(fs::exists(f.PartialPath()));
   EXPECT_FALSE(fs::exists(f.Final()));
+  EXPECT_FALSE(fs::exists(f.out.File("models")));  // the directory it created is gone too
 }
 
 TEST(ModelPull, RefusesTruncatedAndOversizedBodies) {
