@@ -14,6 +14,7 @@
 #include "cli/kms_commands.h"
 #include "cli/model_bench_commands.h"
 #include "cli/model_commands.h"
+#include "cli/model_pull.h"
 #include "cli/proxy_commands.h"
 #include "cli/tls_commands.h"
 #include "cli/vision_commands.h"
@@ -31,6 +32,7 @@ int RunConfide(int argc, char** argv) {
   AddEnclaveCommands(app, &run);
   AddModelCommands(app, &run);
   AddModelBenchCommands(app, &run);
+  AddModelPullCommands(app, &run);
   AddGuardCommands(app, &run);
   AddProxyCommands(app, &run);
   AddGatewayCommands(app, &run);
