@@ -21,10 +21,14 @@ struct KmsArgs {
   std::string endpoint = "http://127.0.0.1:4600";
   std::string credentials;  // empty: the AWS_* environment variables
   std::string region;       // empty: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1
+  std::string ca_file;      // https:// endpoints: PEM roots; empty: the system store
 };
 
 void AddKmsOptions(CLI::App* cmd, KmsArgs& a) {
-  cmd->add_option("--kms-endpoint", a.endpoint, "KMS endpoint URL (http://HOST:PORT)");
+  cmd->add_option("--kms-endpoint", a.endpoint, "KMS endpoint URL (http[s]://HOST:PORT)");
+  cmd->add_option("--ca", a.ca_file,
+                  "PEM bundle of roots trusted for an https:// KMS endpoint (default: the "
+                  "system store)");
   cmd->add_option("--credentials", a.credentials,
                   "JSON file {AccessKeyId, SecretAccessKey, SessionToken?} (default: the "
                   "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN variables)");
@@ -46,7 +50,10 @@ absl::StatusOr<std::unique_ptr<kms::KmsClient>> MakeClient(const KmsArgs& a) {
     if (region.empty() && v != nullptr && *v != '\0') region = v;
   }
   if (region.empty()) region = "us-east-1";
-  return std::make_unique<kms::KmsClient>(kms::NewTcpKmsTransport(endpoint.host, endpoint.port),
+  if (!a.ca_file.empty() && !endpoint.tls) {
+    return absl::InvalidArgumentError("--ca applies only to an https:// --kms-endpoint");
+  }
+  return std::make_unique<kms::KmsClient>(kms::NewKmsTransport(endpoint, a.ca_file),
                                           std::move(credentials), std::move(region),
                                           endpoint.host_header);
 }

@@ -14,6 +14,8 @@ namespace {
 
 struct ServeArgs {
   std::string listen = "127.0.0.1:4600";
+  std::string tls_cert;
+  std::string tls_key;
   kms::KmsServerConfig config;
 };
 
@@ -35,6 +37,11 @@ int RunServe(ServeArgs& a) {
     return 2;
   }
   a.config.listen_port = static_cast<uint16_t>(port);
+  if (a.tls_cert.empty() != a.tls_key.empty()) {
+    std::cerr << "error: --tls-cert and --tls-key go together\n";
+    return 2;
+  }
+  if (!a.tls_cert.empty()) a.config.tls = http::TlsServerOptions{a.tls_cert, a.tls_key};
   // Block the stop signals before any thread starts, so only sigwait below receives them.
   sigset_t set;
   sigemptyset(&set);
@@ -46,7 +53,8 @@ int RunServe(ServeArgs& a) {
     std::cerr << "error: " << server.status().message() << "\n";
     return 1;
   }
-  std::cout << "kms listening on " << a.config.listen_host << ":" << (*server)->port() << std::endl;
+  std::cout << "kms listening on " << (a.config.tls ? "https://" : "http://")
+            << a.config.listen_host << ":" << (*server)->port() << std::endl;
   int sig = 0;
   sigwait(&set, &sig);
   (*server)->Stop();
@@ -74,6 +82,9 @@ void AddKmsCommands(CLI::App& app, std::function<int()>* run) {
                   "Accept a confide simulation root as --trust-root (testing only)");
   serve->add_option("--region", args->config.region, "Region in ARNs and SigV4 scopes");
   serve->add_option("--threads", args->config.threads, "I/O threads");
+  serve->add_option("--tls-cert", args->tls_cert,
+                    "PEM certificate chain (leaf first): serve HTTPS only (TLS 1.2+)");
+  serve->add_option("--tls-key", args->tls_key, "PEM private key of --tls-cert");
   serve->callback([run, args] { *run = [args] { return RunServe(*args); }; });
 }
 

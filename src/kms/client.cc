@@ -86,7 +86,7 @@ absl::StatusOr<Bytes> DecodeBlobField(std::string_view op, const Json& response,
 struct TcpPool {
   std::string host;
   uint16_t port = 0;
-  absl::Duration timeout;
+  http::ClientOptions options;
   std::mutex mu;
   std::vector<std::unique_ptr<http::Client>> idle;  // guarded by mu
 };
@@ -151,10 +151,16 @@ absl::StatusOr<KmsCredentials> LoadCredentials(const std::string& path) {
 }
 
 KmsTransport NewTcpKmsTransport(std::string host, uint16_t port, absl::Duration timeout) {
+  http::ClientOptions options;
+  options.timeout = timeout;
+  return NewTcpKmsTransport(std::move(host), port, std::move(options));
+}
+
+KmsTransport NewTcpKmsTransport(std::string host, uint16_t port, http::ClientOptions options) {
   auto pool = std::make_shared<TcpPool>();
   pool->host = std::move(host);
   pool->port = port;
-  pool->timeout = timeout;
+  pool->options = std::move(options);
   return [pool](const http::Request& request) -> absl::StatusOr<http::Response> {
     std::unique_ptr<http::Client> client;
     {
@@ -165,7 +171,7 @@ KmsTransport NewTcpKmsTransport(std::string host, uint16_t port, absl::Duration 
       }
     }
     if (client == nullptr) {
-      client = std::make_unique<http::Client>(pool->host, pool->port, pool->timeout);
+      client = std::make_unique<http::Client>(pool->host, pool->port, pool->options);
     }
     auto response = client->Send(request);
     if (response.ok()) {
@@ -178,21 +184,23 @@ KmsTransport NewTcpKmsTransport(std::string host, uint16_t port, absl::Duration 
 
 absl::StatusOr<KmsEndpoint> ParseKmsEndpoint(std::string_view url) {
   constexpr std::string_view kHttp = "http://";
-  if (url.substr(0, 8) == "https://") {
-    return absl::UnimplementedError(
-        "https:// KMS endpoints are not supported yet (no TLS client): use http:// to a local "
-        "KMS or a TLS-terminating proxy");
+  constexpr std::string_view kHttps = "https://";
+  KmsEndpoint out;
+  std::string_view rest;
+  if (url.substr(0, kHttps.size()) == kHttps) {
+    out.tls = true;
+    out.port = 443;
+    rest = url.substr(kHttps.size());
+  } else if (url.substr(0, kHttp.size()) == kHttp) {
+    rest = url.substr(kHttp.size());
+  } else {
+    return absl::InvalidArgumentError("KMS endpoint must start with http:// or https://");
   }
-  if (url.substr(0, kHttp.size()) != kHttp) {
-    return absl::InvalidArgumentError("KMS endpoint must start with http://");
-  }
-  std::string_view rest = url.substr(kHttp.size());
   if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
   if (rest.empty() || rest.find('/') != std::string_view::npos ||
       rest.find('@') != std::string_view::npos || rest.find('?') != std::string_view::npos) {
-    return absl::InvalidArgumentError("KMS endpoint must be http://HOST[:PORT]");
+    return absl::InvalidArgumentError("KMS endpoint must be http[s]://HOST[:PORT]");
   }
-  KmsEndpoint out;
   out.host_header = std::string(rest);
   std::string_view host = rest;
   std::string_view port_text;
@@ -229,6 +237,14 @@ absl::StatusOr<KmsEndpoint> ParseKmsEndpoint(std::string_view url) {
   }
   out.host = std::string(host);
   return out;
+}
+
+KmsTransport NewKmsTransport(const KmsEndpoint& endpoint, const std::string& ca_file,
+                             absl::Duration timeout) {
+  http::ClientOptions options;
+  options.timeout = timeout;
+  if (endpoint.tls) options.tls = http::TlsClientOptions{ca_file, /*server_name=*/""};
+  return NewTcpKmsTransport(endpoint.host, endpoint.port, std::move(options));
 }
 
 absl::StatusCode KmsErrorCode(std::string_view type, int http_status) {

@@ -68,16 +68,30 @@ using KmsTransport = std::function<absl::StatusOr<http::Response>(const http::Re
 KmsTransport NewTcpKmsTransport(std::string host, uint16_t port,
                                 absl::Duration timeout = absl::Seconds(30));
 
+// NewTcpKmsTransport(host, port, options) is the same with http::ClientOptions: options.timeout
+// as above, and options.tls set for HTTPS (the http module's policy: TLS 1.2 minimum, the chain
+// and the host name always verified). A TLS failure is the call's Unavailable error.
+KmsTransport NewTcpKmsTransport(std::string host, uint16_t port, http::ClientOptions options);
+
 // KmsEndpoint is a parsed --kms-endpoint URL.
 struct KmsEndpoint {
   std::string host;         // "127.0.0.1"
   uint16_t port = 80;       // 4600
   std::string host_header;  // "127.0.0.1:4600" (what is sent and signed as Host)
+  bool tls = false;         // https://: port defaults to 443
 };
 
-// ParseKmsEndpoint parses "http://HOST[:PORT][/]" (IPv6 as [::1]). InvalidArgument for anything
-// else; Unimplemented for https:// (no TLS client yet: use a TLS-terminating proxy).
+// ParseKmsEndpoint parses "http://HOST[:PORT][/]" or "https://HOST[:PORT][/]" (IPv6 as [::1]).
+// InvalidArgument for anything else.
 absl::StatusOr<KmsEndpoint> ParseKmsEndpoint(std::string_view url);
+
+// NewKmsTransport returns NewTcpKmsTransport for `endpoint`: plain HTTP, or for an https://
+// endpoint HTTPS whose chain is verified against the PEM bundle `ca_file` (empty: the system
+// default store) and whose certificate must name endpoint.host (a DNS name or an IP address).
+// `ca_file` is ignored for http://. Errors surface on the first call (Unavailable, e.g. an
+// unreadable CA file or a certificate that does not verify).
+KmsTransport NewKmsTransport(const KmsEndpoint& endpoint, const std::string& ca_file,
+                             absl::Duration timeout = absl::Seconds(30));
 
 // KmsRecipient is the enclave's side of a Recipient request: its RSA key (whose public half is
 // the attestation document's public_key) and a fresh attestation document.

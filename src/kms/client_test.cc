@@ -400,11 +400,22 @@ TEST(KmsEndpointTest, Parse) {
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->host, "::1");
   EXPECT_EQ(c->port, 8000);
-  EXPECT_EQ(ParseKmsEndpoint("https://kms.us-east-1.amazonaws.com").status().code(),
-            absl::StatusCode::kUnimplemented);
+  EXPECT_FALSE(a->tls);
+  auto d = ParseKmsEndpoint("https://kms.us-east-1.amazonaws.com");
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d->tls);
+  EXPECT_EQ(d->host, "kms.us-east-1.amazonaws.com");
+  EXPECT_EQ(d->port, 443);
+  EXPECT_EQ(d->host_header, "kms.us-east-1.amazonaws.com");
+  auto e = ParseKmsEndpoint("https://127.0.0.1:4601/");
+  ASSERT_TRUE(e.ok());
+  EXPECT_TRUE(e->tls);
+  EXPECT_EQ(e->port, 4601);
+  EXPECT_EQ(e->host_header, "127.0.0.1:4601");
   for (const char* bad :
-       {"", "127.0.0.1:4600", "http://", "http://h:0", "http://h:65536", "http://h:x",
-        "http://h:", "http://h/path", "http://u@h", "http://[::1"}) {
+       {"", "127.0.0.1:4600", "http://", "https://", "ftp://h", "HTTPS//h", "https://h:0",
+        "https://h/p", "http://h:0", "http://h:65536", "http://h:x", "http://h:", "http://h/path",
+        "http://u@h", "http://[::1"}) {
     EXPECT_EQ(ParseKmsEndpoint(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
   }
 }

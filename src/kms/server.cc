@@ -998,6 +998,7 @@ absl::StatusOr<std::unique_ptr<RunningKmsServer>> RunningKmsServer::Start(
   sopts.host = config.listen_host;
   sopts.port = config.listen_port;
   sopts.threads = config.threads;
+  sopts.tls = config.tls;
   KmsService* service = parts->service.get();
   ASSIGN_OR_RETURN(parts->server, http::Server::Start(sopts, [service](const http::Request& r) {
                      return service->Handle(r);

@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,8 @@ struct KmsServerConfig {
   bool allow_simulation_root = false;
   std::string region = "us-east-1";
   int threads = 2;
+  // tls set: serve HTTPS only (http::TlsServerOptions: PEM chain and key; TLS 1.2 minimum).
+  std::optional<http::TlsServerOptions> tls;
 };
 
 // RunningKmsServer owns everything a serving KMS needs.
