@@ -31,6 +31,9 @@ http::Response PlainError(int status, std::string_view message) {
 // ModelAndService keeps the decrypted weights alive as long as the service that borrows them
 // (members are destroyed in reverse order: the service first).
 struct ModelAndService {
+  // (A constructor rather than parenthesised aggregate initialisation, which clang 14 lacks.)
+  ModelAndService(LockedBuffer b, std::unique_ptr<ApiService> a)
+      : bytes(std::move(b)), api(std::move(a)) {}
   LockedBuffer bytes;
   std::unique_ptr<ApiService> api;
 };
