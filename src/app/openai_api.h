@@ -105,6 +105,8 @@ class ApiService {
 
   const std::string& model_name() const { return options_.model_name; }
   const llm::Tokenizer& tokenizer() const { return tokenizer_; }
+  // chat_template returns the template resolved at creation (options or the model's own).
+  llm::ChatTemplate chat_template() const { return chat_template_; }
 
   // Generation is one prepared request (public for the implementation's helpers).
   struct Generation;
