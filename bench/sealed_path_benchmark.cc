@@ -353,7 +353,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   log::SetLevel(log::Level::kError);
-  const Bytes model = Must(base::ReadFileBounded(model_path.string(), size_t{4} << 30), "read model");
+  const Bytes model =
+      Must(base::ReadFileBounded(model_path.string(), size_t{4} << 30), "read model");
 
   World w;
   w.Start(model);
