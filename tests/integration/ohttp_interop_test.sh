@@ -8,6 +8,6 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   echo "SKIP: node/npm not found; the @hpke/core interop test did not run"; exit 0
 fi
 if [ ! -d "$peers/node_modules/@hpke/core" ]; then
-  (cd "$peers" && npm ci --no-audit --no-fund --loglevel=error)
+  bash "$peers/install.sh" @hpke/core
 fi
 exec node "$peers/ohttp_interop.mjs" "$1"

@@ -13,7 +13,7 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   echo "SKIP: node/npm not found; the openai client test did not run"; exit 0
 fi
 if [ ! -d "$peers/node_modules/openai" ]; then
-  (cd "$peers" && npm ci --no-audit --no-fund --loglevel=error) ||
+  bash "$peers/install.sh" openai ||
     { echo "SKIP: could not install the pinned npm peers"; exit 0; }
 fi
 T=$(mktemp -d)

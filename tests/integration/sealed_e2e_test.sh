@@ -108,7 +108,7 @@ fi
 
 # --- @hpke/core against the real gateway and enclave -----------------------------------------
 peers="$here/../peers"
-if command -v node >/dev/null && [ -d "$peers/node_modules/@hpke/core" ]; then
+if command -v node >/dev/null && bash "$peers/install.sh" @hpke/core >/dev/null 2>&1; then
   if node "$peers/gateway_hpke.mjs" "$gateway" "$gateway_ca" >"$client/hpke.out" 2>&1; then
     ok "@hpke/core-encapsulated requests accepted and answered: $(tail -1 "$client/hpke.out")"
   else
