@@ -14,6 +14,7 @@
 #include "base/encoding.h"
 #include "gtest/gtest.h"
 #include "kms/errors.h"
+#include "kms/internal/test_dir.h"
 #include "kms/server.h"
 
 namespace confide::kms {
@@ -21,8 +22,8 @@ namespace {
 
 using Json = nlohmann::json;
 
-constexpr char kAdminArn[] = "arn:aws:iam::111122223333:role/admin";
-constexpr char kParentArn[] = "arn:aws:iam::111122223333:role/parent";
+constexpr const char* kAdminArn = internal::kTestAdminArn;
+constexpr const char* kParentArn = internal::kTestParentArn;
 
 Bytes Secret(const SecretBytes& s) {
   return Bytes(s.ExposeSecret().begin(), s.ExposeSecret().end());
@@ -38,23 +39,10 @@ KmsCredentials Creds(const std::string& id, const std::string& secret) {
 class KmsClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "kms_client_XXXXXX").string();
-    dir_ = mkdtemp(tmpl.data());
-    std::ofstream(dir_ + "/ids.toml") << "[[identity]]\n"
-                                         "access_key_id = \"AKIAADMIN00000000001\"\n"
-                                         "secret_access_key = \"admin-secret\"\n"
-                                         "principal_arn = \""
-                                      << kAdminArn
-                                      << "\"\n"
-                                         "[[identity]]\n"
-                                         "access_key_id = \"AKIAPARENT0000000001\"\n"
-                                         "secret_access_key = \"parent-secret\"\n"
-                                         "principal_arn = \""
-                                      << kParentArn << "\"\n";
-    auto ca = attest::SimulationCa::Create(absl::Now());
-    ASSERT_TRUE(ca.ok());
-    ca_ = std::make_shared<attest::SimulationCa>(*std::move(ca));
-    std::ofstream(dir_ + "/root.pem") << ca_->RootPem();
+    internal::TestKmsDir d = internal::MakeTestKmsDir("kms_client");
+    ASSERT_FALSE(d.dir.empty());
+    dir_ = d.dir;
+    ca_ = d.ca;
     KmsServerConfig config;
     config.listen_port = 0;
     config.data_dir = dir_;

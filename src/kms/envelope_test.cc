@@ -16,6 +16,7 @@
 #include "crypto/sha.h"
 #include "gtest/gtest.h"
 #include "kms/errors.h"
+#include "kms/internal/test_dir.h"
 #include "kms/server.h"
 
 namespace confide::kms {
@@ -24,8 +25,8 @@ namespace {
 using Json = nlohmann::json;
 
 constexpr uint32_t kSeg = 4096;
-constexpr char kAdminArn[] = "arn:aws:iam::111122223333:role/admin";
-constexpr char kParentArn[] = "arn:aws:iam::111122223333:role/parent";
+constexpr const char* kAdminArn = internal::kTestAdminArn;
+constexpr const char* kParentArn = internal::kTestParentArn;
 
 Bytes Pattern(size_t len, uint32_t seed = 1) {
   Bytes b(len);
@@ -265,17 +266,10 @@ TEST(EnvelopeCryptoTest, KnownAnswerFromPython) {
 class EnvelopeKmsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "kms_envelope_XXXXXX").string();
-    dir_ = mkdtemp(tmpl.data());
-    std::ofstream(dir_ + "/ids.toml")
-        << "[[identity]]\naccess_key_id = \"AKIAADMIN00000000001\"\n"
-           "secret_access_key = \"admin-secret\"\nprincipal_arn = \""
-        << kAdminArn
-        << "\"\n[[identity]]\naccess_key_id = \"AKIAPARENT0000000001\"\n"
-           "secret_access_key = \"parent-secret\"\nprincipal_arn = \""
-        << kParentArn << "\"\n";
-    ca_ = std::make_shared<attest::SimulationCa>(*attest::SimulationCa::Create(absl::Now()));
-    std::ofstream(dir_ + "/root.pem") << ca_->RootPem();
+    internal::TestKmsDir d = internal::MakeTestKmsDir("kms_envelope");
+    ASSERT_FALSE(d.dir.empty());
+    dir_ = d.dir;
+    ca_ = d.ca;
     KmsServerConfig config;
     config.listen_port = 0;
     config.data_dir = dir_;

@@ -14,6 +14,7 @@
 #include "crypto/cms.h"
 #include "crypto/rsa.h"
 #include "gtest/gtest.h"
+#include "kms/internal/test_dir.h"
 #include "kms/sigv4.h"
 #include "nlohmann/json.hpp"
 
@@ -23,8 +24,8 @@ namespace {
 using Json = nlohmann::json;
 
 constexpr char kAccount[] = "111122223333";
-constexpr char kAdminArn[] = "arn:aws:iam::111122223333:role/admin";
-constexpr char kParentArn[] = "arn:aws:iam::111122223333:role/parent";
+constexpr const char* kAdminArn = internal::kTestAdminArn;
+constexpr const char* kParentArn = internal::kTestParentArn;
 
 struct Reply {
   int status = 0;
@@ -36,23 +37,10 @@ struct Reply {
 class KmsServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "kms_server_XXXXXX").string();
-    dir_ = mkdtemp(tmpl.data());
-    std::ofstream(dir_ + "/ids.toml") << "[[identity]]\n"
-                                         "access_key_id = \"AKIAADMIN00000000001\"\n"
-                                         "secret_access_key = \"admin-secret\"\n"
-                                         "principal_arn = \""
-                                      << kAdminArn
-                                      << "\"\n"
-                                         "[[identity]]\n"
-                                         "access_key_id = \"AKIAPARENT0000000001\"\n"
-                                         "secret_access_key = \"parent-secret\"\n"
-                                         "principal_arn = \""
-                                      << kParentArn << "\"\n";
-    auto ca = attest::SimulationCa::Create(absl::Now());
-    ASSERT_TRUE(ca.ok());
-    ca_ = std::make_shared<attest::SimulationCa>(*std::move(ca));
-    std::ofstream(dir_ + "/root.pem") << ca_->RootPem();
+    internal::TestKmsDir d = internal::MakeTestKmsDir("kms_server");
+    ASSERT_FALSE(d.dir.empty());
+    dir_ = d.dir;
+    ca_ = d.ca;
     StartServer();
     for (uint32_t i = 0; i < 16; ++i) pcrs_[i] = attest::ZeroPcr();
     pcrs_[0] = attest::MeasureBytes(AsBytes("the model server image"));
