@@ -29,7 +29,7 @@ median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1
 ready=() wall=() base=()
 for i in $(seq "$n"); do
   t0=$(now_ms)
-  out=$("$confide" enclave run --image "$work/app.eif" --cpu-count 1 --memory 256 --cid 16)
+  out=$("$confide" enclave run --image "$work/app.eif" --cpu-count 1 --memory 512 --cid 16)
   t1=$(now_ms)
   ready+=("$(echo "$out" | grep -o '"StartToReadyMs": [0-9.]*' | grep -o '[0-9.]*$')")
   wall+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')")

@@ -34,6 +34,9 @@ TEST(Pcr, ExtendMatchesRealNitroPcr4) {
             "234fd04dcbedf021cb980abf49c2b86b497e90d3348711887f33bc1bd07dc2dd13acf462abec2fd3"
             "6756f1089dc6f085");
   EXPECT_FALSE(ExtendPcr(Bytes(32, 0), AsBytes("x")).ok());
+  // MeasureParent is how the launcher makes PCR3/PCR4: the real document's PCR4 again.
+  EXPECT_EQ(MeasureParent("i-056e1ab9a31cd77a0"), *pcr4);
+  EXPECT_EQ(MeasureParent(""), ZeroPcr());  // a parent with no IAM role
 }
 
 TEST(Pcr, MeasureIsOneExtensionWithTheDigest) {

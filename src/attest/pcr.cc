@@ -22,6 +22,11 @@ Bytes MeasureBytes(ByteSpan data) {
   return crypto::Sha384(Concat({ZeroPcr(), digest}));
 }
 
+Bytes MeasureParent(std::string_view value) {
+  if (value.empty()) return ZeroPcr();
+  return crypto::Sha384(Concat({ZeroPcr(), AsBytes(value)}));
+}
+
 absl::StatusOr<std::pair<uint32_t, Bytes>> ParsePcrArg(std::string_view arg) {
   size_t eq = arg.find('=');
   if (eq == std::string_view::npos || eq == 0) {

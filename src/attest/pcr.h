@@ -34,6 +34,13 @@ absl::StatusOr<Bytes> ExtendPcr(ByteSpan pcr, ByteSpan data);
 // was extended once with the digest of `data` (how Nitro measures image sections).
 Bytes MeasureBytes(ByteSpan data);
 
+// MeasureParent returns SHA-384(ZeroPcr() || `value`): how Nitro measures the parent
+// instance into PCR3 (its IAM role ARN) and PCR4 (its instance ID). The value is extended
+// directly, not its digest — AWS's user guide ("Where to get an enclave's measurements")
+// computes them as sha384(b'\0' * 48 + value.encode('utf-8')). An empty value (a parent with no
+// role) leaves the register at zero.
+Bytes MeasureParent(std::string_view value);
+
 // ParsePcrArg parses "N=HEX" (N in 0..31; HEX of 32, 48 or 64 bytes) as the CLI accepts it.
 absl::StatusOr<std::pair<uint32_t, Bytes>> ParsePcrArg(std::string_view arg);
 

@@ -79,9 +79,28 @@ nlohmann::ordered_json EnclaveJson(const enclave::EnclaveInfo& e, bool with_meas
   if (with_measurements) {
     j["State"] = e.state;
     j["Flags"] = e.debug_mode ? "DEBUG_MODE" : "NONE";
-    j["Measurements"] = MeasurementsJson(e.measurements);
+    nlohmann::ordered_json m = MeasurementsJson(e.measurements);
+    // Measured at run time from the parent (what the enclave's documents carry).
+    if (!e.pcr3.empty()) m["PCR3"] = base::HexEncode(e.pcr3);
+    if (!e.pcr4.empty()) m["PCR4"] = base::HexEncode(e.pcr4);
+    j["Measurements"] = m;
   }
   j["StartToReadyMs"] = absl::ToDoubleMilliseconds(e.start_to_ready);
+  j["ParentRole"] = e.parent_role;
+  j["ParentID"] = e.parent_id;
+  if (!e.memory_limit.empty()) j["MemoryLimit"] = e.memory_limit;
+  return j;
+}
+
+nlohmann::ordered_json ExitJson(const enclave::ExitRecord& r) {
+  nlohmann::ordered_json j = {{"EnclaveName", r.id},
+                              {"EnclaveID", r.id},
+                              {"EnclaveCID", r.cid},
+                              {"State", "EXITED"},
+                              {"Flags", r.debug_mode ? "DEBUG_MODE" : "NONE"},
+                              {"ExitReason", r.reason},
+                              {"OutOfMemory", r.oom_killed},
+                              {"ExitedAt", FormatRfc3339(r.exited_at)}};
   return j;
 }
 
@@ -92,11 +111,16 @@ int RunEnclaveCmd(const RunCmdArgs& a) {
   return 0;
 }
 
-int DescribeEnclavesCmd() {
+int DescribeEnclavesCmd(bool include_exited) {
   auto list = enclave::DescribeEnclaves(enclave::DefaultRunDir(), enclave::DefaultVsockDir());
   if (!list.ok()) return Fail("describing enclaves", list.status());
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
   for (const auto& e : *list) out.push_back(EnclaveJson(e, /*with_measurements=*/true));
+  if (include_exited) {
+    for (const auto& r : enclave::ListExitRecords(enclave::DefaultRunDir())) {
+      out.push_back(ExitJson(r));
+    }
+  }
   std::cout << out.dump(2) << "\n";
   return 0;
 }
@@ -281,6 +305,13 @@ void AddEnclaveCommands(CLI::App& app, std::function<int()>* run) {
   run_cmd->add_flag("--debug-mode", ra->options.debug_mode,
                     "Debug mode: console available, PCR0/1/2/8 attested as zeros");
   run_cmd->add_option("--sim-root", ra->options.sim_root_dir, "Simulation root directory");
+  ra->options.parent_role = enclave::DefaultParentRole();
+  run_cmd->add_option("--parent-role", ra->options.parent_role,
+                      "The parent's role (an IAM role ARN on AWS), measured into PCR3 "
+                      "(default $CONFIDE_PARENT_ROLE; none: PCR3 zero)");
+  run_cmd->add_option("--parent-id", ra->options.parent_id,
+                      "The parent's instance ID, measured into PCR4 (default $CONFIDE_PARENT_ID "
+                      "or one derived from /etc/machine-id)");
   run_cmd->callback([run, ra] {
     *run = [ra] {
       ra->options.run_dir = enclave::DefaultRunDir();
@@ -291,7 +322,12 @@ void AddEnclaveCommands(CLI::App& app, std::function<int()>* run) {
 
   CLI::App* describe_cmd =
       enclave->add_subcommand("describe", "List running enclaves as JSON (nitro-cli's shape)");
-  describe_cmd->callback([run] { *run = [] { return DescribeEnclavesCmd(); }; });
+  auto include_exited = std::make_shared<bool>(false);
+  describe_cmd->add_flag("--include-exited", *include_exited,
+                         "Also list recently ended enclaves with why they ended");
+  describe_cmd->callback([run, include_exited] {
+    *run = [include_exited] { return DescribeEnclavesCmd(*include_exited); };
+  });
 
   auto term_id = std::make_shared<std::string>();
   CLI::App* term = enclave->add_subcommand("terminate", "Stop an enclave");

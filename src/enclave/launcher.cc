@@ -17,6 +17,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/numbers.h"
@@ -25,9 +26,11 @@
 #include "absl/strings/str_split.h"
 #include "attest/emulated_nsm.h"
 #include "attest/nsm_client.h"
+#include "attest/pcr.h"
 #include "base/encoding.h"
 #include "base/file.h"
 #include "crypto/random.h"
+#include "crypto/sha.h"
 #include "enclave/boot.h"
 #include "enclave/sandbox.h"
 #include "enclave/vsock.h"
@@ -38,6 +41,8 @@ namespace {
 constexpr char kRuntimeBinary[] = "confide-enclave";
 constexpr uid_t kSandboxHostUid = 65534;  // what root inside maps to when we are root
 constexpr size_t kMaxStateBytes = 64 * 1024;
+// What an enclave needs beyond its files to boot and serve (heap, stacks, /tmp).
+constexpr uint64_t kRuntimeHeadroomBytes = 64ull << 20;
 
 std::string EnvOr(const char* name, const char* fallback) {
   const char* v = std::getenv(name);
@@ -49,6 +54,9 @@ std::string StatePath(const std::string& run_dir, const std::string& id) {
 }
 std::string LockPath(const std::string& run_dir, uint32_t cid) {
   return absl::StrCat(run_dir, "/cid-", cid, ".lock");
+}
+std::string ExitPath(const std::string& run_dir, const std::string& id) {
+  return absl::StrCat(run_dir, "/", id, ".exit");
 }
 std::string CidDir(const std::string& vsock_dir, uint32_t cid) {
   return absl::StrCat(vsock_dir, "/", cid);
@@ -110,16 +118,27 @@ std::string EncodeState(const EnclaveInfo& e) {
     absl::StrAppend(&s, "pcr8=", base::HexEncode(*e.measurements.pcr8), "\n");
   absl::StrAppend(&s, "console=", e.console_path,
                   "\nstart_to_ready_us=", absl::ToInt64Microseconds(e.start_to_ready), "\n");
+  absl::StrAppend(&s, "parent_role=", e.parent_role, "\nparent_id=", e.parent_id,
+                  "\npcr3=", base::HexEncode(e.pcr3), "\npcr4=", base::HexEncode(e.pcr4),
+                  "\nmemory_limit=", e.memory_limit, "\n");
   return s;
 }
 
-absl::StatusOr<EnclaveInfo> DecodeState(const std::string& text) {
+// ParseKeyValues reads "key=value" lines.
+absl::StatusOr<std::map<std::string, std::string>> ParseKeyValues(const std::string& text) {
   std::map<std::string, std::string> kv;
   for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
     size_t eq = line.find('=');
-    if (eq == absl::string_view::npos) return absl::InvalidArgumentError("state: malformed line");
+    if (eq == absl::string_view::npos) return absl::InvalidArgumentError("malformed line");
     kv[std::string(line.substr(0, eq))] = std::string(line.substr(eq + 1));
   }
+  return kv;
+}
+
+absl::StatusOr<EnclaveInfo> DecodeState(const std::string& text) {
+  auto parsed = ParseKeyValues(text);
+  if (!parsed.ok()) return absl::InvalidArgumentError("state: malformed line");
+  std::map<std::string, std::string>& kv = *parsed;
   EnclaveInfo e;
   int64_t us = 0;
   int debug = 0;
@@ -147,13 +166,59 @@ absl::StatusOr<EnclaveInfo> DecodeState(const std::string& text) {
     ASSIGN_OR_RETURN(Bytes p8, hex("pcr8"));
     e.measurements.pcr8 = std::move(p8);
   }
+  // Absent in state files written before PCR3/PCR4 were measured at run time.
+  e.parent_role = kv["parent_role"];
+  e.parent_id = kv["parent_id"];
+  ASSIGN_OR_RETURN(e.pcr3, hex("pcr3"));
+  ASSIGN_OR_RETURN(e.pcr4, hex("pcr4"));
+  e.memory_limit = kv["memory_limit"];
   return e;
 }
 
-// RemoveTraces removes everything an enclave leaves in the run and vsock directories.
+std::string EncodeExit(const ExitRecord& r) {
+  return absl::StrCat("id=", r.id, "\ncid=", r.cid, "\ndebug=", r.debug_mode ? 1 : 0,
+                      "\nreason=", r.reason, "\noom=", r.oom_killed ? 1 : 0,
+                      "\nexited_at_ms=", absl::ToUnixMillis(r.exited_at),
+                      "\nconsole=", r.console_path, "\n");
+}
+
+absl::StatusOr<ExitRecord> DecodeExit(const std::string& text) {
+  ASSIGN_OR_RETURN(auto kv, ParseKeyValues(text));
+  ExitRecord r;
+  int debug = 0, oom = 0;
+  int64_t ms = 0;
+  if (kv["id"].empty() || !absl::SimpleAtoi(kv["cid"], &r.cid) ||
+      !absl::SimpleAtoi(kv["debug"], &debug) || !absl::SimpleAtoi(kv["oom"], &oom) ||
+      !absl::SimpleAtoi(kv["exited_at_ms"], &ms)) {
+    return absl::InvalidArgumentError("exit record: missing or bad field");
+  }
+  r.id = kv["id"];
+  r.debug_mode = debug != 0;
+  r.oom_killed = oom != 0;
+  r.reason = kv["reason"];
+  r.exited_at = absl::FromUnixMillis(ms);
+  r.console_path = kv["console"];
+  return r;
+}
+
+// RecordExit writes `id`'s exit record and prunes the oldest beyond kMaxExitRecords (with their
+// kept consoles). Best effort: an enclave's end is never blocked on its record.
+void RecordExit(const std::string& run_dir, const ExitRecord& r) {
+  (void)base::WriteFileAtomic(ExitPath(run_dir, r.id), AsBytes(EncodeExit(r)), 0644);
+  std::vector<ExitRecord> all = ListExitRecords(run_dir);
+  for (size_t i = kMaxExitRecords; i < all.size(); ++i) {
+    ::unlink(ExitPath(run_dir, all[i].id).c_str());
+    if (!all[i].console_path.empty()) ::unlink(all[i].console_path.c_str());
+  }
+}
+
+// RemoveTraces removes everything an enclave leaves in the run and vsock directories, except
+// its exit record and the debug console kept with it.
 void RemoveTraces(const std::string& run_dir, const std::string& vsock_dir, const EnclaveInfo& e) {
   ::unlink(StatePath(run_dir, e.id).c_str());
-  if (!e.console_path.empty()) ::unlink(e.console_path.c_str());
+  if (!e.console_path.empty() && ::access(ExitPath(run_dir, e.id).c_str(), F_OK) != 0) {
+    ::unlink(e.console_path.c_str());
+  }
   RemoveCidDir(CidDir(vsock_dir, e.cid));
 }
 
@@ -162,15 +227,25 @@ void RemoveTraces(const std::string& run_dir, const std::string& vsock_dir, cons
 std::atomic<bool> g_terminate{false};
 void OnTerminate(int) { g_terminate.store(true); }
 
-void Report(int fd, const absl::Status& s, absl::Duration ready) {
-  std::string msg = s.ok() ? absl::StrCat("0 ", absl::ToInt64Microseconds(ready))
+void Report(int fd, const absl::Status& s, absl::Duration ready,
+            const std::string& memory_limit = "") {
+  std::string msg = s.ok() ? absl::StrCat("0 ", absl::ToInt64Microseconds(ready), " ", memory_limit)
                            : absl::StrCat(static_cast<int>(s.code()), " ", s.message());
   (void)!::write(fd, msg.data(), msg.size());
 }
 
-std::string ExitText(int status) {
+// ExitReason says why the enclave ended from its wait status and its memory cgroup's OOM count.
+std::string ExitReason(int status, bool oom_killed, uint64_t memory_mib) {
+  if (oom_killed) {
+    return absl::StrCat("out of memory: the enclave exceeded its --memory of ", memory_mib,
+                        " MiB and the kernel's OOM killer stopped it");
+  }
   if (WIFEXITED(status)) return absl::StrCat("exit status ", WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return absl::StrCat("killed by signal ", WTERMSIG(status));
+  if (WIFSIGNALED(status)) {
+    const char* abbrev = ::sigabbrev_np(WTERMSIG(status));
+    return absl::StrCat("killed by signal ", WTERMSIG(status),
+                        abbrev != nullptr ? absl::StrCat(" (SIG", abbrev, ")") : "");
+  }
   return "unknown wait status";
 }
 
@@ -271,9 +346,14 @@ struct Prepared {
   auto proc = SpawnSandbox(spec);
   ::close(sv[1]);
   if (!proc.ok()) fail(proc.status());
+  info.memory_limit = MemoryLimitName(proc->memory_limit());
 
-  // 3. The hypervisor's half of the secure module (threads only after the spawn).
-  attest::EmulatedNsm nsm(p.ca, info.id, info.measurements.AsPcrMap(), info.debug_mode);
+  // 3. The hypervisor's half of the secure module (threads only after the spawn): the image's
+  // PCR0/1/2/8 and the parent's PCR3/PCR4.
+  attest::PcrMap pcrs = info.measurements.AsPcrMap();
+  pcrs[3] = info.pcr3;
+  pcrs[4] = info.pcr4;
+  attest::EmulatedNsm nsm(p.ca, info.id, std::move(pcrs), info.debug_mode);
   std::thread nsm_thread([&] { (void)attest::ServeNsm(nsm, sv[0], [] { return absl::Now(); }); });
   auto stop_nsm = [&] {
     ::shutdown(sv[0], SHUT_RDWR);
@@ -290,7 +370,8 @@ struct Prepared {
     auto w = proc->Wait(absl::Milliseconds(1));
     if (w.ok()) {
       ready = absl::AbortedError(absl::StrCat("the enclave exited before it was ready (",
-                                              ExitText(*w), ")", ConsoleTail(info.console_path)));
+                                              ExitReason(*w, proc->oom_killed(), info.memory_mib),
+                                              ")", ConsoleTail(info.console_path)));
       break;
     }
     // Booted once the runtime answers its health endpoint: 200, or 503 while the application
@@ -318,16 +399,35 @@ struct Prepared {
     stop_nsm();
     fail(saved);
   }
-  Report(report_fd, absl::OkStatus(), info.start_to_ready);
+  Report(report_fd, absl::OkStatus(), info.start_to_ready, info.memory_limit);
   ::close(report_fd);
 
-  // 5. Run until terminated or the enclave exits; then remove every trace.
+  // 5. Run until terminated or the enclave exits; record why it ended, then remove every
+  // other trace.
+  std::optional<int> exit_status;
   while (!g_terminate.load()) {
     auto w = proc->Wait(absl::Milliseconds(100));
-    if (w.ok()) break;
+    if (w.ok()) {
+      exit_status = *w;
+      break;
+    }
   }
   proc->Kill();
   stop_nsm();
+  ExitRecord record;
+  record.id = info.id;
+  record.cid = info.cid;
+  record.debug_mode = info.debug_mode;
+  record.oom_killed = proc->oom_killed();
+  record.reason = exit_status ? ExitReason(*exit_status, record.oom_killed, info.memory_mib)
+                              : std::string("terminated");
+  record.exited_at = absl::Now();
+  record.console_path = info.console_path;
+  if (info.debug_mode) {
+    std::string line = absl::StrCat("\n[confide] enclave exited: ", record.reason, "\n");
+    (void)!::write(out_fd, line.data(), line.size());
+  }
+  RecordExit(run_dir, record);
   RemoveTraces(run_dir, vsock_dir, info);
   ::unlink(LockPath(run_dir, info.cid).c_str());
   ::close(lock_fd);
@@ -376,6 +476,23 @@ std::string DefaultVsockDir() { return EnvOr("CONFIDE_VSOCK_DIR", kDefaultVsockD
 std::string DefaultSimulationRootDir() {
   return EnvOr("CONFIDE_SIM_ROOT", "/var/lib/confide/sim-root");
 }
+std::string DefaultParentRole() { return EnvOr("CONFIDE_PARENT_ROLE", ""); }
+std::string DefaultParentId() {
+  std::string id = EnvOr("CONFIDE_PARENT_ID", "");
+  if (!id.empty()) return id;
+  std::string host;
+  if (auto m = base::ReadFileBounded("/etc/machine-id", 4096); m.ok() && !m->empty()) {
+    host.assign(m->begin(), m->end());
+  } else {
+    char name[256] = {};
+    ::gethostname(name, sizeof(name) - 1);
+    host = name;
+  }
+  while (!host.empty() && (host.back() == '\n' || host.back() == ' ')) host.pop_back();
+  return absl::StrCat(
+      "i-", base::HexEncode(crypto::Sha256(AsBytes(absl::StrCat("confide-parent:", host))))
+                .substr(0, 17));
+}
 
 absl::Status InitSimulationRoot(const std::string& dir, bool force) {
   if (!force && ::access((dir + "/root.key").c_str(), F_OK) == 0) {
@@ -393,6 +510,14 @@ absl::StatusOr<EnclaveInfo> RunEnclave(const RunOptions& options) {
         absl::StrCat("--memory must be between ", kMinMemoryMib, " and 1048576 MiB"));
   }
   ASSIGN_OR_RETURN(std::vector<int> cpus, PickCpus(options.cpu_count));
+  for (const auto& [flag, value] : {std::pair{"--parent-role", &options.parent_role},
+                                    std::pair{"--parent-id", &options.parent_id}}) {
+    if (value->size() > 2048 ||
+        std::any_of(value->begin(), value->end(), [](char c) { return c < 0x21 || c > 0x7e; })) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, " must be at most 2048 printable ASCII characters without spaces"));
+    }
+  }
   auto p = std::make_unique<Prepared>();
   p->options = options;
   auto data = base::ReadFileBounded(options.image_path, image::kMaxImageBytes);
@@ -411,6 +536,19 @@ absl::StatusOr<EnclaveInfo> RunEnclave(const RunOptions& options) {
   if (!has_runtime) {
     return absl::InvalidArgumentError(absl::StrCat(
         "image ", options.image_path, ": the runtime section has no ", kRuntimeBinary));
+  }
+  // The image's files live in the enclave's memory (its root tmpfs, charged to its memory
+  // cgroup), as an EIF is loaded into a Nitro enclave's memory: refuse what cannot fit.
+  uint64_t file_bytes = 0;
+  for (const auto* section : {&p->image.runtime, &p->image.application}) {
+    for (const image::FileEntry& f : *section) file_bytes += f.data.size() + 4096;
+  }
+  uint64_t need_mib = (file_bytes + kRuntimeHeadroomBytes + (1u << 20) - 1) >> 20;
+  if (options.memory_mib < need_mib) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--memory ", options.memory_mib, " MiB is too small for image ",
+                     options.image_path, ": its files take ", (file_bytes + (1u << 20) - 1) >> 20,
+                     " MiB of the enclave's memory; give at least ", need_mib, " MiB"));
   }
   auto ca = attest::SimulationCa::Load(options.sim_root_dir);
   if (!ca.ok()) {
@@ -449,6 +587,10 @@ absl::StatusOr<EnclaveInfo> RunEnclave(const RunOptions& options) {
   char real[PATH_MAX];
   info.image_path = ::realpath(options.image_path.c_str(), real) ? real : options.image_path;
   info.measurements = p->image.measurements;
+  info.parent_role = options.parent_role;
+  info.parent_id = options.parent_id.empty() ? DefaultParentId() : options.parent_id;
+  info.pcr3 = attest::MeasureParent(info.parent_role);
+  info.pcr4 = attest::MeasureParent(info.parent_id);
   if (options.debug_mode)
     info.console_path = absl::StrCat(options.run_dir, "/", info.id, ".console");
 
@@ -501,8 +643,10 @@ absl::StatusOr<EnclaveInfo> RunEnclave(const RunOptions& options) {
     return absl::Status(static_cast<absl::StatusCode>(code), msg.substr(sp + 1));
   }
   int64_t us = 0;
-  (void)absl::SimpleAtoi(msg.substr(sp + 1), &us);
+  std::vector<std::string> ready = absl::StrSplit(msg.substr(sp + 1), ' ');
+  (void)absl::SimpleAtoi(ready[0], &us);
   info.start_to_ready = absl::Microseconds(us);
+  if (ready.size() > 1) info.memory_limit = ready[1];
   info.pid = pid;
   return info;
 }
@@ -529,7 +673,19 @@ absl::StatusOr<std::vector<EnclaveInfo>> DescribeEnclaves(const std::string& run
     }
     int fd = TryLock(LockPath(run_dir, info->cid), /*create=*/false);
     if (fd >= 0 || fd == -2) {
-      // The supervisor is gone (killed without its clean-up): remove what it left.
+      // The supervisor is gone (killed without its clean-up; the enclave died with it): record
+      // that and remove what it left.
+      if (::access(ExitPath(run_dir, info->id).c_str(), F_OK) != 0) {
+        ExitRecord r;
+        r.id = info->id;
+        r.cid = info->cid;
+        r.debug_mode = info->debug_mode;
+        r.reason = absl::StrCat("its supervisor (pid ", info->pid,
+                                ") died without cleaning up; the enclave died with it");
+        r.exited_at = absl::Now();
+        r.console_path = info->console_path;
+        RecordExit(run_dir, r);
+      }
       RemoveTraces(run_dir, vsock_dir, *info);
       if (fd >= 0) {
         ::unlink(LockPath(run_dir, info->cid).c_str());
@@ -573,16 +729,44 @@ absl::Status TerminateEnclave(const std::string& run_dir, const std::string& vso
 }
 
 absl::StatusOr<std::string> ConsolePath(const std::string& run_dir, const std::string& id) {
+  auto no_console = [&] {
+    return absl::FailedPreconditionError(
+        absl::StrCat("enclave ", id, " was not started with --debug-mode: it has no console"));
+  };
   ASSIGN_OR_RETURN(std::vector<EnclaveInfo> running, DescribeEnclaves(run_dir, DefaultVsockDir()));
   for (const EnclaveInfo& r : running) {
     if (r.id != id) continue;
-    if (!r.debug_mode) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("enclave ", id, " was not started with --debug-mode: it has no console"));
-    }
+    if (!r.debug_mode) return no_console();
     return r.console_path;
   }
-  return absl::NotFoundError(absl::StrCat("no running enclave ", id));
+  for (const ExitRecord& r : ListExitRecords(run_dir)) {
+    if (r.id != id) continue;
+    if (!r.debug_mode) return no_console();
+    return r.console_path;
+  }
+  return absl::NotFoundError(absl::StrCat("no running or recently exited enclave ", id));
+}
+
+std::vector<ExitRecord> ListExitRecords(const std::string& run_dir) {
+  std::vector<ExitRecord> out;
+  DIR* d = ::opendir(run_dir.c_str());
+  if (d == nullptr) return out;
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name.size() > 5 && name.substr(name.size() - 5) == ".exit") names.push_back(name);
+  }
+  ::closedir(d);
+  for (const std::string& name : names) {
+    auto text = base::ReadFileBounded(run_dir + "/" + name, kMaxStateBytes);
+    if (!text.ok()) continue;
+    auto r = DecodeExit(std::string(text->begin(), text->end()));
+    if (r.ok()) out.push_back(std::move(*r));
+  }
+  std::sort(out.begin(), out.end(), [](const ExitRecord& a, const ExitRecord& b) {
+    return a.exited_at != b.exited_at ? a.exited_at > b.exited_at : a.id < b.id;
+  });
+  return out;
 }
 
 }  // namespace confide::enclave

@@ -11,10 +11,17 @@
 //   3. answers the NSM on its end (attest::ServeNsm + EmulatedNsm: debug mode zeros PCR0/1/2/8);
 //   4. waits until GET /health answers 200 or 503 (the application still loading its model) on
 //      vsock <cid>:kBootPort, writes the state file and
-//      reports ready; then waits for SIGTERM or the enclave's exit and removes every trace.
+//      reports ready; then waits for SIGTERM or the enclave's exit, records why it ended
+//      (<id>.exit: exit status, signal, or an OOM kill by its memory cgroup) and removes every
+//      other trace (a debug-mode console is kept with the record, for post-mortems).
 // State lives in the run directory: <id>.state (key=value lines) while running, cid-<C>.lock
 // held (flock) by the supervisor for its whole life (so an occupied CID is detected even if
-// the state file is gone, and a dead supervisor frees it), <id>.console (debug mode only).
+// the state file is gone, and a dead supervisor frees it), <id>.console (debug mode only),
+// <id>.exit for the last kMaxExitRecords enclaves that ended.
+//
+// PCR3 and PCR4 are measured at run time, as Nitro's hypervisor does: PCR3 from the parent's
+// role (an IAM role ARN on AWS; --parent-role here), PCR4 from the parent's instance ID
+// (--parent-id, default DefaultParentId()).
 #ifndef CONFIDE_ENCLAVE_LAUNCHER_H_
 #define CONFIDE_ENCLAVE_LAUNCHER_H_
 
@@ -36,6 +43,12 @@ std::string DefaultRunDir();
 std::string DefaultVsockDir();
 // DefaultSimulationRootDir returns $CONFIDE_SIM_ROOT or "/var/lib/confide/sim-root".
 std::string DefaultSimulationRootDir();
+// DefaultParentId returns $CONFIDE_PARENT_ID or, shaped like an EC2 instance ID, "i-" and the
+// first 17 hex digits of SHA-256("confide-parent:" + /etc/machine-id) (the hostname when there
+// is no machine id): stable for a host, different across hosts.
+std::string DefaultParentId();
+// DefaultParentRole returns $CONFIDE_PARENT_ROLE or "" (no role: PCR3 stays zero).
+std::string DefaultParentRole();
 
 // InitSimulationRoot creates a simulation CA in `dir` (keys 0600). AlreadyExists when
 // `dir`/root.key exists and !force; errors from SimulationCa::Save otherwise.
@@ -52,6 +65,8 @@ struct RunOptions {
   std::string run_dir;
   std::string vsock_dir;
   absl::Duration ready_timeout = absl::Seconds(20);
+  std::string parent_role;  // measured into PCR3 ("" = no role, PCR3 zero)
+  std::string parent_id;    // measured into PCR4 ("" = DefaultParentId())
 };
 
 // EnclaveInfo describes a running enclave (what describe prints).
@@ -67,7 +82,28 @@ struct EnclaveInfo {
   image::Measurements measurements;
   std::string console_path;  // debug mode only
   absl::Duration start_to_ready;
+  std::string parent_role;
+  std::string parent_id;
+  Bytes pcr3;                // MeasureParent(parent_role)
+  Bytes pcr4;                // MeasureParent(parent_id)
+  std::string memory_limit;  // how --memory is enforced: MemoryLimitName (sandbox.h)
 };
+
+// ExitRecord says how an enclave ended.
+struct ExitRecord {
+  std::string id;
+  uint32_t cid = 0;
+  bool debug_mode = false;
+  // reason: "terminated", "exit status N", "killed by signal N (NAME)", "out of memory: ...",
+  // or "its supervisor died".
+  std::string reason;
+  bool oom_killed = false;
+  absl::Time exited_at;
+  std::string console_path;  // debug mode: the console, kept with the record
+};
+
+// kMaxExitRecords is how many exit records (and kept consoles) a run directory holds.
+inline constexpr size_t kMaxExitRecords = 32;
 
 // kMinMemoryMib is the smallest --memory accepted.
 inline constexpr uint64_t kMinMemoryMib = 64;
@@ -86,13 +122,17 @@ absl::StatusOr<EnclaveInfo> RunEnclave(const RunOptions& options);
 absl::StatusOr<std::vector<EnclaveInfo>> DescribeEnclaves(const std::string& run_dir,
                                                           const std::string& vsock_dir);
 
+// ListExitRecords returns the exit records in `run_dir`, newest first.
+std::vector<ExitRecord> ListExitRecords(const std::string& run_dir);
+
 // TerminateEnclave stops enclave `id` and waits until its supervisor has released it.
 // NotFound when no such enclave runs; DeadlineExceeded if it does not stop within 10 s.
 absl::Status TerminateEnclave(const std::string& run_dir, const std::string& vsock_dir,
                               const std::string& id);
 
-// ConsolePath returns the console file of debug-mode enclave `id`. NotFound when no such
-// enclave runs; FailedPrecondition when it was not started in debug mode.
+// ConsolePath returns the console file of debug-mode enclave `id`, running or recently exited
+// (its exit record keeps it). NotFound when no such enclave runs or has a record;
+// FailedPrecondition when it was not started in debug mode.
 absl::StatusOr<std::string> ConsolePath(const std::string& run_dir, const std::string& id);
 
 }  // namespace confide::enclave

@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "enclave/internal/memory_cgroup.h"
 #include "enclave/internal/seccomp.h"
 
 namespace confide::enclave {
@@ -29,6 +30,8 @@ namespace {
 
 constexpr size_t kStackBytes = 1 << 20;
 constexpr int kSetupFailed = 125;
+constexpr char kGoRlimit = 1;
+constexpr char kGoCgroup = 2;
 
 struct ChildContext {
   const SandboxSpec* spec;
@@ -120,8 +123,11 @@ int ChildMain(void* arg) {
   auto* ctx = static_cast<ChildContext*>(arg);
   const SandboxSpec& spec = *ctx->spec;
   ::close(ctx->sync_write);
+  // The parent's go byte: kGoRlimit (limit memory with RLIMIT_AS ourselves) or kGoCgroup (we
+  // are already in a memory cgroup); anything else means its set-up failed.
   char go = 0;
-  Check(::read(ctx->sync_read, &go, 1) == 1 && go == 1, "wait for the uid map");
+  Check(::read(ctx->sync_read, &go, 1) == 1 && (go == kGoRlimit || go == kGoCgroup),
+        "wait for the uid map");
   ::close(ctx->sync_read);
   Check(::setresgid(0, 0, 0) == 0 && ::setresuid(0, 0, 0) == 0, "become root in the namespace");
   // If whoever spawned us (the launcher's supervisor) dies, so does the enclave: no orphaned
@@ -176,8 +182,10 @@ int ChildMain(void* arg) {
 
   struct rlimit core = {0, 0};
   Check(::setrlimit(RLIMIT_CORE, &core) == 0, "RLIMIT_CORE");
-  struct rlimit as = {spec.memory_bytes, spec.memory_bytes};
-  Check(::setrlimit(RLIMIT_AS, &as) == 0, "RLIMIT_AS");
+  if (go == kGoRlimit && spec.memory_bytes < kUnlimitedMemory) {
+    struct rlimit as = {spec.memory_bytes, spec.memory_bytes};
+    Check(::setrlimit(RLIMIT_AS, &as) == 0, "RLIMIT_AS");
+  }
   if (!spec.cpus.empty()) {
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -215,8 +223,30 @@ bool WriteProcFile(pid_t pid, const char* name, const std::string& text) {
 
 }  // namespace
 
+const char* MemoryLimitName(MemoryLimit limit) {
+  switch (limit) {
+    case MemoryLimit::kCgroupV2:
+      return "cgroup-v2";
+    case MemoryLimit::kCgroupV1:
+      return "cgroup-v1";
+    case MemoryLimit::kRlimitAs:
+      return "rlimit-as";
+    case MemoryLimit::kNone:
+      break;
+  }
+  return "none";
+}
+
+SandboxProcess::SandboxProcess(pid_t pid, std::string staging)
+    : pid_(pid), staging_(std::move(staging)) {}
+
 SandboxProcess::SandboxProcess(SandboxProcess&& other) noexcept
-    : pid_(std::exchange(other.pid_, -1)), staging_(std::move(other.staging_)) {
+    : pid_(std::exchange(other.pid_, -1)),
+      staging_(std::move(other.staging_)),
+      cgroup_(std::move(other.cgroup_)),
+      memory_limit_(other.memory_limit_),
+      oom_killed_(other.oom_killed_),
+      peak_memory_bytes_(other.peak_memory_bytes_) {
   other.staging_.clear();
 }
 
@@ -226,6 +256,10 @@ SandboxProcess& SandboxProcess::operator=(SandboxProcess&& other) noexcept {
     pid_ = std::exchange(other.pid_, -1);
     staging_ = std::move(other.staging_);
     other.staging_.clear();
+    cgroup_ = std::move(other.cgroup_);
+    memory_limit_ = other.memory_limit_;
+    oom_killed_ = other.oom_killed_;
+    peak_memory_bytes_ = other.peak_memory_bytes_;
   }
   return *this;
 }
@@ -236,6 +270,11 @@ void SandboxProcess::Reaped() {
   pid_ = -1;
   if (!staging_.empty()) ::rmdir(staging_.c_str());
   staging_.clear();
+  if (cgroup_) {
+    oom_killed_ = cgroup_->OomKills() > 0;
+    peak_memory_bytes_ = cgroup_->PeakBytes();
+    cgroup_.reset();  // kills any straggler and removes the cgroup
+  }
 }
 
 absl::StatusOr<int> SandboxProcess::Wait(absl::Duration timeout) {
@@ -277,6 +316,19 @@ absl::StatusOr<SandboxProcess> SpawnSandbox(const SandboxSpec& spec, std::functi
   if (::mkdtemp(tmpl.data()) == nullptr) {
     return absl::UnavailableError("cannot create the sandbox staging directory");
   }
+  // The memory cgroup is made before the child exists, so a failure leaves nothing running.
+  std::unique_ptr<internal::MemoryCgroup> cgroup;
+  if (spec.memory_limit != MemoryLimitMode::kRlimitAs && spec.memory_bytes < kUnlimitedMemory) {
+    std::string name = absl::StrCat(::getpid(), "-", tmpl.substr(tmpl.rfind('-') + 1));
+    auto made =
+        internal::MemoryCgroup::Create(internal::DetectCgroupMounts(), name, spec.memory_bytes);
+    if (made.ok()) {
+      cgroup = std::move(*made);
+    } else if (spec.memory_limit == MemoryLimitMode::kCgroup) {
+      ::rmdir(tmpl.c_str());
+      return made.status();
+    }
+  }
   int sync[2];
   if (::pipe2(sync, O_CLOEXEC) != 0) {
     ::rmdir(tmpl.c_str());
@@ -305,13 +357,33 @@ absl::StatusOr<SandboxProcess> SpawnSandbox(const SandboxSpec& spec, std::functi
         absl::StrCat("cannot create the sandbox namespaces: ", std::strerror(clone_errno)));
   }
   SandboxProcess proc(pid, tmpl);
+  // Into the memory cgroup before the child does anything, so the tmpfs pages it fills are
+  // charged there too.
+  bool in_cgroup = false;
+  if (cgroup) {
+    absl::Status added = cgroup->AddProcess(pid);
+    if (added.ok()) {
+      in_cgroup = true;
+      proc.memory_limit_ = cgroup->version() == internal::MemoryCgroup::Version::kV2
+                               ? MemoryLimit::kCgroupV2
+                               : MemoryLimit::kCgroupV1;
+      proc.cgroup_ = std::move(cgroup);
+    } else if (spec.memory_limit == MemoryLimitMode::kCgroup) {
+      ::close(sync[1]);
+      proc.Kill();
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot move the sandbox into its memory cgroup: ", std::string(added.message())));
+    }
+  }
+  if (!in_cgroup && spec.memory_bytes < kUnlimitedMemory)
+    proc.memory_limit_ = MemoryLimit::kRlimitAs;
   // Root inside maps to an unprivileged host user (or to ourselves when we are not root).
   uid_t uid = ::geteuid() == 0 ? spec.host_uid : ::geteuid();
   gid_t gid = ::geteuid() == 0 ? spec.host_gid : ::getegid();
   bool mapped = (::geteuid() == 0 || WriteProcFile(pid, "setgroups", "deny")) &&
                 WriteProcFile(pid, "uid_map", absl::StrCat("0 ", uid, " 1\n")) &&
                 WriteProcFile(pid, "gid_map", absl::StrCat("0 ", gid, " 1\n"));
-  char go = mapped ? 1 : 0;
+  char go = !mapped ? 0 : in_cgroup ? kGoCgroup : kGoRlimit;
   bool sent = ::write(sync[1], &go, 1) == 1;
   ::close(sync[1]);
   if (!mapped || !sent) {

@@ -19,6 +19,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -204,17 +205,96 @@ TEST_F(Sandbox, SeccompRefusesForeignSocketsNamespacesAndMounts) {
             0);
 }
 
-TEST_F(Sandbox, MemoryIsLimited) {
+TEST_F(Sandbox, MemoryIsLimitedByRlimitAsWhereNoCgroupIsUsed) {
   if (kAsan) GTEST_SKIP() << "RLIMIT_AS cannot apply under AddressSanitizer";
   SandboxSpec spec = BaseSpec();
   spec.memory_bytes = 256ull << 20;
-  EXPECT_EQ(RunInSandbox(spec,
-                         [] {
-                           void* p = ::mmap(nullptr, 512ull << 20, PROT_READ | PROT_WRITE,
-                                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-                           return p == MAP_FAILED ? 0 : 1;
-                         }),
-            0);
+  spec.memory_limit = MemoryLimitMode::kRlimitAs;
+  auto proc = SpawnSandbox(spec, [] {
+    void* p =
+        ::mmap(nullptr, 512ull << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? 0 : 1;
+  });
+  ASSERT_TRUE(proc.ok()) << proc.status();
+  EXPECT_EQ(proc->memory_limit(), MemoryLimit::kRlimitAs);
+  auto st = proc->Wait(absl::Seconds(60));
+  ASSERT_TRUE(st.ok());
+  EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << *st;
+}
+
+// TouchMiB maps and writes `mib` MiB, page by page (resident, so charged to the cgroup), and
+// returns 0 if it survived. The stores go to an anonymous mapping the sanitizers do not track.
+int TouchMiB(size_t mib) {
+  size_t n = mib << 20;
+  void* p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return 3;
+  volatile char* c = static_cast<volatile char*>(p);
+  for (size_t i = 0; i < n; i += 4096) c[i] = 1;
+  return 0;
+}
+
+// WriteTmpMiB fills /tmp/fill with `mib` MiB; returns 0 on success.
+int WriteTmpMiB(size_t mib) {
+  int fd = ::open("/tmp/fill", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return 4;
+  static char block[1 << 16];
+  std::memset(block, 'x', sizeof(block));
+  for (size_t done = 0; done < (mib << 20); done += sizeof(block)) {
+    if (::write(fd, block, sizeof(block)) != static_cast<ssize_t>(sizeof(block))) return 5;
+  }
+  ::close(fd);
+  return 0;
+}
+
+// CgroupSpec returns a spec whose memory limit must be a cgroup, or skips the test.
+std::optional<SandboxSpec> CgroupSpec(uint64_t memory_mib, uint64_t tmp_mib) {
+  SandboxSpec spec = BaseSpec();
+  spec.memory_bytes = memory_mib << 20;
+  spec.tmp_bytes = tmp_mib << 20;
+  spec.memory_limit = MemoryLimitMode::kCgroup;
+  auto probe = SpawnSandbox(spec, [] { return 0; });
+  if (!probe.ok()) return std::nullopt;
+  return spec;
+}
+
+TEST_F(Sandbox, ExceedingACgroupMemoryLimitIsAnOomKillTheParentSees) {
+  auto spec = CgroupSpec(96, 16);
+  if (!spec) GTEST_SKIP() << "no memory cgroup can be made here (RLIMIT_AS is the limit)";
+  auto proc = SpawnSandbox(*spec, [] { return TouchMiB(256); });
+  ASSERT_TRUE(proc.ok()) << proc.status();
+  EXPECT_NE(proc->memory_limit(), MemoryLimit::kRlimitAs);
+  auto st = proc->Wait(absl::Seconds(60));
+  ASSERT_TRUE(st.ok());
+  EXPECT_TRUE(WIFSIGNALED(*st) && WTERMSIG(*st) == SIGKILL) << *st;
+  EXPECT_TRUE(proc->oom_killed());
+  // Positive control: within the limit the same body lives and no OOM kill is counted.
+  auto fits = SpawnSandbox(*spec, [] { return TouchMiB(32); });
+  ASSERT_TRUE(fits.ok());
+  st = fits->Wait(absl::Seconds(60));
+  ASSERT_TRUE(st.ok());
+  EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << *st;
+  EXPECT_FALSE(fits->oom_killed());
+  EXPECT_GE(fits->peak_memory_bytes(), 32ull << 20);
+}
+
+TEST_F(Sandbox, FilesInTmpCountAgainstTheMemoryLimit) {
+  auto spec = CgroupSpec(112, 72);
+  if (!spec) GTEST_SKIP() << "no memory cgroup can be made here (RLIMIT_AS is the limit)";
+  // 64 MiB of heap fits in 112 MiB; 64 MiB of /tmp plus 64 MiB of heap does not.
+  auto heap_only = SpawnSandbox(*spec, [] { return TouchMiB(64); });
+  ASSERT_TRUE(heap_only.ok());
+  auto st = heap_only->Wait(absl::Seconds(60));
+  ASSERT_TRUE(st.ok());
+  EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << *st;
+  auto both = SpawnSandbox(*spec, [] {
+    int r = WriteTmpMiB(64);
+    return r != 0 ? r : TouchMiB(64);
+  });
+  ASSERT_TRUE(both.ok());
+  st = both->Wait(absl::Seconds(60));
+  ASSERT_TRUE(st.ok());
+  EXPECT_TRUE(WIFSIGNALED(*st) && WTERMSIG(*st) == SIGKILL) << *st;
+  EXPECT_TRUE(both->oom_killed());
 }
 
 TEST_F(Sandbox, KillStopsAndWaitTimesOut) {
