@@ -134,53 +134,59 @@ struct AuditLog::Impl {
 
   crypto::EcdsaPrivateKey key;
   AuditLogOptions options;
-  std::mutex mu;
+  mutable std::mutex mu;
   std::condition_variable cv;
   int fd = -1;
-  ChainState chain;            // guarded by mu
-  uint64_t lines_written = 0;  // guarded by mu
+  ChainState chain;            // guarded by mu; covers every line added (written or pending)
+  std::string pending;         // guarded by mu: lines added but not yet written
+  uint64_t lines_added = 0;    // guarded by mu
   uint64_t lines_synced = 0;   // guarded by mu
-  bool syncing = false;        // guarded by mu
+  uint64_t lines_at_open = 0;  // guarded by mu
+  uint64_t syncs = 0;          // guarded by mu
+  bool syncing = false;        // guarded by mu: a leader is writing and syncing a batch
   absl::Status broken;         // a failed write makes the log refuse further appends
 
-  // WriteLine appends `j` (with seq and prev filled in) and advances the chain. mu held.
-  absl::Status WriteLine(Json j, bool sign) {
+  // AddLine chains `body` (a serialized JSON object without seq and prev) as the next line and
+  // queues it for the next batch write. mu held. The line is
+  // {"seq":N,"prev":"<hex>",<body's members>}: the same bytes ordered_json would produce.
+  void AddLine(std::string_view body) {
+    std::string text = absl::StrCat("{\"seq\":", chain.seq, ",\"prev\":\"", chain.prev, "\"",
+                                    body.size() > 2 ? "," : "");
+    text.append(body.substr(1));
+    // Advance the chain exactly as VerifyLine does for an event line.
+    chain.prev = HashHex(text);
+    ++chain.seq;
+    ++chain.summary.records;
+    ++chain.summary.unanchored;
+    pending.append(text);
+    pending.push_back('\n');
+    ++lines_added;
+  }
+
+  // AddCheckpoint queues a signed checkpoint line. mu held.
+  absl::Status AddCheckpoint() {
     RETURN_IF_ERROR(broken);
     Json line;
     line["seq"] = chain.seq;
     line["prev"] = chain.prev;
-    for (auto it = j.begin(); it != j.end(); ++it) line[it.key()] = it.value();
-    if (sign) {
-      ASSIGN_OR_RETURN(Bytes sig, key.Sign(AsBytes(line.dump()), crypto::SignatureFormat::kRaw));
-      line["signature"] = base::Base64Encode(sig);
-    }
+    line["checkpoint"] = Json{{"records", chain.summary.records}};
+    line["eventTime"] = FormatRfc3339(absl::Now());
+    ASSIGN_OR_RETURN(Bytes sig, key.Sign(AsBytes(line.dump()), crypto::SignatureFormat::kRaw));
+    line["signature"] = base::Base64Encode(sig);
     std::string text = line.dump();
-    std::string with_newline = text + "\n";
-    size_t done = 0;
-    while (done < with_newline.size()) {
-      ssize_t n = ::write(fd, with_newline.data() + done, with_newline.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        broken = absl::InternalError("audit log write failed; the log refuses further appends");
-        return broken;
-      }
-      done += static_cast<size_t>(n);
-    }
     ChainState next = chain;
-    RETURN_IF_ERROR(VerifyLine(text, 0, nullptr, next));  // advances counters the same way
+    RETURN_IF_ERROR(VerifyLine(text, 0, nullptr, next));  // advances the counters
     chain = next;
-    ++lines_written;
+    pending.append(text);
+    pending.push_back('\n');
+    ++lines_added;
     return absl::OkStatus();
   }
 
-  absl::Status WriteCheckpoint() {
-    Json cp;
-    cp["checkpoint"] = Json{{"records", chain.summary.records}};
-    cp["eventTime"] = FormatRfc3339(absl::Now());
-    return WriteLine(std::move(cp), /*sign=*/true);
-  }
-
-  // SyncThrough blocks until `target` lines are on disk, sharing fsyncs. mu held via lock.
+  // SyncThrough blocks until the first `target` lines are durable (group commit). The first
+  // waiter becomes the leader: it takes every pending line, writes them with one write() and
+  // makes them durable with one fdatasync, with mu released, while later requests queue the
+  // next batch. mu held via `lock`.
   absl::Status SyncThrough(std::unique_lock<std::mutex>& lock, uint64_t target) {
     while (lines_synced < target) {
       RETURN_IF_ERROR(broken);
@@ -189,16 +195,36 @@ struct AuditLog::Impl {
         continue;
       }
       syncing = true;
-      const uint64_t covering = lines_written;
+      std::string batch;
+      batch.swap(pending);
+      const uint64_t covering = lines_added;
       lock.unlock();
-      const int rc = ::fdatasync(fd);
+      absl::Status st = WriteAndSync(batch);
       lock.lock();
       syncing = false;
-      if (rc != 0)
-        broken = absl::InternalError("audit log fsync failed");
-      else
-        lines_synced = std::max(lines_synced, covering);
+      if (!st.ok()) {
+        broken = st;
+      } else {
+        lines_synced = covering;
+        ++syncs;
+      }
       cv.notify_all();
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status WriteAndSync(std::string_view batch) const {
+    size_t done = 0;
+    while (done < batch.size()) {
+      ssize_t n = ::write(fd, batch.data() + done, batch.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        return absl::InternalError("audit log write failed; the log refuses further appends");
+      }
+      done += static_cast<size_t>(n);
+    }
+    if (!batch.empty() && ::fdatasync(fd) != 0) {
+      return absl::InternalError("audit log fsync failed; the log refuses further appends");
     }
     return absl::OkStatus();
   }
@@ -226,6 +252,7 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path
   auto existing = base::ReadFileBounded(path, kMaxLogBytes);
   if (!existing.ok()) return existing.status();
   std::string_view text = AsStringView(*existing);
+  size_t torn_bytes = 0;
   // A crash can leave a torn last line (no newline): it was never acknowledged; drop it.
   const size_t complete = text.rfind('\n') == std::string_view::npos ? 0 : text.rfind('\n') + 1;
   if (complete != text.size()) {
@@ -233,6 +260,7 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path
       return absl::InternalError(absl::StrCat("cannot truncate the torn tail of ", path));
     }
     log::Warning("audit.torn_tail_dropped", {{"bytes", text.size() - complete}});
+    torn_bytes = text.size() - complete;
     text = text.substr(0, complete);
   }
   const crypto::EcdsaPublicKey pub = impl->key.PublicKey();
@@ -241,14 +269,28 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path
     const size_t nl = text.find('\n');
     RETURN_IF_ERROR(VerifyLine(text.substr(0, nl), ++line_no, &pub, impl->chain));
     text.remove_prefix(nl + 1);
-    ++impl->lines_written;
+    ++impl->lines_added;
   }
-  impl->lines_synced = impl->lines_written;
+  impl->lines_synced = impl->lines_added;
+  impl->lines_at_open = impl->lines_added;
+  if (torn_bytes > 0) {
+    // The dropped bytes were a line a crash interrupted (never acknowledged: Append returns only
+    // after its line is durable). Record the repair in the chain itself.
+    Json j;
+    j["eventTime"] = FormatRfc3339(absl::Now());
+    j["eventName"] = "AuditLogTornTailDropped";
+    j["principal"] = "confide-kms";
+    j["droppedBytes"] = torn_bytes;
+    std::unique_lock<std::mutex> lock(impl->mu);
+    impl->AddLine(j.dump());
+    RETURN_IF_ERROR(impl->SyncThrough(lock, impl->lines_added));
+  }
   return std::unique_ptr<AuditLog>(new AuditLog(std::move(impl)));
 }
 
 absl::Status AuditLog::Append(const AuditEvent& e) {
   RETURN_IF_ERROR(CheckEvent(e));
+  // Serialize outside the lock; only chaining and queuing happen under it.
   Json j;
   j["eventTime"] = FormatRfc3339(e.event_time);
   j["eventName"] = e.event_name;
@@ -263,29 +305,33 @@ absl::Status AuditLog::Append(const AuditEvent& e) {
   }
   if (!e.error_code.empty()) j["errorCode"] = e.error_code;
   if (!e.source_ip.empty()) j["sourceIp"] = e.source_ip;
+  const std::string body = j.dump();
 
   std::unique_lock<std::mutex> lock(impl_->mu);
   if (impl_->fd < 0) return absl::FailedPreconditionError("audit log is closed");
-  RETURN_IF_ERROR(impl_->WriteLine(std::move(j), /*sign=*/false));
+  RETURN_IF_ERROR(impl_->broken);
+  impl_->AddLine(body);
   if (impl_->chain.summary.unanchored >= impl_->options.checkpoint_every) {
-    RETURN_IF_ERROR(impl_->WriteCheckpoint());
+    RETURN_IF_ERROR(impl_->AddCheckpoint());
   }
-  return impl_->SyncThrough(lock, impl_->lines_written);
+  return impl_->SyncThrough(lock, impl_->lines_added);
 }
 
 absl::Status AuditLog::Checkpoint() {
   std::unique_lock<std::mutex> lock(impl_->mu);
   if (impl_->fd < 0) return absl::FailedPreconditionError("audit log is closed");
-  RETURN_IF_ERROR(impl_->WriteCheckpoint());
-  return impl_->SyncThrough(lock, impl_->lines_written);
+  RETURN_IF_ERROR(impl_->AddCheckpoint());
+  return impl_->SyncThrough(lock, impl_->lines_added);
 }
 
 absl::Status AuditLog::Close() {
   std::unique_lock<std::mutex> lock(impl_->mu);
   if (impl_->fd < 0) return absl::OkStatus();
   absl::Status s;
-  if (impl_->chain.summary.unanchored > 0) s = impl_->WriteCheckpoint();
-  if (s.ok()) s = impl_->SyncThrough(lock, impl_->lines_written);
+  if (impl_->chain.summary.unanchored > 0) s = impl_->AddCheckpoint();
+  if (s.ok()) s = impl_->SyncThrough(lock, impl_->lines_added);
+  // Wait for a leader still writing (it uses fd with mu released).
+  impl_->cv.wait(lock, [&] { return !impl_->syncing; });
   ::close(impl_->fd);
   impl_->fd = -1;
   return s;
@@ -294,6 +340,11 @@ absl::Status AuditLog::Close() {
 uint64_t AuditLog::next_seq() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return impl_->chain.seq;
+}
+
+AuditLogStats AuditLog::stats() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return AuditLogStats{impl_->lines_synced - impl_->lines_at_open, impl_->syncs};
 }
 
 absl::StatusOr<AuditVerification> VerifyAuditLog(ByteSpan contents,

@@ -50,6 +50,12 @@ struct AuditLogOptions {
   size_t checkpoint_every = 1000;  // records between signed checkpoints (>= 1)
 };
 
+// AuditLogStats are an AuditLog's counters since it was opened.
+struct AuditLogStats {
+  uint64_t lines_synced = 0;  // lines made durable (events and checkpoints)
+  uint64_t syncs = 0;         // fdatasync calls that made them durable
+};
+
 class AuditLog {
  public:
   // Open opens or creates the log at `path`, signing checkpoints with `signing_key` (P-384).
@@ -67,7 +73,10 @@ class AuditLog {
   // Close appends a final checkpoint (if records follow the last one) and closes the file.
   absl::Status Close();
 
+  // next_seq returns the seq the next line will carry.
   uint64_t next_seq() const;
+  // stats returns the counters since Open.
+  AuditLogStats stats() const;
 
   struct Impl;
 

@@ -161,7 +161,16 @@ TEST_F(AuditLogTest, ReopenContinuesAndDropsATornTail) {
   ASSERT_TRUE(log->Close().ok());
   auto v = Verify();
   ASSERT_TRUE(v.ok()) << v.status();
-  EXPECT_EQ(v->records, 7u);
+  // 7 events and the repair record that Open chained in place of the torn bytes.
+  EXPECT_EQ(v->records, 8u);
+  size_t repairs = 0;
+  for (const std::string& l : Lines()) {
+    if (absl::StrContains(l, R"("eventName":"AuditLogTornTailDropped")")) {
+      ++repairs;
+      EXPECT_TRUE(absl::StrContains(l, R"("droppedBytes":20)")) << l;
+    }
+  }
+  EXPECT_EQ(repairs, 1u);
   // A broken chain refuses to open (no silent continuation of a tampered log).
   auto lines = Lines();
   lines[1][lines[1].size() / 2] ^= 1;
