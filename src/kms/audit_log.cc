@@ -21,6 +21,11 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 constexpr size_t kMaxLineBytes = 64 * 1024;
+// The log file is extended in zero-filled chunks ahead of the data, so that the fdatasync of a
+// batch flushes data only: overwriting already-written blocks changes no file size and no extent,
+// which on ext4/xfs spares a journal commit per batch (several times faster here). The padding
+// is truncated on Close and on Open, and readers ignore trailing NUL bytes.
+constexpr uint64_t kPreallocateBytes = 2 << 20;
 constexpr size_t kMaxLogBytes = size_t{4} << 30;
 const std::string kZeroHash(64, '0');
 
@@ -144,6 +149,9 @@ struct AuditLog::Impl {
   uint64_t lines_at_open = 0;  // guarded by mu
   uint64_t syncs = 0;          // guarded by mu
   bool syncing = false;        // guarded by mu: a leader is writing and syncing a batch
+  // Only the leader (or Open/Close, with no leader) touches these:
+  uint64_t data_end = 0;       // file offset of the next line
+  uint64_t allocated_end = 0;  // file size: data, then zero padding
   absl::Status broken;         // a failed write makes the log refuse further appends
 
   // AddLine chains `body` (a serialized JSON object without seq and prev) as the next line and
@@ -213,18 +221,38 @@ struct AuditLog::Impl {
     return absl::OkStatus();
   }
 
-  absl::Status WriteAndSync(std::string_view batch) const {
+  // WriteAndSync writes `batch` at data_end, first extending the zero padding when it would not
+  // fit, and makes it durable with one fdatasync. Called by the leader only.
+  absl::Status WriteAndSync(std::string_view batch) {
+    if (batch.empty()) return absl::OkStatus();
+    if (data_end + batch.size() > allocated_end) {
+      const uint64_t want = data_end + batch.size() + kPreallocateBytes;
+      static const std::string* zeros = new std::string(64 * 1024, '\0');
+      while (allocated_end < want) {
+        const size_t n =
+            static_cast<size_t>(std::min<uint64_t>(zeros->size(), want - allocated_end));
+        RETURN_IF_ERROR(PwriteAll(std::string_view(zeros->data(), n), allocated_end));
+        allocated_end += n;
+      }
+    }
+    RETURN_IF_ERROR(PwriteAll(batch, data_end));
+    if (::fdatasync(fd) != 0) {
+      return absl::InternalError("audit log fsync failed; the log refuses further appends");
+    }
+    data_end += batch.size();
+    return absl::OkStatus();
+  }
+
+  absl::Status PwriteAll(std::string_view bytes, uint64_t offset) const {
     size_t done = 0;
-    while (done < batch.size()) {
-      ssize_t n = ::write(fd, batch.data() + done, batch.size() - done);
+    while (done < bytes.size()) {
+      ssize_t n =
+          ::pwrite(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(offset + done));
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
         return absl::InternalError("audit log write failed; the log refuses further appends");
       }
       done += static_cast<size_t>(n);
-    }
-    if (!batch.empty() && ::fdatasync(fd) != 0) {
-      return absl::InternalError("audit log fsync failed; the log refuses further appends");
     }
     return absl::OkStatus();
   }
@@ -245,7 +273,7 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path
     return absl::InvalidArgumentError("audit log signing key must be P-384");
   }
   auto impl = std::make_unique<Impl>(std::move(signing_key), options);
-  impl->fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  impl->fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (impl->fd < 0) {
     return absl::PermissionDeniedError(absl::StrCat("cannot open audit log ", path));
   }
@@ -253,16 +281,20 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path
   if (!existing.ok()) return existing.status();
   std::string_view text = AsStringView(*existing);
   size_t torn_bytes = 0;
-  // A crash can leave a torn last line (no newline): it was never acknowledged; drop it.
+  // After the last newline there may be zero padding (a server that did not Close) and, before
+  // it, a torn line (a batch a crash interrupted: never acknowledged). Drop both.
   const size_t complete = text.rfind('\n') == std::string_view::npos ? 0 : text.rfind('\n') + 1;
   if (complete != text.size()) {
-    if (::ftruncate(impl->fd, static_cast<off_t>(complete)) != 0) {
-      return absl::InternalError(absl::StrCat("cannot truncate the torn tail of ", path));
+    if (::ftruncate(impl->fd, static_cast<off_t>(complete)) != 0 || ::fdatasync(impl->fd) != 0) {
+      return absl::InternalError(absl::StrCat("cannot truncate the tail of ", path));
     }
-    log::Warning("audit.torn_tail_dropped", {{"bytes", text.size() - complete}});
-    torn_bytes = text.size() - complete;
+    std::string_view tail = text.substr(complete);
+    for (char c : tail) torn_bytes += c != '\0' ? 1 : 0;
+    if (torn_bytes > 0) log::Warning("audit.torn_tail_dropped", {{"bytes", torn_bytes}});
     text = text.substr(0, complete);
   }
+  impl->data_end = complete;
+  impl->allocated_end = complete;
   const crypto::EcdsaPublicKey pub = impl->key.PublicKey();
   size_t line_no = 0;
   while (!text.empty()) {
@@ -332,6 +364,13 @@ absl::Status AuditLog::Close() {
   if (s.ok()) s = impl_->SyncThrough(lock, impl_->lines_added);
   // Wait for a leader still writing (it uses fd with mu released).
   impl_->cv.wait(lock, [&] { return !impl_->syncing; });
+  if (s.ok() && impl_->allocated_end != impl_->data_end) {
+    // Drop the zero padding: a closed log ends with its last line.
+    if (::ftruncate(impl_->fd, static_cast<off_t>(impl_->data_end)) != 0 ||
+        ::fdatasync(impl_->fd) != 0) {
+      s = absl::InternalError("audit log: cannot truncate the padding on close");
+    }
+  }
   ::close(impl_->fd);
   impl_->fd = -1;
   return s;
@@ -350,6 +389,9 @@ AuditLogStats AuditLog::stats() const {
 absl::StatusOr<AuditVerification> VerifyAuditLog(ByteSpan contents,
                                                  const crypto::EcdsaPublicKey* public_key) {
   std::string_view text = AsStringView(contents);
+  // Zero padding after the data is the preallocated space of a log still open (or of a server
+  // that crashed); it holds no record.
+  while (!text.empty() && text.back() == '\0') text.remove_suffix(1);
   if (!text.empty() && text.back() != '\n') {
     return DataLoss(static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) + 1,
                     "torn last line (no newline)");

@@ -13,9 +13,13 @@
 // key material or tokens: AuditEvent has no field that could hold them, and every string field
 // must pass the identifier check of base/log.h or is rejected.
 //
-// Durability: Append returns only after the line is on disk (fsync). Concurrent appends share
-// one fsync (group commit). Opening a log verifies its chain, drops a torn last line left by a
-// crash (it was never acknowledged), and continues the chain. Thread-safe.
+// Durability: Append returns only after the line is on disk (fdatasync). Concurrent appends
+// share one write and one fdatasync (group commit: the first waiter writes every queued line
+// while later ones queue the next batch). The file is extended in zero-filled chunks ahead of
+// the data so that a batch's fdatasync flushes data only; the padding is truncated on Close and
+// on Open, and VerifyAuditLog ignores trailing NUL bytes. Opening a log verifies its chain,
+// drops a torn last line left by a crash (never acknowledged), records that repair as an
+// "AuditLogTornTailDropped" event (with droppedBytes) and continues the chain. Thread-safe.
 #ifndef CONFIDE_KMS_AUDIT_LOG_H_
 #define CONFIDE_KMS_AUDIT_LOG_H_
 

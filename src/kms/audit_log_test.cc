@@ -180,6 +180,35 @@ TEST_F(AuditLogTest, ReopenContinuesAndDropsATornTail) {
   EXPECT_EQ(reopened.status().code(), absl::StatusCode::kDataLoss);
 }
 
+TEST_F(AuditLogTest, ZeroPaddingOfAnUnclosedLogIsIgnoredAndTruncated) {
+  absl::StatusOr<Bytes> bytes;
+  {
+    auto log = OpenLog(100);
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(log->Append(Event(i)).ok());
+    // What a crash leaves: the file as it is while open, with its preallocated zero padding.
+    bytes = base::ReadFileBounded(path_, 1 << 26);
+  }
+  ASSERT_TRUE(bytes.ok());
+  ASSERT_TRUE(base::WriteFileAtomic(path_, *bytes, 0600).ok());
+  ASSERT_FALSE(bytes->empty());
+  EXPECT_EQ(bytes->back(), 0) << "expected zero padding after the data";
+  auto v = Verify();
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->records, 3u);
+  auto log = OpenLog(100);  // padding only: nothing torn, nothing to record
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->next_seq(), 3u);
+  ASSERT_TRUE(log->Append(Event(3)).ok());
+  ASSERT_TRUE(log->Close().ok());
+  bytes = base::ReadFileBounded(path_, 1 << 26);
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(bytes->back(), '\n') << "Close truncates the padding";
+  v = Verify();
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->records, 4u);
+  EXPECT_EQ(v->unanchored, 0u);
+}
+
 TEST_F(AuditLogTest, ConcurrentAppendsShareFsyncsAndStayChained) {
   auto log = OpenLog(50);
   std::vector<std::thread> threads;

@@ -111,8 +111,10 @@ struct Server {
   uint16_t port = 0;
 };
 
-// StartServer runs `confide kms serve` on port 0 and reads the port from its first line.
-std::optional<Server> StartServer(const Args& a, const std::string& dir) {
+// StartServer runs `confide kms serve` on port 0 and reads the port from its first line. With
+// `kill_after_ms` it instead SIGKILLs the server that many milliseconds after the exec, during
+// its start (opening the store, repairing and verifying the audit log), and returns nullopt.
+std::optional<Server> StartServer(const Args& a, const std::string& dir, int kill_after_ms = -1) {
   int out[2];
   if (pipe(out) != 0) return std::nullopt;
   pid_t pid = fork();
@@ -129,6 +131,13 @@ std::optional<Server> StartServer(const Args& a, const std::string& dir) {
     _exit(127);
   }
   close(out[1]);
+  if (kill_after_ms >= 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(kill_after_ms));
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    close(out[0]);
+    return std::nullopt;
+  }
   std::string line;
   char c;
   while (read(out[0], &c, 1) == 1 && c != '\n') line.push_back(c);
@@ -413,7 +422,13 @@ int main(int argc, char** argv) {
   }
   Counts counts;
   const auto t0 = std::chrono::steady_clock::now();
+  uint64_t startup_kills = 0;
   for (int cycle = 0; cycle <= a.kills && g_failures.empty(); ++cycle) {
+    if (cycle > 0 && rng() % 6 == 0) {
+      // Sometimes the restart itself is killed, at a random moment of its start-up.
+      ++startup_kills;
+      StartServer(a, dir, static_cast<int>(rng() % 40));
+    }
     auto server = StartServer(a, dir);
     if (!server) break;
     {
@@ -464,7 +479,8 @@ int main(int argc, char** argv) {
   std::cout << " (total " << total << "); unacknowledged at kills: " << counts.unacked << "\n";
   std::cout << "checked after restarts: " << counts.keys_checked << " key states, "
             << counts.ciphertexts_checked << " ciphertext decryptions, "
-            << counts.audit_verifications << " audit log verifications; " << seconds << " s\n";
+            << counts.audit_verifications << " audit log verifications; " << startup_kills
+            << " extra kills during start-up; " << seconds << " s\n";
   if (!g_failures.empty()) {
     std::cout << g_failures.size() << " failures; data dir kept: " << dir << "\n";
     return 1;
