@@ -283,7 +283,12 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path
   size_t torn_bytes = 0;
   // After the last newline there may be zero padding (a server that did not Close) and, before
   // it, a torn line (a batch a crash interrupted: never acknowledged). Drop both.
-  const size_t complete = text.rfind('\n') == std::string_view::npos ? 0 : text.rfind('\n') + 1;
+  // Lines never contain a NUL byte (JSON escapes it), and every acknowledged line was flushed,
+  // so the first NUL ends the acknowledged data even if a power loss persisted later blocks of
+  // an unflushed batch but not earlier ones.
+  const std::string_view before_nul = text.substr(0, text.find('\0'));
+  const size_t complete =
+      before_nul.rfind('\n') == std::string_view::npos ? 0 : before_nul.rfind('\n') + 1;
   if (complete != text.size()) {
     if (::ftruncate(impl->fd, static_cast<off_t>(complete)) != 0 || ::fdatasync(impl->fd) != 0) {
       return absl::InternalError(absl::StrCat("cannot truncate the tail of ", path));

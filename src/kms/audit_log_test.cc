@@ -209,6 +209,28 @@ TEST_F(AuditLogTest, ZeroPaddingOfAnUnclosedLogIsIgnoredAndTruncated) {
   EXPECT_EQ(v->unanchored, 0u);
 }
 
+TEST_F(AuditLogTest, AHoleAfterTheAcknowledgedDataEndsIt) {
+  {
+    auto log = OpenLog(100);
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(log->Append(Event(i)).ok());
+  }
+  // A power loss can persist a later block of an unflushed batch but not an earlier one:
+  // zeros, then a line fragment. Everything from the first zero on was never acknowledged.
+  {
+    std::ofstream out(path_, std::ios::app | std::ios::binary);
+    out << std::string(100, '\0') << R"(ext","eventName":"Decrypt"})"
+        << "\n"
+        << std::string(50, '\0');
+  }
+  auto log = OpenLog(100);
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->next_seq(), 5u);  // 3 events, the closing checkpoint, the repair record
+  ASSERT_TRUE(log->Close().ok());
+  auto v = Verify();
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->records, 4u);
+}
+
 TEST_F(AuditLogTest, ConcurrentAppendsShareFsyncsAndStayChained) {
   auto log = OpenLog(50);
   std::vector<std::thread> threads;
