@@ -41,8 +41,8 @@ constexpr int kInputsPerState = 4000;  // rebuild the store now and then so it s
 
 void Check(bool ok, const char* what, const std::string& op) {
   if (!ok) {
-    std::fprintf(stderr, "kms_server_request_fuzzer: property violated: %s (operation %s)\n",
-                 what, op.c_str());
+    std::fprintf(stderr, "kms_server_request_fuzzer: property violated: %s (operation %s)\n", what,
+                 op.c_str());
     std::abort();
   }
 }
@@ -90,8 +90,9 @@ Json Call(State& s, const std::string& op, const Json& body) {
 std::unique_ptr<State> NewState() {
   auto s = std::make_unique<State>();
   // tmpfs when available: fdatasync is then free and the fuzzer fast.
-  std::filesystem::path base = std::filesystem::exists("/dev/shm") ? std::filesystem::path("/dev/shm")
-                                                                  : std::filesystem::temp_directory_path();
+  std::filesystem::path base = std::filesystem::exists("/dev/shm")
+                                   ? std::filesystem::path("/dev/shm")
+                                   : std::filesystem::temp_directory_path();
   std::string tmpl = (base / "confide_kms_fuzz_XXXXXX").string();
   if (mkdtemp(tmpl.data()) == nullptr) std::abort();
   s->dir = tmpl;
@@ -108,9 +109,11 @@ std::unique_ptr<State> NewState() {
   auto audit = kms::AuditLog::Open(s->dir + "/audit.log", *std::move(key));
   if (!audit.ok()) std::abort();
   s->audit = *std::move(audit);
-  if (!s->identities.Add(MakeIdentity("AKIAFUZZADMIN0000001", "arn:aws:iam::111122223333:role/admin"))
+  if (!s->identities
+           .Add(MakeIdentity("AKIAFUZZADMIN0000001", "arn:aws:iam::111122223333:role/admin"))
            .ok() ||
-      !s->identities.Add(MakeIdentity("AKIAFUZZOTHER0000001", "arn:aws:iam::444455556666:role/other"))
+      !s->identities
+           .Add(MakeIdentity("AKIAFUZZOTHER0000001", "arn:aws:iam::444455556666:role/other"))
            .ok()) {
     std::abort();
   }
@@ -137,10 +140,12 @@ std::unique_ptr<State> NewState() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static std::unique_ptr<State> state;
-  if (!state || state->inputs >= kInputsPerState) {
-    state.reset();
-    state = NewState();
+  // A plain pointer, never destroyed at exit: closing the log then would sign a checkpoint after
+  // OpenSSL's own exit handlers have run.
+  static State* state = nullptr;
+  if (state == nullptr || state->inputs >= kInputsPerState) {
+    delete state;
+    state = NewState().release();
   }
   ++state->inputs;
   std::string in(reinterpret_cast<const char*>(data), size);
