@@ -3,7 +3,7 @@
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 300
 
-.PHONY: all deps build release test test-debug test-sanitized asan fuzz bench demo demo-attestation format clean
+.PHONY: all deps build release test test-debug test-sanitized asan fuzz bench kms-soak demo demo-attestation format clean
 
 all: build
 
@@ -46,6 +46,12 @@ fuzz:
 
 bench: release
 	bash scripts/bench.sh
+
+# Crash soak of the KMS: KMS_SOAK_KILLS (default 500) SIGKILLs under load, state and audit log
+# checked after every restart.
+kms-soak: release
+	cmake --build --preset release -j $(JOBS) --target kms_crash_test
+	bash scripts/kms-soak.sh $(or $(KMS_SOAK_KILLS),500) build/release
 
 # The sealed question demo. MODEL=path.gguf picks another model, PROMPT="..." another question.
 demo: build

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/kms_bench.h"
 #include "kms/server.h"
 
 namespace confide::cli {
@@ -82,10 +83,13 @@ void AddKmsCommands(CLI::App& app, std::function<int()>* run) {
                   "Accept a confide simulation root as --trust-root (testing only)");
   serve->add_option("--region", args->config.region, "Region in ARNs and SigV4 scopes");
   serve->add_option("--threads", args->config.threads, "I/O threads");
+  serve->add_option("--handler-threads", args->config.handler_threads,
+                    "Request threads (default 64; they share audit fdatasyncs)");
   serve->add_option("--tls-cert", args->tls_cert,
                     "PEM certificate chain (leaf first): serve HTTPS only (TLS 1.2+)");
   serve->add_option("--tls-key", args->tls_key, "PEM private key of --tls-cert");
   serve->callback([run, args] { *run = [args] { return RunServe(*args); }; });
+  AddKmsBenchCommand(kms, run);
 }
 
 }  // namespace confide::cli

@@ -13,9 +13,13 @@
 // key material or tokens: AuditEvent has no field that could hold them, and every string field
 // must pass the identifier check of base/log.h or is rejected.
 //
-// Durability: Append returns only after the line is on disk (fsync). Concurrent appends share
-// one fsync (group commit). Opening a log verifies its chain, drops a torn last line left by a
-// crash (it was never acknowledged), and continues the chain. Thread-safe.
+// Durability: Append returns only after the line is on disk (fdatasync). Concurrent appends
+// share one write and one fdatasync (group commit: the first waiter writes every queued line
+// while later ones queue the next batch). The file is extended in zero-filled chunks ahead of
+// the data so that a batch's fdatasync flushes data only; the padding is truncated on Close and
+// on Open, and VerifyAuditLog ignores trailing NUL bytes. Opening a log verifies its chain,
+// drops a torn last line left by a crash (never acknowledged), records that repair as an
+// "AuditLogTornTailDropped" event (with droppedBytes) and continues the chain. Thread-safe.
 #ifndef CONFIDE_KMS_AUDIT_LOG_H_
 #define CONFIDE_KMS_AUDIT_LOG_H_
 
@@ -50,6 +54,12 @@ struct AuditLogOptions {
   size_t checkpoint_every = 1000;  // records between signed checkpoints (>= 1)
 };
 
+// AuditLogStats are an AuditLog's counters since it was opened.
+struct AuditLogStats {
+  uint64_t lines_synced = 0;  // lines made durable (events and checkpoints)
+  uint64_t syncs = 0;         // fdatasync calls that made them durable
+};
+
 class AuditLog {
  public:
   // Open opens or creates the log at `path`, signing checkpoints with `signing_key` (P-384).
@@ -67,7 +77,10 @@ class AuditLog {
   // Close appends a final checkpoint (if records follow the last one) and closes the file.
   absl::Status Close();
 
+  // next_seq returns the seq the next line will carry.
   uint64_t next_seq() const;
+  // stats returns the counters since Open.
+  AuditLogStats stats() const;
 
   struct Impl;
 

@@ -161,7 +161,16 @@ TEST_F(AuditLogTest, ReopenContinuesAndDropsATornTail) {
   ASSERT_TRUE(log->Close().ok());
   auto v = Verify();
   ASSERT_TRUE(v.ok()) << v.status();
-  EXPECT_EQ(v->records, 7u);
+  // 7 events and the repair record that Open chained in place of the torn bytes.
+  EXPECT_EQ(v->records, 8u);
+  size_t repairs = 0;
+  for (const std::string& l : Lines()) {
+    if (absl::StrContains(l, R"("eventName":"AuditLogTornTailDropped")")) {
+      ++repairs;
+      EXPECT_TRUE(absl::StrContains(l, R"("droppedBytes":20)")) << l;
+    }
+  }
+  EXPECT_EQ(repairs, 1u);
   // A broken chain refuses to open (no silent continuation of a tampered log).
   auto lines = Lines();
   lines[1][lines[1].size() / 2] ^= 1;
@@ -169,6 +178,57 @@ TEST_F(AuditLogTest, ReopenContinuesAndDropsATornTail) {
   auto key = crypto::EcdsaPrivateKey::FromPem(key_pem_);
   auto reopened = AuditLog::Open(path_, *std::move(key));
   EXPECT_EQ(reopened.status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST_F(AuditLogTest, ZeroPaddingOfAnUnclosedLogIsIgnoredAndTruncated) {
+  absl::StatusOr<Bytes> bytes;
+  {
+    auto log = OpenLog(100);
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(log->Append(Event(i)).ok());
+    // What a crash leaves: the file as it is while open, with its preallocated zero padding.
+    bytes = base::ReadFileBounded(path_, 1 << 26);
+  }
+  ASSERT_TRUE(bytes.ok());
+  ASSERT_TRUE(base::WriteFileAtomic(path_, *bytes, 0600).ok());
+  ASSERT_FALSE(bytes->empty());
+  EXPECT_EQ(bytes->back(), 0) << "expected zero padding after the data";
+  auto v = Verify();
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->records, 3u);
+  auto log = OpenLog(100);  // padding only: nothing torn, nothing to record
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->next_seq(), 3u);
+  ASSERT_TRUE(log->Append(Event(3)).ok());
+  ASSERT_TRUE(log->Close().ok());
+  bytes = base::ReadFileBounded(path_, 1 << 26);
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(bytes->back(), '\n') << "Close truncates the padding";
+  v = Verify();
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->records, 4u);
+  EXPECT_EQ(v->unanchored, 0u);
+}
+
+TEST_F(AuditLogTest, AHoleAfterTheAcknowledgedDataEndsIt) {
+  {
+    auto log = OpenLog(100);
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(log->Append(Event(i)).ok());
+  }
+  // A power loss can persist a later block of an unflushed batch but not an earlier one:
+  // zeros, then a line fragment. Everything from the first zero on was never acknowledged.
+  {
+    std::ofstream out(path_, std::ios::app | std::ios::binary);
+    out << std::string(100, '\0') << R"(ext","eventName":"Decrypt"})"
+        << "\n"
+        << std::string(50, '\0');
+  }
+  auto log = OpenLog(100);
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->next_seq(), 5u);  // 3 events, the closing checkpoint, the repair record
+  ASSERT_TRUE(log->Close().ok());
+  auto v = Verify();
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->records, 4u);
 }
 
 TEST_F(AuditLogTest, ConcurrentAppendsShareFsyncsAndStayChained) {

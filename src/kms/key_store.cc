@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <map>
 #include <mutex>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -26,13 +28,39 @@ absl::Status SqlError(sqlite3* db, const char* step) {
   return absl::InternalError(absl::StrCat("key store: ", step, ": ", sqlite3_errmsg(db)));
 }
 
-// Stmt is a prepared statement, finalized on destruction.
+// StmtCache keeps the prepared statements of the hot read paths by SQL text (the connection's
+// mutex guards it, as it guards the connection).
+using StmtCache = std::map<std::string, sqlite3_stmt*, std::less<>>;
+
+// Stmt is a prepared statement, finalized on destruction; or, when made with a cache, borrowed
+// from it (prepared once) and reset on destruction.
 class Stmt {
  public:
   Stmt(sqlite3* db, const char* sql) : db_(db) {
     rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
   }
-  ~Stmt() { sqlite3_finalize(stmt_); }
+  Stmt(sqlite3* db, const std::string& sql, StmtCache* cache) : db_(db), cache_(cache) {
+    auto it = cache->find(sql);
+    if (it != cache->end()) {
+      stmt_ = it->second;
+      rc_ = SQLITE_OK;
+      return;
+    }
+    rc_ = sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
+    if (rc_ == SQLITE_OK) {
+      cache->emplace(sql, stmt_);
+    } else {
+      cache_ = nullptr;  // finalize the failed statement (null) normally
+    }
+  }
+  ~Stmt() {
+    if (cache_ != nullptr) {
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+    } else {
+      sqlite3_finalize(stmt_);
+    }
+  }
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
 
@@ -62,6 +90,7 @@ class Stmt {
 
  private:
   sqlite3* db_;
+  StmtCache* cache_ = nullptr;
   sqlite3_stmt* stmt_ = nullptr;
   int rc_;
 };
@@ -148,7 +177,10 @@ constexpr char kKeyColumns[] =
 class SqliteKeyStore final : public KeyStore {
  public:
   SqliteKeyStore(sqlite3* db, crypto::Aead root) : db_(db), root_(std::move(root)) {}
-  ~SqliteKeyStore() override { sqlite3_close_v2(db_); }
+  ~SqliteKeyStore() override {
+    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+    sqlite3_close_v2(db_);
+  }
 
   absl::Status CreateKey(const KeyRecord& key, const SecretBytes& material) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -229,7 +261,7 @@ class SqliteKeyStore final : public KeyStore {
     Bytes sealed;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      Stmt s(db_, "SELECT sealed FROM backing_keys WHERE key_id=? AND version=?");
+      Stmt s(db_, "SELECT sealed FROM backing_keys WHERE key_id=? AND version=?", &cache_);
       RETURN_IF_ERROR(s.ok());
       s.Bind(1, key_id);
       s.Bind(2, static_cast<int64_t>(version));
@@ -303,7 +335,7 @@ class SqliteKeyStore final : public KeyStore {
 
   absl::StatusOr<AliasRecord> GetAlias(std::string_view alias_name) override {
     std::lock_guard<std::mutex> lock(mu_);
-    Stmt s(db_, "SELECT alias_name, key_id, creation_us FROM aliases WHERE alias_name=?");
+    Stmt s(db_, "SELECT alias_name, key_id, creation_us FROM aliases WHERE alias_name=?", &cache_);
     RETURN_IF_ERROR(s.ok());
     s.Bind(1, alias_name);
     int rc = s.Step();
@@ -382,7 +414,7 @@ class SqliteKeyStore final : public KeyStore {
   }
 
   absl::StatusOr<KeyRecord> GetKeyLocked(std::string_view key_id) {
-    Stmt s(db_, absl::StrCat("SELECT ", kKeyColumns, " FROM keys WHERE key_id=?").c_str());
+    Stmt s(db_, absl::StrCat("SELECT ", kKeyColumns, " FROM keys WHERE key_id=?"), &cache_);
     RETURN_IF_ERROR(s.ok());
     s.Bind(1, key_id);
     int rc = s.Step();
@@ -407,6 +439,7 @@ class SqliteKeyStore final : public KeyStore {
 
   std::mutex mu_;
   sqlite3* db_;
+  StmtCache cache_;  // guarded by mu_
   crypto::Aead root_;
 };
 

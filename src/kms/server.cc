@@ -3,7 +3,10 @@
 #include <sys/stat.h>
 
 #include <cmath>
+#include <memory>
+#include <mutex>
 #include <optional>
+#include <unordered_map>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -141,7 +144,28 @@ struct KmsService::Impl {
   AuditLog* audit;
   KmsServiceOptions options;
 
+  // Parsed key policies by text: a policy is parsed once, not on every request. Entries are
+  // immutable (Evaluate is const); the map is cleared when it reaches kMaxCachedPolicies.
+  static constexpr size_t kMaxCachedPolicies = 1024;
+  std::mutex policy_mu;
+  std::unordered_map<std::string, std::shared_ptr<const KeyPolicy>> policy_cache;
+
   absl::Time Now() const { return options.clock ? options.clock() : absl::Now(); }
+
+  // ParsedPolicy returns `text` parsed, from the cache when it was seen before.
+  absl::StatusOr<std::shared_ptr<const KeyPolicy>> ParsedPolicy(const std::string& text) {
+    {
+      std::lock_guard<std::mutex> lock(policy_mu);
+      auto it = policy_cache.find(text);
+      if (it != policy_cache.end()) return it->second;
+    }
+    ASSIGN_OR_RETURN(KeyPolicy parsed, KeyPolicy::Parse(text));
+    auto shared = std::make_shared<const KeyPolicy>(std::move(parsed));
+    std::lock_guard<std::mutex> lock(policy_mu);
+    if (policy_cache.size() >= kMaxCachedPolicies) policy_cache.clear();
+    policy_cache.emplace(text, shared);
+    return shared;
+  }
 
   std::string KeyArn(const std::string& account, const std::string& key_id) const {
     return absl::StrCat("arn:aws:kms:", options.region, ":", account, ":key/", key_id);
@@ -204,7 +228,7 @@ struct KmsService::Impl {
 
   absl::Status Authorize(const Caller& caller, const KeyRecord& key, const std::string& action,
                          const EncryptionContext* context, const attest::PcrMap* pcrs) {
-    auto policy = KeyPolicy::Parse(key.policy);
+    auto policy = ParsedPolicy(key.policy);
     if (!policy.ok()) return absl::InternalError("stored key policy does not parse");
     KmsRequestFacts facts;
     facts.principal_arn = caller.identity->principal_arn;
@@ -218,7 +242,7 @@ struct KmsService::Impl {
     req.action = action;
     req.resource = key.arn;
     req.context = BuildKmsRequestContext(facts);
-    if (policy->Evaluate(req) != Decision::kAllow) {
+    if ((*policy)->Evaluate(req) != Decision::kAllow) {
       return AwsError(
           absl::StatusCode::kPermissionDenied, "AccessDeniedException",
           absl::StrCat("User: ", caller.identity->principal_arn,
@@ -837,61 +861,56 @@ struct KmsService::Impl {
     return false;
   }
 
-  http::Response Handle(const http::Request& hreq) {
-    const std::string request_id = NewUuid();
+  // Pending is one request's audit record and response metadata, filled in as it is served.
+  struct Pending {
+    std::string request_id;
     AuditEvent event;
-    event.event_time = Now();
-    event.request_id = request_id;
-    event.source_ip = IsIdentifierText(hreq.remote_address) ? hreq.remote_address : "";
-    event.event_name = "Unknown";
-    event.principal = "anonymous";
     OpRecord rec;
     std::vector<std::string> warnings;
+  };
 
-    absl::StatusOr<Json> result = [&]() -> absl::StatusOr<Json> {
-      HttpRequest req;
-      req.method = hreq.method;
-      req.target = hreq.target;
-      req.version = "HTTP/1.1";
-      for (const auto& [name, value] : hreq.headers.fields()) req.headers.push_back({name, value});
-      req.body.assign(hreq.body.begin(), hreq.body.end());
-      std::string target;
-      if (const std::string* t = req.FindHeader("x-amz-target"); t != nullptr) target = *t;
-      std::string op;
-      if (absl::StartsWith(target, kTargetPrefix)) op = target.substr(sizeof(kTargetPrefix) - 1);
-      if (KnownOperation(op)) event.event_name = op;
+  Pending Begin(const std::string& remote_address) {
+    Pending p;
+    p.request_id = NewUuid();
+    p.event.event_time = Now();
+    p.event.request_id = p.request_id;
+    p.event.source_ip = IsIdentifierText(remote_address) ? remote_address : "";
+    p.event.event_name = "Unknown";
+    p.event.principal = "anonymous";
+    return p;
+  }
 
-      SigV4VerifyOptions vopts;
-      vopts.now = Now();
-      vopts.region = options.region;
-      vopts.required_signed_headers = {"x-amz-date", "x-amz-target"};
-      ASSIGN_OR_RETURN(const Identity* identity, VerifySigV4(req, *identities, vopts));
-      event.principal = identity->principal_arn;
-      if (req.method != "POST" || req.Path() != "/") {
-        return AwsError(absl::StatusCode::kInvalidArgument, "UnknownOperationException", "");
-      }
-      if (!KnownOperation(op)) {
-        return AwsError(absl::StatusCode::kInvalidArgument, "UnknownOperationException", "");
-      }
-      Json body = Json::parse(hreq.body.empty() ? std::string("{}") : hreq.body, nullptr,
-                              /*allow_exceptions=*/false);
-      if (body.is_discarded() || !body.is_object()) {
-        return Serialization("The request body is not a JSON object.");
-      }
-      Caller caller{identity, hreq.remote_address};
-      return Dispatch(op, body, caller, rec, warnings);
-    }();
+  // Serve runs operation `op` with JSON `body_text` for the authenticated `identity`.
+  absl::StatusOr<Json> Serve(const std::string& op, std::string_view body_text,
+                             const Identity& identity, const std::string& remote_address,
+                             Pending& p) {
+    p.event.principal = identity.principal_arn;
+    if (!KnownOperation(op)) {
+      return AwsError(absl::StatusCode::kInvalidArgument, "UnknownOperationException", "");
+    }
+    Json body = Json::parse(body_text.empty() ? std::string_view("{}") : body_text, nullptr,
+                            /*allow_exceptions=*/false);
+    if (body.is_discarded() || !body.is_object()) {
+      return Serialization("The request body is not a JSON object.");
+    }
+    Caller caller{&identity, remote_address};
+    return Dispatch(op, body, caller, p.rec, p.warnings);
+  }
 
-    event.key_id = rec.key_arn;
-    event.encryption_context_keys = rec.context_keys;
-    event.recipient = rec.recipient;
+  // Finish records the request in the audit log (durably: Append returns once the line is on
+  // disk) and only then builds the response, so nothing is acknowledged unaudited.
+  http::Response Finish(Pending& p, absl::StatusOr<Json> result) {
+    AuditEvent& event = p.event;
+    event.key_id = p.rec.key_arn;
+    event.encryption_context_keys = p.rec.context_keys;
+    event.recipient = p.rec.recipient;
     if (!result.ok()) event.error_code = AwsErrorType(result.status());
     absl::Status audited = audit->Append(event);
     // PutKeyPolicy's lint warnings go to the audit log as their own record.
-    if (audited.ok() && result.ok() && !warnings.empty()) {
+    if (audited.ok() && result.ok() && !p.warnings.empty()) {
       AuditEvent w = event;
       w.event_name = "PutKeyPolicyLintWarning";
-      w.error_code = absl::StrCat("PolicyLintWarnings-", warnings.size());
+      w.error_code = absl::StrCat("PolicyLintWarnings-", p.warnings.size());
       audited = audit->Append(w);
     }
     if (!audited.ok()) {
@@ -901,7 +920,7 @@ struct KmsService::Impl {
 
     http::Response resp;
     resp.headers.Set("Content-Type", kContentType);
-    resp.headers.Set("x-amzn-RequestId", request_id);
+    resp.headers.Set("x-amzn-RequestId", p.request_id);
     if (result.ok()) {
       resp.status = 200;
       resp.body = result->dump();
@@ -917,14 +936,57 @@ struct KmsService::Impl {
     }
     return resp;
   }
+
+  http::Response Handle(const http::Request& hreq) {
+    Pending p = Begin(hreq.remote_address);
+    absl::StatusOr<Json> result = [&]() -> absl::StatusOr<Json> {
+      HttpRequest req;
+      req.method = hreq.method;
+      req.target = hreq.target;
+      req.version = "HTTP/1.1";
+      for (const auto& [name, value] : hreq.headers.fields()) req.headers.push_back({name, value});
+      req.body.assign(hreq.body.begin(), hreq.body.end());
+      std::string target;
+      if (const std::string* t = req.FindHeader("x-amz-target"); t != nullptr) target = *t;
+      std::string op;
+      if (absl::StartsWith(target, kTargetPrefix)) op = target.substr(sizeof(kTargetPrefix) - 1);
+      if (KnownOperation(op)) p.event.event_name = op;
+
+      SigV4VerifyOptions vopts;
+      vopts.now = Now();
+      vopts.region = options.region;
+      vopts.required_signed_headers = {"x-amz-date", "x-amz-target"};
+      ASSIGN_OR_RETURN(const Identity* identity, VerifySigV4(req, *identities, vopts));
+      p.event.principal = identity->principal_arn;
+      if (req.method != "POST" || req.Path() != "/") {
+        return AwsError(absl::StatusCode::kInvalidArgument, "UnknownOperationException", "");
+      }
+      return Serve(op, hreq.body, *identity, hreq.remote_address, p);
+    }();
+    return Finish(p, std::move(result));
+  }
+
+  http::Response HandleAuthenticated(const std::string& op, std::string_view body,
+                                     const Identity& identity, const std::string& remote_address) {
+    Pending p = Begin(remote_address);
+    if (KnownOperation(op)) p.event.event_name = op;
+    absl::StatusOr<Json> result = Serve(op, body, identity, remote_address, p);
+    return Finish(p, std::move(result));
+  }
 };
 
 KmsService::KmsService(KeyStore* store, const IdentityStore* identities, AuditLog* audit,
                        KmsServiceOptions options)
-    : impl_(std::make_unique<Impl>(Impl{store, identities, audit, std::move(options)})) {}
+    : impl_(new Impl{store, identities, audit, std::move(options), {}, {}}) {}
 KmsService::~KmsService() = default;
 
 http::Response KmsService::Handle(const http::Request& request) { return impl_->Handle(request); }
+
+http::Response KmsService::HandleAuthenticated(const std::string& operation, std::string_view body,
+                                               const Identity& caller,
+                                               const std::string& source_ip) {
+  return impl_->HandleAuthenticated(operation, body, caller, source_ip);
+}
 
 struct RunningKmsServer::Parts {
   std::unique_ptr<KeyStore> store;
@@ -998,6 +1060,7 @@ absl::StatusOr<std::unique_ptr<RunningKmsServer>> RunningKmsServer::Start(
   sopts.host = config.listen_host;
   sopts.port = config.listen_port;
   sopts.threads = config.threads;
+  sopts.handler_threads = config.handler_threads;
   sopts.tls = config.tls;
   KmsService* service = parts->service.get();
   ASSIGN_OR_RETURN(parts->server, http::Server::Start(sopts, [service](const http::Request& r) {
@@ -1007,6 +1070,8 @@ absl::StatusOr<std::unique_ptr<RunningKmsServer>> RunningKmsServer::Start(
 }
 
 uint16_t RunningKmsServer::port() const { return parts_->server->port(); }
+
+AuditLogStats RunningKmsServer::audit_stats() const { return parts_->audit->stats(); }
 
 void RunningKmsServer::Stop() {
   if (parts_ == nullptr || parts_->stopped) return;

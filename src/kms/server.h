@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -46,6 +47,13 @@ class KmsService {
   // Handle answers one HTTP request (never fails: errors are AWS error responses).
   http::Response Handle(const http::Request& request);
 
+  // HandleAuthenticated answers `operation` (e.g. "Decrypt") with the JSON `body` for `caller`,
+  // already authenticated, from `source_ip`: exactly what Handle does once the SigV4 signature
+  // has verified (authorization by key policy, the operation, the durable audit record, the
+  // AWS-shaped response). For fuzzing and tests; the server reaches it only through Handle.
+  http::Response HandleAuthenticated(const std::string& operation, std::string_view body,
+                                     const Identity& caller, const std::string& source_ip);
+
   struct Impl;
 
  private:
@@ -62,6 +70,10 @@ struct KmsServerConfig {
   bool allow_simulation_root = false;
   std::string region = "us-east-1";
   int threads = 2;
+  // handler_threads run requests. A request's thread waits until its audit line is durable
+  // (group commit: one fdatasync covers every line written meanwhile), so the number of
+  // requests that can share one fdatasync is at most this; waiting threads cost no CPU.
+  int handler_threads = 64;
   // tls set: serve HTTPS only (http::TlsServerOptions: PEM chain and key; TLS 1.2 minimum).
   std::optional<http::TlsServerOptions> tls;
 };
@@ -78,6 +90,8 @@ class RunningKmsServer {
 
   // port returns the bound port.
   uint16_t port() const;
+  // audit_stats returns the audit log's counters (lines made durable, fdatasync calls).
+  AuditLogStats audit_stats() const;
   // Stop stops serving and closes the audit log with a final checkpoint. Idempotent.
   void Stop();
 
