@@ -13,6 +13,14 @@ bool EndsWith(const std::string& s, std::string_view suf) {
   return s.size() >= suf.size() && s.compare(s.size() - suf.size(), suf.size(), suf) == 0;
 }
 
+// DropSuffix returns `w` without its last `n` bytes, plus `replacement` (a fresh string: GCC 12
+// -O3 warns falsely about resize-then-append on the same string).
+std::string DropSuffix(const std::string& w, size_t n, std::string_view replacement = {}) {
+  std::string out(w.data(), w.size() - std::min(n, w.size()));
+  out.append(replacement.data(), replacement.size());
+  return out;
+}
+
 bool IsVowel(char c) { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u'; }
 
 // One suffix-stripping pass; returns whether it changed `w`.
@@ -31,23 +39,22 @@ bool StripOnce(std::string* w) {
   }};
   for (const Rule& r : kRules) {
     if (w->size() >= r.suffix.size() + r.min_rest && EndsWith(*w, r.suffix)) {
-      w->resize(w->size() - r.suffix.size());
-      w->append(r.replacement);
+      *w = DropSuffix(*w, r.suffix.size(), r.replacement);
       return true;
     }
   }
   if (w->size() > 3 && EndsWith(*w, "sses")) {
-    w->resize(w->size() - 2);
+    *w = DropSuffix(*w, 2);
     return true;
   }
   if (w->size() > 3 && EndsWith(*w, "s") && !EndsWith(*w, "ss") && !EndsWith(*w, "us") &&
       !EndsWith(*w, "is")) {
-    w->pop_back();
+    *w = DropSuffix(*w, 1);
     return true;
   }
   for (std::string_view suf : {"ive", "al", "ic", "ous", "ful"}) {
     if (w->size() >= suf.size() + 4 && EndsWith(*w, suf)) {
-      w->resize(w->size() - suf.size());
+      *w = DropSuffix(*w, suf.size());
       return true;
     }
   }
@@ -64,9 +71,9 @@ std::string Stem(std::string_view word) {
   // Undouble a final consonant (betting -> bett -> bet) and drop a final 'e' (vote, voting).
   if (w.size() > 3 && w[w.size() - 1] == w[w.size() - 2] && !IsVowel(w.back()) && w.back() != 'l' &&
       w.back() != 's') {
-    w.pop_back();
+    w = DropSuffix(w, 1);
   }
-  if (w.size() > 3 && w.back() == 'e') w.pop_back();
+  if (w.size() > 3 && w.back() == 'e') w = DropSuffix(w, 1);
   return w;
 }
 
@@ -176,7 +183,7 @@ std::vector<Token> Tokenize(std::string_view text) {
     sentence_start = false;
     if (EndsWith(raw, "n't")) {
       t.negation = true;
-      raw.resize(raw.size() - 3);
+      raw = DropSuffix(raw, 3);
     }
     static const std::unordered_set<std::string_view> kNeg = {"not", "no",      "never",  "none",
                                                               "nor", "without", "neither"};
