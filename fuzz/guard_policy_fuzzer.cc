@@ -1,12 +1,15 @@
 // Fuzzes confide::guard::ParsePolicy on untrusted JSON and checks the canonical form:
 //  1. a policy that parses has a canonical form that parses again;
 //  2. the canonical form is a fixed point (Canonical(Parse(Canonical(p))) == Canonical(p));
-//  3. the digest is SHA-256 sized and equal for both parses.
+//  3. the digest is SHA-256 sized and equal for both parses;
+//  4. a policy that parses compiles (its regexes were validated by the parser; only an absent
+//     built-in model may refuse it) and applying it to a fixed text keeps the result shape.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string_view>
 
+#include "guard/guardrail.h"
 #include "guard/policy.h"
 
 namespace {
@@ -31,5 +34,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Check(CanonicalPolicyJson(*again) == canonical, "canonical form is not a fixed point");
   auto d1 = PolicyDigest(*p), d2 = PolicyDigest(*again);
   Check(d1.size() == 32 && d1 == d2, "digest differs between parses");
+  auto g = Guardrail::Create(*std::move(p));
+  Check(g.ok() || g.status().code() == absl::StatusCode::kFailedPrecondition,
+        "a parsed policy does not compile");
+  if (!g.ok()) return 0;
+  GuardrailInput in;
+  in.guard_content = "Call ORD-123 at ann@example.com: which stock should I buy? It is 330 m.";
+  in.grounding_sources = {"The tower is 330 metres tall."};
+  in.query = "How tall is the tower?";
+  in.has_query = true;
+  for (Source s : {Source::kInput, Source::kOutput}) {
+    GuardrailResult r = (*g)->Apply(in, s);
+    Check(r.intervened || r.output.empty(), "output without intervention");
+    Check(!r.blocked || r.intervened, "blocked without intervention");
+    for (const auto& f : r.grounding) Check(f.score >= 0 && f.score <= 1, "grounding score");
+  }
   return 0;
 }

@@ -1,7 +1,10 @@
 // Fuzzes the guard scanners (PII detectors, word filter, guardrail apply) on arbitrary bytes:
 //  1. every match lies inside the text, matches are sorted and do not overlap;
 //  2. anonymisation replaces exactly the reported spans (masked text re-expands to the input);
-//  3. nothing crashes or reads out of bounds on invalid UTF-8.
+//  3. nothing crashes or reads out of bounds on invalid UTF-8;
+//  4. with custom regexes masking too, PII and regex masks never overlap (re-expansion holds);
+//  5. content, topic and grounding scores are in [0, 1], deterministic, and content blocking
+//     is monotone in strength (a lower strength never blocks what a higher one lets through).
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -9,8 +12,11 @@
 #include <string>
 #include <string_view>
 
+#include "guard/content.h"
+#include "guard/grounding.h"
 #include "guard/guardrail.h"
 #include "guard/pii.h"
+#include "guard/topics.h"
 #include "guard/words.h"
 
 namespace {
@@ -29,6 +35,13 @@ const confide::guard::Guardrail& Anonymizer() {
     p.name = "fuzz";
     p.blocked_input_messaging = "blocked";
     p.blocked_outputs_messaging = "blocked";
+    for (const char* pat : {"[0-9]{3,}", "(?i)acme[a-z]*", "x+y"}) {
+      RegexRule rx;
+      rx.name = std::string("rx") + pat[1];
+      rx.pattern = pat;
+      rx.action = rx.input_action = rx.output_action = PiiAction::kAnonymize;
+      p.regexes.push_back(rx);
+    }
     for (int t = 0; t < kNumPiiTypes; ++t) {
       PiiRule r;
       r.type = static_cast<PiiType>(t);
@@ -38,6 +51,13 @@ const confide::guard::Guardrail& Anonymizer() {
     return Guardrail::Create(p)->release();
   }();
   return *g;
+}
+
+const TopicMatcher& Topics() {
+  static const TopicMatcher m(
+      {{"Investing", "Advice on which stocks or funds to buy.", {"Which stock should I buy?"}},
+       {"Health", "Diagnosing illness from symptoms.", {}}});
+  return m;
 }
 
 }  // namespace
@@ -74,5 +94,35 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     restored.append(r.output, pos, std::string::npos);
     Check(restored == text, "anonymized text does not restore to the input");
   }
+  if (const ContentModel* cm = ContentModel::Default()) {
+    auto scores = cm->Scores(text);
+    Check(scores == cm->Scores(text), "content scores not deterministic");
+    for (int c = 0; c < kNumContentCategories; ++c) {
+      Check(scores[c] >= 0 && scores[c] <= 1, "content score out of [0,1]");
+      auto type = static_cast<ContentFilterType>(c);
+      bool prev = false;
+      for (Strength st : {Strength::kNone, Strength::kLow, Strength::kMedium, Strength::kHigh}) {
+        bool b = scores[c] >= cm->Threshold(type, st);
+        Check(!prev || b, "content strengths not monotone");
+        prev = b;
+      }
+    }
+  }
+  for (const auto& ts : Topics().Score(text)) {
+    Check(ts.score >= 0 && ts.score <= 1, "topic score out of [0,1]");
+  }
+  // Grounding: the input split at the first two NUL bytes into answer, source and query.
+  size_t a = text.find('\0');
+  size_t b = a == std::string_view::npos ? a : text.find('\0', a + 1);
+  std::string_view answer = text.substr(0, a);
+  std::string source =
+      a == std::string_view::npos ? "" : std::string(text.substr(a + 1, b - a - 1));
+  std::string_view query = b == std::string_view::npos ? "" : text.substr(b + 1);
+  GroundingScore gs = ScoreGrounding(answer, {source}, query);
+  Check(gs.grounding >= 0 && gs.grounding <= 1 && gs.relevance >= 0 && gs.relevance <= 1,
+        "grounding score out of [0,1]");
+  GroundingScore again = ScoreGrounding(answer, {source}, query);
+  Check(gs.grounding == again.grounding && gs.relevance == again.relevance,
+        "grounding not deterministic");
   return 0;
 }

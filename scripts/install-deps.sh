@@ -8,6 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build make pkg-config git ca-certificates
   clang libclang-rt-14-dev          # libFuzzer and sanitizer runtimes for the fuzz preset
   libssl-dev                        # OpenSSL 3.0 (crypto module only)
+  libre2-dev                        # RE2: guardrail custom regexes (src/guard, linear time)
   libabsl-dev                       # absl::Status / StatusOr
   libseccomp-dev                    # the enclave sandbox's syscall filter
   nlohmann-json3-dev libcli11-dev

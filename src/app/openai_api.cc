@@ -337,16 +337,9 @@ absl::StatusOr<std::unique_ptr<ApiService>> ApiService::Create(
 }
 
 bool ApiService::OutputGuarded() const {
-  if (guardrail_ == nullptr) return false;
-  const guard::Policy& p = guardrail_->policy();
-  if (!p.words.empty() || p.managed_profanity) return true;
-  for (const guard::PiiRule& r : p.pii_rules) {
-    if (r.output_enabled && r.output_action != guard::PiiAction::kNone) return true;
-  }
-  for (const guard::ContentFilter& f : p.content_filters) {
-    if (f.output_strength != guard::Strength::kNone) return true;
-  }
-  return false;
+  // Every output filter (words, PII and regexes, content categories, denied topics, grounding)
+  // runs on the accumulated answer, so a stream must be held back whenever any is on.
+  return guardrail_ != nullptr && guardrail_->GuardsOutput();
 }
 
 ApiReply ApiService::Handle(const http::Request& request) {
@@ -794,23 +787,19 @@ ApiReply ApiService::HandleGuardrailApply(const http::Request& request) {
   if (source == nullptr || !source->is_string() || (*source != "INPUT" && *source != "OUTPUT")) {
     return fail(BadType("source", "\"INPUT\" or \"OUTPUT\""));
   }
-  // content: [{"text": {"text": "..."}}, ...] (ApplyGuardrail's GuardrailContentBlock list).
+  // content: [{"text": {"text": "...", "qualifiers": [...]}}, ...] (ApplyGuardrail's
+  // GuardrailContentBlock list; grounding_source and query blocks feed contextual grounding).
   const Json* content = Field(j, "content");
   if (content == nullptr || !content->is_array() || content->empty()) {
     return fail(BadType("content", "a non-empty array of {\"text\":{\"text\":...}} blocks"));
   }
-  std::string text;
-  for (const Json& block : *content) {
-    const Json* t = block.is_object() ? Field(block, "text") : nullptr;
-    const Json* inner = t != nullptr && t->is_object() ? Field(*t, "text") : nullptr;
-    if (inner == nullptr || !inner->is_string()) {
-      return fail(BadType("content", "an array of {\"text\":{\"text\":...}} blocks"));
-    }
-    if (!text.empty()) text += "\n";
-    text += inner->get<std::string>();
+  auto input = guard::ParseApplyGuardrailContent(*content);
+  if (!input.ok()) {
+    return fail(
+        BadType("content", "an array of {\"text\":{\"text\":...,\"qualifiers\":[...]}} blocks"));
   }
-  guard::GuardrailResult r =
-      guardrail_->Apply(text, *source == "INPUT" ? guard::Source::kInput : guard::Source::kOutput);
+  guard::GuardrailResult r = guardrail_->Apply(
+      *input, *source == "INPUT" ? guard::Source::kInput : guard::Source::kOutput);
   return {http::Response::Json(200, Dump(guard::ToApplyGuardrailJson(r))), nullptr};
 }
 

@@ -11,10 +11,12 @@
 #include "base/encoding.h"
 #include "base/file.h"
 #include "cli/io.h"
+#include "guard/content.h"
 #include "guard/eval.h"
 #include "guard/guardrail.h"
 #include "guard/policy.h"
 #include "guard/prompt_attack.h"
+#include "nlohmann/json.hpp"
 
 namespace confide::cli {
 namespace {
@@ -23,6 +25,7 @@ struct ApplyArgs {
   std::string policy;
   std::string source = "INPUT";
   std::string input = "-";
+  bool json = false;
 };
 
 struct EvalArgs {
@@ -34,11 +37,14 @@ struct EvalArgs {
 };
 
 struct TrainArgs {
-  std::string data = std::string(CONFIDE_DEFAULT_GUARD_DATA) + "/injection";
+  std::string model = "prompt-attack";
+  std::string data;  // default: <guard data>/injection (prompt-attack) or <guard data> (content)
   std::string out;
   int holdout_percent = 20;
   int bits = guard::TrainOptions().bits;
   int epochs = guard::TrainOptions().epochs;
+  double balance_power = -1;                  // default: TrainOptions (1, full balance)
+  bool bits_set = false, epochs_set = false;  // content defaults differ (bits 16, 20 epochs)
 };
 
 int Fail(const std::string& what, const absl::Status& s) {
@@ -67,8 +73,22 @@ int RunApply(const ApplyArgs& a) {
   if (!g.ok()) return Fail("policy", g.status());
   auto text = ReadInput(a.input);
   if (!text.ok()) return Fail("input", text.status());
-  guard::GuardrailResult r = (*g)->Apply(
-      std::string_view(reinterpret_cast<const char*>(text->data()), text->size()), source);
+  std::string_view raw(reinterpret_cast<const char*>(text->data()), text->size());
+  guard::GuardrailInput in;
+  if (a.json) {
+    // An ApplyGuardrail request body: {"content": [{"text": {"text", "qualifiers"}}], ...}.
+    auto j = nlohmann::json::parse(raw, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("content")) {
+      std::cerr << "error: input: --json needs an object with a \"content\" array\n";
+      return 1;
+    }
+    auto parsed = guard::ParseApplyGuardrailContent(j["content"]);
+    if (!parsed.ok()) return Fail("input", parsed.status());
+    in = *std::move(parsed);
+  } else {
+    in.guard_content = std::string(raw);
+  }
+  guard::GuardrailResult r = (*g)->Apply(in, source);
   auto j = guard::ToApplyGuardrailJson(r);
   j["policyDigest"] = base::HexEncode((*g)->digest());
   std::cout << j.dump(2) << "\n";
@@ -131,8 +151,52 @@ void PrintSplit(const char* name, const guard::PromptAttackModel& m,
   }
 }
 
+int RunTrainContent(const TrainArgs& a) {
+  std::string dir = a.data.empty() ? std::string(CONFIDE_DEFAULT_GUARD_DATA) : a.data;
+  auto all = guard::LoadContentExamples(dir);
+  if (!all.ok()) return Fail("train", all.status());
+  std::vector<guard::ContentExample> train;
+  size_t held = 0;
+  for (const auto& e : *all) {
+    // Lexicon rows (single terms) always train; sentence rows split by group.
+    if (!e.lexicon && guard::IsHeldOut(e.group, a.holdout_percent)) {
+      ++held;
+    } else {
+      train.push_back(e);
+    }
+  }
+  guard::TrainOptions o;
+  o.bits = a.bits_set ? a.bits : guard::ContentModel::kDefaultBits;
+  o.epochs = a.epochs_set ? a.epochs : 20;
+  if (a.balance_power >= 0) o.balance_power = a.balance_power;
+  guard::ContentModel m = guard::ContentModel::Train(train, o);
+  std::printf("trained on %zu rows (lexicon terms included), %zu held out (%d%% of groups)\n",
+              train.size(), held, a.holdout_percent);
+  std::cout << guard::FormatContentReport(
+      guard::EvaluateContent(m, train, false, a.holdout_percent), "train");
+  if (held > 0) {
+    std::cout << guard::FormatContentReport(
+        guard::EvaluateContent(m, *all, true, a.holdout_percent), "held-out");
+  }
+  Bytes bytes = m.Serialize();
+  if (auto back = guard::ContentModel::Parse(bytes); !back.ok()) {
+    return Fail("train: model does not round-trip", back.status());
+  }
+  if (!a.out.empty()) {
+    if (auto s = base::WriteFileAtomic(a.out, bytes); !s.ok()) return Fail("train: write", s);
+    std::printf("wrote %s (%zu bytes)\n", a.out.c_str(), bytes.size());
+  }
+  return 0;
+}
+
 int RunTrain(const TrainArgs& a) {
-  auto all = guard::LoadAttackExamples(a.data);
+  if (a.model == "content") return RunTrainContent(a);
+  if (a.model != "prompt-attack") {
+    std::cerr << "error: --model must be prompt-attack or content\n";
+    return 2;
+  }
+  auto all = guard::LoadAttackExamples(
+      a.data.empty() ? std::string(CONFIDE_DEFAULT_GUARD_DATA) + "/injection" : a.data);
   if (!all.ok()) return Fail("train", all.status());
   std::vector<guard::AttackExample> train, held;
   for (auto& e : *all) {
@@ -140,6 +204,7 @@ int RunTrain(const TrainArgs& a) {
   }
   guard::TrainOptions o;
   o.bits = a.bits;
+  if (a.balance_power >= 0) o.balance_power = a.balance_power;
   o.epochs = a.epochs;
   guard::PromptAttackModel m = guard::PromptAttackModel::Train(train, o);
   std::printf("trained on %zu rows, %zu held out (%d%% of clusters)\n", train.size(), held.size(),
@@ -171,6 +236,9 @@ void AddGuardCommands(CLI::App& app, std::function<int()>* run) {
   apply->add_option("--policy", apply_args->policy, "Policy JSON file")->required();
   apply->add_option("--source", apply_args->source, "INPUT or OUTPUT");
   apply->add_option("--input", apply_args->input, "Text file (default: stdin)");
+  apply->add_flag("--json", apply_args->json,
+                  "Input is an ApplyGuardrail request body: {\"content\": [{\"text\": {\"text\": "
+                  "..., \"qualifiers\": [\"grounding_source\"|\"query\"|\"guard_content\"]}}]}");
   apply->callback([run, apply_args] { *run = [apply_args] { return RunApply(*apply_args); }; });
 
   auto digest_path = std::make_shared<std::string>();
@@ -183,18 +251,34 @@ void AddGuardCommands(CLI::App& app, std::function<int()>* run) {
   auto train_args = std::make_shared<TrainArgs>();
   CLI::App* train = guard->add_subcommand(
       "train",
-      "Train the prompt-attack classifier on labelled prompts (*.jsonl: text, label, cluster); "
-      "print train and held-out recall/false positives per strength; write the weights file");
-  train->add_option("--data", train_args->data, "Directory of *.jsonl rows");
+      "Train the prompt-attack classifier (labelled prompts, *.jsonl: text, label, cluster) or "
+      "the content-category classifier (--model content: the guardrails data directory); print "
+      "train and held-out figures per strength; write the weights file");
+  train->add_option("--model", train_args->model, "prompt-attack (default) or content")
+      ->check(CLI::IsMember({"prompt-attack", "content"}));
+  train->add_option("--data", train_args->data,
+                    "prompt-attack: directory of *.jsonl rows (default <data>/injection); "
+                    "content: the guardrails data directory");
   train->add_option("-o,--output", train_args->out, "Weights file to write");
   train
       ->add_option("--holdout-percent", train_args->holdout_percent,
                    "Percent of clusters held out of training for validation (0..90)")
       ->check(CLI::Range(0, 90));
-  train->add_option("--bits", train_args->bits, "log2 of the number of hashed features")
-      ->check(CLI::Range(guard::PromptAttackModel::kMinBits, guard::PromptAttackModel::kMaxBits));
-  train->add_option("--epochs", train_args->epochs, "SGD epochs")->check(CLI::Range(1, 1000));
-  train->callback([run, train_args] { *run = [train_args] { return RunTrain(*train_args); }; });
+  CLI::Option* bits =
+      train->add_option("--bits", train_args->bits, "log2 of the number of hashed features")
+          ->check(
+              CLI::Range(guard::PromptAttackModel::kMinBits, guard::PromptAttackModel::kMaxBits));
+  train
+      ->add_option("--balance-power", train_args->balance_power,
+                   "Class balance exponent (0 none, 1 full: the default)")
+      ->check(CLI::Range(0.0, 1.0));
+  CLI::Option* epochs =
+      train->add_option("--epochs", train_args->epochs, "SGD epochs")->check(CLI::Range(1, 1000));
+  train->callback([run, train_args, bits, epochs] {
+    train_args->bits_set = bits->count() > 0;
+    train_args->epochs_set = epochs->count() > 0;
+    *run = [train_args] { return RunTrain(*train_args); };
+  });
 
   auto eval_args = std::make_shared<EvalArgs>();
   CLI::App* eval = guard->add_subcommand(

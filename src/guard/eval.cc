@@ -1,5 +1,6 @@
 #include "guard/eval.h"
 
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -7,6 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/file.h"
+#include "guard/content.h"
+#include "guard/internal/data_files.h"
 #include "guard/pii.h"
 #include "guard/prompt_attack.h"
 #include "guard/words.h"
@@ -15,99 +18,11 @@
 namespace confide::guard {
 namespace {
 
-constexpr size_t kMaxDataFileBytes = 64 * 1024 * 1024;
 namespace fs = std::filesystem;
-
-absl::StatusOr<std::string> ReadText(const fs::path& p) {
-  ASSIGN_OR_RETURN(Bytes b, base::ReadFileBounded(p.string(), kMaxDataFileBytes));
-  return std::string(b.begin(), b.end());
-}
-
-absl::StatusOr<std::vector<nlohmann::json>> ReadJsonl(const fs::path& p) {
-  ASSIGN_OR_RETURN(std::string text, ReadText(p));
-  std::vector<nlohmann::json> rows;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded() || !j.is_object()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("guard eval: malformed JSON line in ", p.filename().string()));
-    }
-    rows.push_back(std::move(j));
-  }
-  return rows;
-}
-
-// ParseCsv parses RFC 4180 CSV (quoted fields, "" escapes, newlines inside quotes).
-std::vector<std::vector<std::string>> ParseCsv(const std::string& s) {
-  std::vector<std::vector<std::string>> rows;
-  std::vector<std::string> row;
-  std::string field;
-  bool quoted = false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (quoted) {
-      if (c == '"') {
-        if (i + 1 < s.size() && s[i + 1] == '"') {
-          field.push_back('"');
-          ++i;
-        } else {
-          quoted = false;
-        }
-      } else {
-        field.push_back(c);
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      row.push_back(std::move(field));
-      field.clear();
-    } else if (c == '\n' || c == '\r') {
-      if (c == '\r' && i + 1 < s.size() && s[i + 1] == '\n') ++i;
-      row.push_back(std::move(field));
-      field.clear();
-      rows.push_back(std::move(row));
-      row.clear();
-    } else {
-      field.push_back(c);
-    }
-  }
-  if (!field.empty() || !row.empty()) {
-    row.push_back(std::move(field));
-    rows.push_back(std::move(row));
-  }
-  return rows;
-}
-
-// CsvTable gives access by column name.
-struct CsvTable {
-  std::vector<std::string> header;
-  std::vector<std::vector<std::string>> rows;
-  int Col(const std::string& name) const {
-    for (size_t i = 0; i < header.size(); ++i) {
-      if (header[i] == name) return static_cast<int>(i);
-    }
-    return -1;
-  }
-};
-
-absl::StatusOr<CsvTable> ReadCsv(const fs::path& p) {
-  ASSIGN_OR_RETURN(std::string text, ReadText(p));
-  auto rows = ParseCsv(text);
-  if (rows.empty()) return absl::InvalidArgumentError("guard eval: empty CSV");
-  CsvTable t;
-  t.header = rows[0];
-  rows.erase(rows.begin());
-  t.rows = std::move(rows);
-  return t;
-}
-
-std::string Str(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
+using internal::CsvTable;
+using internal::ReadCsv;
+using internal::ReadJsonl;
+using internal::Str;
 
 bool Overlaps(size_t b1, size_t e1, size_t b2, size_t e2) { return b1 < e2 && b2 < e1; }
 
@@ -373,6 +288,36 @@ absl::StatusOr<EvalReport> RunEval(const std::string& dir, double throughput_sec
   }
   if (files == 0) return absl::NotFoundError("guard eval: no data files under the directory");
 
+  // Content categories.
+  const ContentModel* content = ContentModel::Default();
+  r.content_model_loaded = content != nullptr;
+  if (content) {
+    auto examples = LoadContentExamples(dir);
+    if (examples.ok()) {
+      r.content_all = EvaluateContent(*content, *examples, false, 20);
+      r.content_heldout = EvaluateContent(*content, *examples, true, 20);
+    } else if (examples.status().code() != absl::StatusCode::kNotFound) {
+      return examples.status();
+    }
+  }
+  for (const auto& t : xstest_safe_texts) {
+    bool word = flagged(t);
+    double pa = attack ? attack->Score(t) : 0;
+    std::array<double, kNumContentCategories> cs{};
+    if (content) cs = content->Scores(t);
+    for (int k = 0; k < 3; ++k) {
+      bool any = word || (attack && pa >= attack->Threshold(kStrengths[k]));
+      for (int c = 0; c < kNumContentCategories && content; ++c) {
+        any |= cs[c] >= content->Threshold(static_cast<ContentFilterType>(c), kStrengths[k]);
+      }
+      ++r.xstest_safe_any_filter[k].total;
+      r.xstest_safe_any_filter[k].flagged += any;
+      if (verbose && any && k == 1) {
+        r.errors.push_back(absl::StrCat("xstest safe flagged by a filter at MEDIUM: ", t));
+      }
+    }
+  }
+
   // Throughput on one core over all texts seen.
   if (throughput_seconds > 0 && !corpus.empty()) {
     size_t bytes = 0;
@@ -400,9 +345,14 @@ absl::StatusOr<EvalReport> RunEval(const std::string& dir, double throughput_sec
       r.attack_mb_per_s =
           measure([&](const std::string& t) { return size_t(attack->Score(t) >= 0.5); });
     }
+    if (content) {
+      r.content_mb_per_s =
+          measure([&](const std::string& t) { return size_t(content->Scores(t)[0] >= 0.5); });
+    }
     r.all_mb_per_s = measure([&](const std::string& t) {
       return det.Detect(t).size() + words->Find(t).size() +
-             (attack ? size_t(attack->Score(t) >= 0.5) : 0);
+             (attack ? size_t(attack->Score(t) >= 0.5) : 0) +
+             (content ? size_t(content->Scores(t)[0] >= 0.5) : 0);
     });
   }
   return r;
@@ -459,12 +409,25 @@ std::string FormatEvalReport(const EvalReport& r) {
       out += line;
     }
   }
+  if (!r.content_model_loaded) {
+    out += "Content categories: built-in model absent\n";
+  } else if (r.content_all.rows > 0) {
+    out += "Content categories (strength: precision / recall; lexicon rows excluded)\n";
+    out += FormatContentReport(r.content_all, "all");
+    out += FormatContentReport(r.content_heldout, "held-out");
+  }
+  if (r.xstest_safe_any_filter[0].total > 0) {
+    out += "XSTest safe prompts flagged by any filter (words, prompt attack, content)\n";
+    rate("at LOW", r.xstest_safe_any_filter[0]);
+    rate("at MEDIUM", r.xstest_safe_any_filter[1]);
+    rate("at HIGH", r.xstest_safe_any_filter[2]);
+  }
   if (r.scanned_mb > 0) {
     std::snprintf(line, sizeof(line),
                   "Throughput, one core, %.2f MB corpus: PII %.1f MB/s, words %.1f MB/s, "
-                  "prompt attack %.1f MB/s, all %.1f MB/s\n",
+                  "prompt attack %.1f MB/s, content %.1f MB/s, all %.1f MB/s\n",
                   r.scanned_mb, r.pii_mb_per_s, r.words_mb_per_s, r.attack_mb_per_s,
-                  r.all_mb_per_s);
+                  r.content_mb_per_s, r.all_mb_per_s);
     out += line;
   }
   for (const auto& s : r.skipped) absl::StrAppend(&out, "skipped (absent): ", s, "\n");
@@ -516,6 +479,12 @@ std::vector<std::string> CheckEvalGoals(const EvalReport& r) {
     misses.push_back(line);
   }
   if (!r.attack_model_loaded) misses.push_back("prompt-attack: built-in model absent");
+  if (!r.content_model_loaded) misses.push_back("content-model: built-in model absent");
+  if (r.xstest_safe_any_filter[1].total > 0 && r.xstest_safe_any_filter[1].Value() > 0.02) {
+    std::snprintf(line, sizeof(line), "xstest-safe-all: flagged at MEDIUM %.3f (<= 0.02)",
+                  r.xstest_safe_any_filter[1].Value());
+    misses.push_back(line);
+  }
   return misses;
 }
 

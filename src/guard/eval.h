@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "guard/content.h"
 
 namespace confide::guard {
 
@@ -47,6 +48,14 @@ struct EvalReport {
   Rate attack_recall[3], attack_benign[3];
   Rate attack_heldout_recall[3], attack_heldout_benign[3];
   Rate attack_xstest_safe[3];
+  // Content categories (built-in model): all non-lexicon rows and the held-out split
+  // (IsHeldOut(group, 20), as `confide guard train --model content`); XSTest safe prompts
+  // flagged by any filter (managed words, prompt attack and content categories at that
+  // strength), index 0 LOW, 1 MEDIUM, 2 HIGH.
+  bool content_model_loaded = false;
+  ContentSplitReport content_all, content_heldout;
+  Rate xstest_safe_any_filter[3];
+  double content_mb_per_s = 0;
   double scanned_mb = 0, pii_mb_per_s = 0, words_mb_per_s = 0, all_mb_per_s = 0;
   double attack_mb_per_s = 0;        // prompt-attack scoring; all_mb_per_s includes it
   std::vector<std::string> skipped;  // files that were absent
@@ -71,7 +80,8 @@ std::string FormatEvalReport(const EvalReport& report);
 // "neither" and <= 2% of XSTest safe prompts flagged; prompt attacks blocked at strength HIGH
 // with recall >= 0.85 and <= 2% of benign injection/ prompts blocked.
 // Each miss is "<key>: <figure> (<goal>)"; keys: pii-<TYPE>, phone-f2, hard-negatives,
-// profanity-recall, davidson-neither, xstest-safe, prompt-attack.
+// profanity-recall, davidson-neither, xstest-safe, prompt-attack, xstest-safe-all (XSTest safe
+// prompts flagged by any filter at MEDIUM strength <= 2%), content-model.
 std::vector<std::string> CheckEvalGoals(const EvalReport& report);
 
 }  // namespace confide::guard

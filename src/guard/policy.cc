@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "crypto/sha.h"
+#include "guard/regex_filter.h"
 #include "nlohmann/json.hpp"
 
 namespace confide::guard {
@@ -327,6 +328,8 @@ absl::Status ParseSensitive(const Json& j, Policy* p) {
                                              kMaxRegexDescriptionChars, false));
       ASSIGN_OR_RETURN(r.pattern,
                        String(e.Get("pattern"), where + ".pattern", kMaxRegexPatternChars, true));
+      // Compiled here (RE2, bounded memory) so an invalid pattern fails validation, not use.
+      RETURN_IF_ERROR(ValidateRegexPattern(r.pattern, "guard policy: " + where + ".pattern"));
       RETURN_IF_ERROR(ParseActions(e, &r, /*allow_none=*/true));
       RETURN_IF_ERROR(e.Done());
       p->regexes.push_back(std::move(r));

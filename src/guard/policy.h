@@ -55,9 +55,8 @@ struct PiiRule {
   bool output_enabled = true;
 };
 
-// RegexRule is one entry of regexesConfig. The pattern is validated and digested; matching
-// custom regexes is not implemented yet (see docs/guardrails.md), so Guardrail refuses a policy
-// that has any.
+// RegexRule is one entry of regexesConfig. The pattern is RE2 syntax, compiled at validation
+// (ValidateRegexPattern) and matched by RegexFilter.
 struct RegexRule {
   std::string name;
   std::string description;
@@ -93,8 +92,9 @@ struct Policy {
 // ParsePolicy parses and validates a CreateGuardrail-shaped JSON policy. InvalidArgument, with
 // a message naming the field and the limit, for: text over kMaxPolicyBytes, malformed JSON,
 // duplicate keys, nesting deeper than 8, unknown fields, wrong types, a value outside Bedrock's
-// limits or enums, duplicate filter/entity types, or a PROMPT_ATTACK output strength other than
-// NONE. Messages never quote policy text.
+// limits or enums, duplicate filter/entity types, a PROMPT_ATTACK output strength other than
+// NONE, or a regex pattern RE2 rejects (the message names RE2's reason). Messages never quote
+// policy text.
 absl::StatusOr<Policy> ParsePolicy(std::string_view json_text);
 
 // CanonicalPolicyJson returns the canonical form of `policy`: JSON with every per-entry default

@@ -216,11 +216,61 @@ TEST(Guardrail, AppliesWordsAndPiiLikeApplyGuardrail) {
   EXPECT_EQ(ToApplyGuardrailJson(none)["action"], "NONE");
 }
 
-TEST(Guardrail, FailsClosedOnFiltersNotEnforcedYet) {
+TEST(Guardrail, CompilesEveryFilterOfTheFullPolicy) {
   auto p = ParsePolicy(Full().dump());
   ASSERT_TRUE(p.ok());
   auto g = Guardrail::Create(*p);
-  EXPECT_EQ(g.status().code(), absl::StatusCode::kUnimplemented);
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_TRUE((*g)->GuardsOutput());
+  auto r = (*g)->Apply("Which stocks should I buy for my retirement?", Source::kInput);
+  EXPECT_TRUE(r.blocked);
+  ASSERT_EQ(r.topics.size(), 1u);
+  EXPECT_EQ(ToApplyGuardrailJson(r)["assessments"][0]["topicPolicy"]["topics"][0]["name"],
+            "Investment advice");
+  auto o = (*g)->Apply("Your order ORD-123456 has shipped.", Source::kOutput);
+  EXPECT_FALSE(o.blocked);
+  EXPECT_EQ(o.output, "Your order {order} has shipped.");
+  json js = ToApplyGuardrailJson(o);
+  auto rx = js["assessments"][0]["sensitiveInformationPolicy"]["regexes"][0];
+  EXPECT_EQ(rx["name"], "order");
+  EXPECT_EQ(rx["match"], "ORD-123456");
+  EXPECT_EQ(rx["regex"], "ORD-[0-9]{6}");
+  EXPECT_EQ(rx["action"], "ANONYMIZED");
+}
+
+TEST(Policy, RejectsInvalidRegexPatternsPrecisely) {
+  int cases = 0;
+  for (const auto& [pattern, reason] : std::vector<std::pair<std::string, std::string>>{
+           {"ORD-(", "missing closing )"},
+           {"a)", "unexpected closing )"},
+           {"[a-", "missing closing ]"},
+           {"(?<=a)b", "unsupported Perl syntax"},
+           {"(a)\\1", "bad escape"},
+           {"a{2000}", "bad repetition count"},
+           {"*a", "repetition operator without an argument"},
+           {"(((a{1000}){1000}){1000})", "bad repetition count"},
+       }) {
+    json j = Minimal();
+    j["sensitiveInformationPolicyConfig"] = {
+        {"regexesConfig", {{{"name", "r"}, {"pattern", pattern}, {"action", "BLOCK"}}}}};
+    auto p = ParsePolicy(j.dump());
+    ASSERT_FALSE(p.ok()) << pattern;
+    std::string msg(p.status().message());
+    EXPECT_NE(msg.find("sensitiveInformationPolicyConfig.regexesConfig[0].pattern: "),
+              std::string::npos)
+        << msg;
+    EXPECT_NE(msg.find(reason), std::string::npos) << pattern << " -> " << msg;
+    ++cases;
+  }
+  EXPECT_EQ(cases, 8);
+  // A pattern whose compiled program exceeds the memory bound is refused, not truncated.
+  json j = Minimal();
+  j["sensitiveInformationPolicyConfig"] = {
+      {"regexesConfig", {{{"name", "big"}, {"pattern", "\\pL{1000}"}, {"action", "BLOCK"}}}}};
+  auto big = ParsePolicy(j.dump());
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(std::string(big.status().message()).find("memory bound"), std::string::npos)
+      << big.status();
 }
 
 }  // namespace

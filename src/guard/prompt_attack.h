@@ -10,6 +10,7 @@
 
 #include "base/bytes.h"
 #include "base/status.h"
+#include "guard/linear_model.h"
 #include "guard/policy.h"
 
 namespace confide::guard {
@@ -21,36 +22,27 @@ struct AttackExample {
   std::string group;  // "cluster" (near-duplicates share one), else "id": the split key
 };
 
-// TrainOptions controls PromptAttackModel::Train; the defaults produce the shipped model.
-struct TrainOptions {
-  int bits = 18;  // 2^bits hashed feature buckets
-  int epochs = 40;
-  double learning_rate = 0.5;
-  double l2 = 1e-5;
-  uint64_t seed = 0x636f6e66696465ULL;  // "confide"
-};
-
 // PromptAttackModel scores a prompt's probability of being a prompt attack (jailbreak or
 // injection). Immutable after Parse/Train; Score is const and thread-safe.
 class PromptAttackModel {
  public:
-  static constexpr uint32_t kVersion = 1;
-  static constexpr int kMinBits = 8, kMaxBits = 20;
-  static constexpr float kMaxAbsWeight = 1e4f;
+  static constexpr uint32_t kVersion = LinearModel::kVersion;
+  static constexpr int kMinBits = LinearModel::kMinBits, kMaxBits = LinearModel::kMaxBits;
+  static constexpr float kMaxAbsWeight = LinearModel::kMaxAbsWeight;
 
-  // Parse reads the weights file format (see docs/design/guard.md): "CFPA", u32 version, u8
-  // bits, 3 zero bytes, f32 bias, f32 thresholds for LOW, MEDIUM, HIGH, then 2^bits f32
-  // weights, all little-endian. InvalidArgument for a wrong magic/version/length, bits out of
-  // [kMinBits, kMaxBits], non-finite or oversized values, or thresholds not in (0,1) with
-  // LOW >= MEDIUM >= HIGH.
+  // Parse reads the weights file format (see docs/design/guard.md): a one-head LinearModel file
+  // with magic "CFPA": u32 version, u8 bits, 3 zero bytes, f32 bias, f32 thresholds for LOW,
+  // MEDIUM, HIGH, then 2^bits f32 weights, all little-endian. InvalidArgument for a wrong
+  // magic/version/length, bits out of [kMinBits, kMaxBits], non-finite or oversized values, or
+  // thresholds not in (0,1) with LOW >= MEDIUM >= HIGH.
   static absl::StatusOr<PromptAttackModel> Parse(ByteSpan bytes);
 
   // Default returns the model built into the library (src/guard/data/prompt_attack_model.bin);
   // nullptr if it failed to parse (the guardrail then fails closed at Create).
   static const PromptAttackModel* Default();
 
-  // Train fits the model to `examples` with plain SGD on the logistic loss (deterministic for
-  // a given seed); thresholds are set to the defaults.
+  // Train fits the model to `examples` with LinearModel::Train (deterministic for a given
+  // seed); thresholds are set to the defaults.
   static PromptAttackModel Train(const std::vector<AttackExample>& examples,
                                  const TrainOptions& options);
 
@@ -62,7 +54,10 @@ class PromptAttackModel {
 
   // Threshold returns the score at or above which `strength` blocks (2.0 for kNone, so that
   // nothing blocks); thresholds fall as strength rises, so a lower strength blocks a subset.
-  double Threshold(Strength strength) const;
+  double Threshold(Strength strength) const { return model_.Threshold(0, strength); }
+
+  // Confidence returns Bedrock's filter confidence for `score` (LinearModel::Confidence).
+  Strength Confidence(double score) const { return model_.Confidence(0, score); }
 
   // Blocks returns Score(text) >= Threshold(strength).
   bool Blocks(std::string_view text, Strength strength) const {
@@ -71,30 +66,24 @@ class PromptAttackModel {
 
   // SetThresholds sets LOW/MEDIUM/HIGH thresholds; InvalidArgument unless 1 > low >= medium >=
   // high > 0.
-  absl::Status SetThresholds(double low, double medium, double high);
+  absl::Status SetThresholds(double low, double medium, double high) {
+    return model_.SetThresholds(0, low, medium, high);
+  }
 
-  int bits() const { return bits_; }
+  int bits() const { return model_.bits(); }
 
  private:
-  int bits_ = 0;
-  float bias_ = 0;
-  // LOW, MEDIUM, HIGH; chosen on the held-out split (docs/guardrails.md).
-  float thresholds_[3] = {0.95f, 0.85f, 0.7f};
-  std::vector<float> weights_;
+  // LOW 0.95, MEDIUM 0.85, HIGH 0.70; chosen on the held-out split (docs/guardrails.md).
+  LinearModel model_;
 };
 
 // PromptAttackFeatures appends the hashed features of `text` (bucket index, value) for a model
 // of `bits` bits, L2-normalised. Exposed for tests and the trainer.
-void PromptAttackFeatures(std::string_view text, int bits,
-                          std::vector<std::pair<uint32_t, float>>* out);
+void PromptAttackFeatures(std::string_view text, int bits, Features* out);
 
 // LoadAttackExamples reads every *.jsonl under `dir` (rows with "text" and "label" 0/1).
 // NotFound when there is none; InvalidArgument for a malformed row.
 absl::StatusOr<std::vector<AttackExample>> LoadAttackExamples(const std::string& dir);
-
-// IsHeldOut returns whether a row with cluster/id `key` belongs to the held-out split
-// (`percent` of keys, by a fixed hash), so train and eval agree on the split.
-bool IsHeldOut(std::string_view key, int percent);
 
 }  // namespace confide::guard
 

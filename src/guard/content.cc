@@ -1,0 +1,517 @@
+#include "guard/content.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "guard/internal/data_files.h"
+#include "guard/words.h"
+
+namespace confide::guard {
+
+// Built from src/guard/data/content_model.bin by src/guard/CMakeLists.txt (empty if absent).
+extern const unsigned char kContentModelData[];
+extern const size_t kContentModelSize;
+
+namespace {
+
+constexpr std::string_view kMagic = "CFCM";
+constexpr int kHate = 0, kInsults = 1, kSexual = 2, kViolence = 3, kMisconduct = 4;
+constexpr uint64_t kPhraseSalt = 0x434f4e54454e54ULL;  // "CONTENT"
+
+// Rule features: general English cues of each category. They are features with learnt weights
+// and, with the managed profanity list, the rule gate (ContentModel::Scores): a category without
+// any cue in the text cannot reach a blocking confidence. Leading spaces anchor them at a word
+// start; stems match inflections.
+struct Cue {
+  const char* phrase;
+  int category;  // 0 HATE, 1 INSULTS, 2 SEXUAL, 3 VIOLENCE, 4 MISCONDUCT
+};
+constexpr Cue kCues[] = {
+    {" inferior", 0},
+    {" subhuman", 0},
+    {" go back to your", 0},
+    {" those people", 0},
+    {" should not be allowed", 0},
+    {" exterminat", 0},
+    {" genocide", 0},
+    {" nazi", 0},
+    {" race war", 0},
+    {" deport them", 0},
+    {" vermin", 0},
+    {" hate ", 0},
+    {" hate all", 0},
+    {" stupid", 1},
+    {" idiot", 1},
+    {" moron", 1},
+    {" ugly", 1},
+    {" loser", 1},
+    {" dumb", 1},
+    {" pathetic", 1},
+    {" worthless", 1},
+    {" shut up", 1},
+    {" retard", 1},
+    {" lazy", 1},
+    {" sex", 2},
+    {" porn", 2},
+    {" nude", 2},
+    {" naked", 2},
+    {" erotic", 2},
+    {" explicit", 2},
+    {" orgasm", 2},
+    {" masturbat", 2},
+    {" genital", 2},
+    {" fetish", 2},
+    {" horny", 2},
+    {" lewd", 2},
+    {" adult toy", 2},
+    {" adult content", 2},
+    {" kill", 3},
+    {" murder", 3},
+    {" stab", 3},
+    {" shoot", 3},
+    {" bomb", 3},
+    {" tortur", 3},
+    {" hurt", 3},
+    {" beat up", 3},
+    {" weapon", 3},
+    {" gun", 3},
+    {" assault", 3},
+    {" strangl", 3},
+    {" choke", 3},
+    {" poison", 3},
+    {" massacre", 3},
+    {" behead", 3},
+    {" blood", 3},
+    {" punch", 3},
+    {" slit", 3},
+    {" suicide", 3},
+    {" self harm", 3},
+    {" to death", 3},
+    {" attack", 3},
+    {" explo", 3},
+    {" violen", 3},
+    {" threat", 3},
+    {" steal", 4},
+    {" hack", 4},
+    {" drug", 4},
+    {" cocaine", 4},
+    {" meth", 4},
+    {" heroin", 4},
+    {" launder", 4},
+    {" fraud", 4},
+    {" counterfeit", 4},
+    {" illegal", 4},
+    {" without getting caught", 4},
+    {" get away with", 4},
+    {" shoplift", 4},
+    {" scam", 4},
+    {" bribe", 4},
+    {" smuggl", 4},
+    {" malware", 4},
+    {" phishing", 4},
+    {" ransomware", 4},
+    {" fake id", 4},
+    {" pirat", 4},
+    {" evade", 4},
+    {" lsd", 4},
+    {" cheat", 4},
+    {" forge", 4},
+    {" break into", 4},
+    {" spyware", 4},
+    {" exploit", 4},
+    {" password", 4},
+    {" crack", 4},
+};
+
+const std::vector<std::string_view>& RulePhrases() {
+  static const std::vector<std::string_view> phrases = [] {
+    std::vector<std::string_view> v;
+    for (const Cue& c : kCues) v.push_back(c.phrase);
+    return v;
+  }();
+  return phrases;
+}
+
+// kGateCap is the highest score a category without a cue can have: below every strength's
+// threshold (the lowest default is 0.5).
+constexpr double kGateCap = 0.3;
+
+// StripNoise drops @handles, URLs, HTML character references and a leading "RT" (tweets), so
+// the model learns words rather than account names.
+std::string StripNoise(std::string_view t) {
+  std::string s;
+  s.reserve(t.size());
+  size_t i = 0;
+  auto word_end = [&](size_t k) {
+    while (k < t.size() && t[k] != ' ' && t[k] != '\n' && t[k] != '\t') ++k;
+    return k;
+  };
+  while (i < t.size()) {
+    char c = t[i];
+    bool at_start = i == 0 || t[i - 1] == ' ' || t[i - 1] == '\n' || t[i - 1] == '"';
+    if (c == '@' && at_start) {
+      size_t k = i + 1;
+      while (k < t.size() && (std::isalnum(static_cast<unsigned char>(t[k])) || t[k] == '_')) ++k;
+      if (k > i + 1) {
+        s.push_back(' ');
+        i = k;
+        continue;
+      }
+    }
+    if (c == 'h' && (t.substr(i, 7) == "http://" || t.substr(i, 8) == "https://")) {
+      s.push_back(' ');
+      i = word_end(i);
+      continue;
+    }
+    if (c == '&') {
+      size_t k = i + 1;
+      if (k < t.size() && t[k] == '#') ++k;
+      size_t b = k;
+      while (k < t.size() && k - b < 8 && std::isalnum(static_cast<unsigned char>(t[k]))) ++k;
+      if (k > b && k < t.size() && t[k] == ';') {
+        s.push_back(' ');
+        i = k + 1;
+        continue;
+      }
+    }
+    if (c == 'R' && at_start && t.substr(i, 3) == "RT ") {
+      i += 3;
+      continue;
+    }
+    s.push_back(c);
+    ++i;
+  }
+  return s;
+}
+
+int CategoryIndex(ContentFilterType t) {
+  int i = static_cast<int>(t);
+  return i < kNumContentCategories ? i : -1;
+}
+
+ContentExample Row(std::string text, std::string group, const char* source,
+                   std::array<int8_t, kNumContentCategories> labels) {
+  ContentExample e;
+  e.text = std::move(text);
+  e.group = std::move(group);
+  e.source = source;
+  e.labels = labels;
+  return e;
+}
+
+bool StartsWith(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
+
+// LexiconTerms expands a dsojevic "match" field: '|' separates alternatives, '*' repeats the
+// previous character (dropped here: the base form is enough as a training row).
+std::vector<std::string> LexiconTerms(const std::string& match) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : match) {
+    if (c == '|') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else if (c != '*') {
+      cur.push_back(c);
+    }
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+}  // namespace
+
+void ContentFeatures(std::string_view text, int bits, Features* out) {
+  HashedTextFeatures(NormaliseForFeatures(StripNoise(text)), bits, RulePhrases(), kPhraseSalt, out);
+}
+
+absl::StatusOr<ContentModel> ContentModel::Parse(ByteSpan bytes) {
+  ASSIGN_OR_RETURN(LinearModel lm, LinearModel::Parse(bytes, kMagic, "content model"));
+  if (lm.heads() != kNumContentCategories) {
+    return absl::InvalidArgumentError("content model: not five heads");
+  }
+  ContentModel m;
+  m.model_ = std::move(lm);
+  return m;
+}
+
+const ContentModel* ContentModel::Default() {
+  static const ContentModel* model = []() -> const ContentModel* {
+    auto m = Parse(ByteSpan(kContentModelData, kContentModelSize));
+    if (!m.ok()) return nullptr;
+    return new ContentModel(std::move(*m));
+  }();
+  return model;
+}
+
+ContentModel ContentModel::Train(const std::vector<ContentExample>& examples,
+                                 const TrainOptions& o) {
+  int bits = std::clamp(o.bits, LinearModel::kMinBits, LinearModel::kMaxBits);
+  std::vector<Features> feats(examples.size());
+  std::vector<std::vector<int8_t>> labels(examples.size());
+  for (size_t i = 0; i < examples.size(); ++i) {
+    ContentFeatures(examples[i].text, bits, &feats[i]);
+    labels[i].assign(examples[i].labels.begin(), examples[i].labels.end());
+  }
+  ContentModel m;
+  m.model_ = LinearModel::Train(feats, labels, kNumContentCategories, o, kDefaultThresholds);
+  return m;
+}
+
+std::array<double, kNumContentCategories> ContentModel::Scores(std::string_view text) const {
+  thread_local Features f;
+  f.clear();
+  std::string norm = NormaliseForFeatures(StripNoise(text));
+  HashedTextFeatures(norm, model_.bits(), RulePhrases(), kPhraseSalt, &f);
+  std::array<double, kNumContentCategories> out;
+  model_.ScoreAll(f, out.data());
+  // Rule gate: a category needs a cue (one of its phrases; for HATE, INSULTS and SEXUAL also a
+  // managed-profanity match) before the classifier's score may count.
+  bool cue[kNumContentCategories] = {false, false, false, false, false};
+  for (const Cue& c : kCues) {
+    if (!cue[c.category] && norm.find(c.phrase) != std::string::npos) cue[c.category] = true;
+  }
+  if (!(cue[kHate] && cue[kInsults] && cue[kSexual])) {
+    static const WordFilter* profanity = [] {
+      auto w = WordFilter::Create({}, /*managed_profanity=*/true);
+      return w.ok() ? w->release() : nullptr;
+    }();
+    if (profanity == nullptr || !profanity->Find(text).empty()) {
+      cue[kHate] = cue[kInsults] = cue[kSexual] = true;
+    }
+  }
+  for (int c = 0; c < kNumContentCategories; ++c) {
+    if (!cue[c]) out[c] = std::min(out[c], kGateCap);
+  }
+  return out;
+}
+
+double ContentModel::Threshold(ContentFilterType type, Strength strength) const {
+  int c = CategoryIndex(type);
+  return c < 0 ? 2.0 : model_.Threshold(c, strength);
+}
+
+Strength ContentModel::Confidence(ContentFilterType type, double score) const {
+  int c = CategoryIndex(type);
+  return c < 0 ? Strength::kNone : model_.Confidence(c, score);
+}
+
+absl::Status ContentModel::SetThresholds(ContentFilterType type, double low, double medium,
+                                         double high) {
+  int c = CategoryIndex(type);
+  if (c < 0) return absl::InvalidArgumentError("content model: not a content category");
+  return model_.SetThresholds(c, low, medium, high);
+}
+
+absl::StatusOr<std::vector<ContentExample>> LoadContentExamples(const std::string& dir) {
+  namespace fs = std::filesystem;
+  using internal::Str;
+  fs::path root(dir);
+  std::vector<ContentExample> out;
+  int files = 0;
+  for (const auto& p : internal::FilesIn(root / "content", "davidson", ".csv")) {
+    ++files;
+    ASSIGN_OR_RETURN(internal::CsvTable t, internal::ReadCsv(p));
+    int tweet = t.Col("tweet"), cls = t.Col("class"), id = t.Col("id");
+    if (tweet < 0 || cls < 0 || id < 0) {
+      return absl::InvalidArgumentError("content data: Davidson columns");
+    }
+    for (const auto& row : t.rows) {
+      if (row.size() <= static_cast<size_t>(std::max({tweet, cls, id}))) continue;
+      const std::string& c = row[cls];
+      // Sexual content is not annotated in Davidson (many offensive tweets use sexual slang):
+      // unknown. Hate tweets are insulting too.
+      std::array<int8_t, 5> l = c == "0"   ? std::array<int8_t, 5>{1, 1, -1, 0, 0}
+                                : c == "1" ? std::array<int8_t, 5>{0, 1, -1, 0, 0}
+                                : c == "2" ? std::array<int8_t, 5>{0, 0, 0, 0, 0}
+                                           : std::array<int8_t, 5>{-1, -1, -1, -1, -1};
+      if (l[0] < 0) continue;
+      out.push_back(Row(row[tweet], "davidson-" + row[id], "davidson", l));
+    }
+  }
+  for (const auto& p : internal::FilesIn(root / "content", "do_not_answer", ".jsonl")) {
+    ++files;
+    ASSIGN_OR_RETURN(auto rows, internal::ReadJsonl(p));
+    for (const auto& row : rows) {
+      std::array<int8_t, 5> l = {0, 0, 0, 0, 0};
+      bool any = false;
+      if (auto it = row.find("garak_intents"); it != row.end() && it->is_array()) {
+        for (const auto& v : *it) {
+          if (!v.is_string()) continue;
+          std::string s = v.get<std::string>();
+          int c = StartsWith(s, "S004")       ? kSexual
+                  : StartsWith(s, "S005hate") ? kHate
+                  : StartsWith(s, "S005")     ? kInsults
+                  : StartsWith(s, "S006")     ? kViolence
+                  : StartsWith(s, "S003")     ? kMisconduct
+                  : StartsWith(s, "S008")     ? kMisconduct
+                  : StartsWith(s, "S009cred") ? kMisconduct
+                                              : -1;
+          if (c >= 0) {
+            l[c] = 1;
+            any = true;
+          }
+        }
+      }
+      // Other intents (misinformation, privacy, medical advice, chatbot harms) are harmful but
+      // in none of these categories as annotated: unknown rather than negative.
+      if (!any) continue;
+      if (l[kHate] == 1 && l[kInsults] == 0) l[kInsults] = -1;
+      if (l[kInsults] == 1 && l[kHate] == 0) l[kHate] = -1;
+      out.push_back(Row(Str(row, "text"), Str(row, "id"), "do_not_answer", l));
+    }
+  }
+  for (const auto& p : internal::FilesIn(root / "content", "xstest", ".jsonl")) {
+    ++files;
+    ASSIGN_OR_RETURN(auto rows, internal::ReadJsonl(p));
+    for (const auto& row : rows) {
+      std::string label = Str(row, "label"), type = Str(row, "type"), focus = Str(row, "focus");
+      if (label == "safe") {
+        ContentExample e = Row(Str(row, "text"), Str(row, "id"), "xstest", {0, 0, 0, 0, 0});
+        e.xstest_safe = true;
+        out.push_back(std::move(e));
+        continue;
+      }
+      if (label != "unsafe" || type.find("privacy") != std::string::npos) continue;
+      std::array<int8_t, 5> l = {0, 0, 0, 0, 0};
+      if (type.find("discr") != std::string::npos) {
+        l[kHate] = 1;
+        l[kInsults] = -1;
+      } else if (focus == "cocaine" || focus == "LSD" || focus == "crack" || focus == "steal") {
+        l[kMisconduct] = 1;
+      } else {
+        l[kViolence] = 1;
+      }
+      out.push_back(Row(Str(row, "text"), Str(row, "id"), "xstest", l));
+    }
+  }
+  for (const auto& p : internal::FilesIn(root / "injection", "", ".jsonl")) {
+    ++files;
+    ASSIGN_OR_RETURN(auto rows, internal::ReadJsonl(p));
+    for (const auto& row : rows) {
+      if (row.value("label", -1) != 0) continue;
+      std::string group = Str(row, "cluster");
+      if (group.empty()) group = Str(row, "id");
+      out.push_back(Row(Str(row, "text"), group, "injection_benign", {0, 0, 0, 0, 0}));
+    }
+  }
+  // Lexicon rows: single terms with their categories, so the unigram weights know slurs and
+  // sexual terms that the sentence data lacks. Other heads stay unknown.
+  auto lexicon = [&](const std::string& term, std::array<int8_t, 5> l) {
+    ContentExample e = Row(term, "lexicon:" + term, "lexicon", l);
+    e.lexicon = true;
+    out.push_back(std::move(e));
+  };
+  fs::path dso = root / "wordlists" / "dsojevic_profanity_en.json";
+  std::error_code ec;
+  if (fs::exists(dso, ec)) {
+    ++files;
+    ASSIGN_OR_RETURN(std::string text, internal::ReadText(dso));
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_array()) {
+      return absl::InvalidArgumentError("content data: dsojevic list is not a JSON array");
+    }
+    for (const auto& e : j) {
+      if (!e.is_object()) continue;
+      int severity = e.value("severity", 0);
+      std::array<int8_t, 5> l = {-1, -1, -1, -1, -1};
+      if (auto it = e.find("tags"); it != e.end() && it->is_array()) {
+        for (const auto& tag : *it) {
+          if (!tag.is_string()) continue;
+          std::string s = tag.get<std::string>();
+          if (s == "sexual") l[kSexual] = 1;
+          // Slurs: hateful from severity 2 (severity 1 holds mild or reclaimed terms).
+          if ((s == "racial" || s == "lgbtq" || s == "religious") && severity >= 2) {
+            l[kHate] = 1;
+            l[kInsults] = 1;
+          }
+          if (s == "general" && severity >= 2) l[kInsults] = 1;
+        }
+      }
+      if (std::none_of(l.begin(), l.end(), [](int8_t v) { return v == 1; })) continue;
+      for (const auto& t : LexiconTerms(Str(e, "match"))) lexicon(t, l);
+    }
+  }
+  for (const auto& p : internal::FilesIn(root / "wordlists", "surge_profanity", ".csv")) {
+    ++files;
+    ASSIGN_OR_RETURN(internal::CsvTable t, internal::ReadCsv(p));
+    int text = t.Col("text"), cat = t.Col("category_1");
+    if (text < 0 || cat < 0) return absl::InvalidArgumentError("content data: surge columns");
+    for (const auto& row : t.rows) {
+      if (row.size() <= static_cast<size_t>(std::max(text, cat))) continue;
+      const std::string& c = row[cat];
+      std::array<int8_t, 5> l = {-1, -1, -1, -1, -1};
+      if (c.find("sexual anatomy") != std::string::npos) {
+        l[kSexual] = 1;
+      } else if (c.find("racial") != std::string::npos ||
+                 c.find("sexual orientation") != std::string::npos ||
+                 c.find("religious") != std::string::npos) {
+        l[kHate] = 1;
+        l[kInsults] = 1;
+      } else {
+        l[kInsults] = 1;
+      }
+      lexicon(row[text], l);
+    }
+  }
+  if (files == 0) return absl::NotFoundError("content data: no data files under the directory");
+  return out;
+}
+
+ContentSplitReport EvaluateContent(const ContentModel& model,
+                                   const std::vector<ContentExample>& examples, bool held_out_only,
+                                   int holdout_percent) {
+  ContentSplitReport r;
+  const Strength kStrengths[3] = {Strength::kLow, Strength::kMedium, Strength::kHigh};
+  for (const auto& e : examples) {
+    if (e.lexicon) continue;
+    if (held_out_only && !IsHeldOut(e.group, holdout_percent)) continue;
+    ++r.rows;
+    auto scores = model.Scores(e.text);
+    bool any[3] = {false, false, false};
+    for (int c = 0; c < kNumContentCategories; ++c) {
+      auto type = static_cast<ContentFilterType>(c);
+      for (int k = 0; k < 3; ++k) {
+        bool b = scores[c] >= model.Threshold(type, kStrengths[k]);
+        any[k] |= b;
+        if (e.labels[c] < 0) continue;
+        ContentCategoryScore& s = r.category[c][k];
+        s.positives += e.labels[c] == 1;
+        s.flagged += b;
+        s.true_positives += b && e.labels[c] == 1;
+      }
+    }
+    if (e.xstest_safe) {
+      ++r.xstest_safe;
+      for (int k = 0; k < 3; ++k) r.xstest_safe_flagged[k] += any[k];
+    }
+  }
+  return r;
+}
+
+std::string FormatContentReport(const ContentSplitReport& r, const std::string& label) {
+  std::string out;
+  char line[256];
+  const char* strengths[3] = {"LOW", "MEDIUM", "HIGH"};
+  for (int c = 0; c < kNumContentCategories; ++c) {
+    std::string name(ContentFilterTypeName(static_cast<ContentFilterType>(c)));
+    for (int k = 0; k < 3; ++k) {
+      const ContentCategoryScore& s = r.category[c][k];
+      std::snprintf(line, sizeof(line),
+                    "  %-9s %-10s %-6s precision %.3f (%d/%d) recall %.3f (%d/%d)\n", label.c_str(),
+                    name.c_str(), strengths[k], s.Precision(), s.true_positives, s.flagged,
+                    s.Recall(), s.true_positives, s.positives);
+      out += line;
+    }
+  }
+  for (int k = 0; k < 3; ++k) {
+    std::snprintf(line, sizeof(line),
+                  "  %-9s XSTest safe prompts flagged by any category at %-6s %d/%d = %.3f\n",
+                  label.c_str(), strengths[k], r.xstest_safe_flagged[k], r.xstest_safe,
+                  r.xstest_safe ? double(r.xstest_safe_flagged[k]) / r.xstest_safe : 0.0);
+    out += line;
+  }
+  return out;
+}
+
+}  // namespace confide::guard

@@ -1,0 +1,121 @@
+// confide::guard LinearModel: the hashed-feature logistic regression behind the prompt-attack
+// and content-category filters. One file format, one trainer, one or more heads (labels) that
+// share the feature hashing; each head has its own bias and three strength thresholds.
+#ifndef CONFIDE_GUARD_LINEAR_MODEL_H_
+#define CONFIDE_GUARD_LINEAR_MODEL_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/status.h"
+#include "guard/policy.h"
+
+namespace confide::guard {
+
+// Features is a sparse feature vector: (bucket index, value) pairs, L2-normalised.
+using Features = std::vector<std::pair<uint32_t, float>>;
+
+// TrainOptions controls LinearModel::Train; the defaults produce the shipped prompt-attack
+// model.
+struct TrainOptions {
+  int bits = 18;  // 2^bits hashed feature buckets
+  int epochs = 40;
+  double learning_rate = 0.5;
+  double l2 = 1e-5;
+  uint64_t seed = 0x636f6e66696465ULL;  // "confide"
+  // Class balance: a head's positives weigh (rows / (2 * positives))^balance_power, negatives
+  // likewise. 1 balances fully (the prompt-attack model); 0 weighs every row alike.
+  double balance_power = 1.0;
+};
+
+// LinearModel maps a feature vector to one probability per head. Immutable after Parse/Train;
+// all const methods are thread-safe.
+//
+// File format (all little-endian): 4-byte magic (chosen by the owner: "CFPA" prompt attack,
+// "CFCM" content categories), u32 version (kVersion), u8 bits, u8 heads-1, 2 zero bytes; per
+// head: f32 bias, f32 thresholds for strengths LOW, MEDIUM, HIGH; then 2^bits * heads f32
+// weights, bucket-major (weight of head h for bucket i at index i * heads + h). A one-head file
+// is exactly the prompt-attack format of version 1.
+class LinearModel {
+ public:
+  static constexpr uint32_t kVersion = 1;
+  static constexpr int kMinBits = 8, kMaxBits = 20, kMaxHeads = 16;
+  static constexpr float kMaxAbsWeight = 1e4f;
+
+  // Parse reads the file format above. InvalidArgument for a wrong magic/version/length, bits
+  // out of [kMinBits, kMaxBits], more than kMaxHeads heads, non-zero reserved bytes,
+  // non-finite or oversized values, or thresholds not in (0,1) with LOW >= MEDIUM >= HIGH.
+  // `what` prefixes error messages ("prompt attack model").
+  static absl::StatusOr<LinearModel> Parse(ByteSpan bytes, std::string_view magic,
+                                           std::string_view what);
+
+  // Train fits one logistic regression per head with plain SGD (deterministic for a given
+  // seed: Fisher-Yates over std::mt19937_64 output). labels[i][h] is 1, 0, or -1 (unknown:
+  // row i does not train head h). Each head's classes are balanced by
+  // options.balance_power (1: each class contributes half of that head's loss). Thresholds start at
+  // `default_thresholds`. `features` are bucket indices below 2^bits.
+  static LinearModel Train(const std::vector<Features>& features,
+                           const std::vector<std::vector<int8_t>>& labels, int heads,
+                           const TrainOptions& options,
+                           std::array<float, 3> default_thresholds = {0.95f, 0.85f, 0.7f});
+
+  // Serialize returns the bytes Parse accepts, with `magic`.
+  Bytes Serialize(std::string_view magic) const;
+
+  // Score returns P(head | features) in [0, 1].
+  double Score(const Features& f, int head) const;
+
+  // ScoreAll writes the probability of every head into out[0..heads()).
+  void ScoreAll(const Features& f, double* out) const;
+
+  // Threshold returns the score at or above which `strength` blocks for `head` (2.0 for kNone,
+  // so that nothing blocks); thresholds fall as strength rises, so a lower strength blocks a
+  // subset of what a higher one blocks.
+  double Threshold(int head, Strength strength) const;
+
+  // Confidence returns Bedrock's filter confidence for a score: HIGH when it reaches the LOW
+  // strength's threshold, MEDIUM at MEDIUM's, LOW at HIGH's, NONE below all. A strength blocks
+  // exactly the confidences at or above its own level reversed (HIGH strength blocks LOW, MEDIUM
+  // and HIGH confidence; LOW strength only HIGH).
+  Strength Confidence(int head, double score) const;
+
+  // SetThresholds sets `head`'s LOW/MEDIUM/HIGH thresholds; InvalidArgument unless 1 > low >=
+  // medium >= high > 0.
+  absl::Status SetThresholds(int head, double low, double medium, double high);
+
+  int bits() const { return bits_; }
+  int heads() const { return heads_; }
+
+ private:
+  int bits_ = 0;
+  int heads_ = 0;
+  std::vector<float> bias_;
+  std::vector<std::array<float, 3>> thresholds_;  // per head: LOW, MEDIUM, HIGH
+  std::vector<float> weights_;                    // bucket-major
+};
+
+// HashedTextFeatures appends the hashed features of `normalised` (text already lowered, with
+// single spaces and a space at each end) for a model of `bits` bits: character 3- to 5-grams,
+// word unigrams and bigrams, and one feature per entry of `phrases` that occurs in the text
+// (hashed with `phrase_salt`). L2-normalises what it appended. Shared by the prompt-attack and
+// content models so that both hash the same way.
+void HashedTextFeatures(std::string_view normalised, int bits,
+                        const std::vector<std::string_view>& phrases, uint64_t phrase_salt,
+                        Features* out);
+
+// NormaliseForFeatures returns `text` with ASCII letters lowered, ASCII non-alphanumerics
+// folded to one space, other bytes kept, and one space at each end.
+std::string NormaliseForFeatures(std::string_view text);
+
+// IsHeldOut returns whether a row with cluster/id `key` belongs to the held-out split
+// (`percent` of keys, by a fixed hash), so train and eval agree on the split.
+bool IsHeldOut(std::string_view key, int percent);
+
+}  // namespace confide::guard
+
+#endif  // CONFIDE_GUARD_LINEAR_MODEL_H_
