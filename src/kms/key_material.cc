@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
 #include "crypto/ecdsa.h"
+#include "crypto/hmac.h"
 #include "crypto/random.h"
 #include "crypto/rsa.h"
 #include "crypto/sha.h"
@@ -103,6 +104,21 @@ std::optional<crypto::Curve> EccCurve(std::string_view spec) {
   return std::nullopt;
 }
 
+const std::vector<std::string_view>& MacAlgorithmEnum() {
+  static const auto* v = new std::vector<std::string_view>{"HMAC_SHA_384", "HMAC_SHA_256",
+                                                           "HMAC_SHA_224", "HMAC_SHA_512"};
+  return *v;
+}
+
+// HmacHash returns the hash of an implemented HMAC key spec (HMAC_224 needs SHA-224, which
+// confide::crypto does not offer).
+std::optional<crypto::HashAlg> HmacHash(std::string_view spec) {
+  if (spec == "HMAC_256") return crypto::HashAlg::kSha256;
+  if (spec == "HMAC_384") return crypto::HashAlg::kSha384;
+  if (spec == "HMAC_512") return crypto::HashAlg::kSha512;
+  return std::nullopt;
+}
+
 absl::Status CorruptMaterial() {
   // The material was written by GenerateKeyMaterial and sealed under the root key; if it does
   // not parse the store is damaged. No detail reaches the client.
@@ -174,12 +190,13 @@ absl::StatusOr<KeySpecAndUsage> ResolveKeySpecAndUsage(const std::optional<std::
   if (ecc) {
     allowed = use == kUsageSignVerify || (use == "KEY_AGREEMENT" && spec != "ECC_SECG_P256K1");
   }
-  if (hmac) allowed = use == "GENERATE_VERIFY_MAC";
+  if (hmac) allowed = use == kUsageGenerateVerifyMac;
   if (!allowed) {
     return Validation(absl::StrCat("KeyUsage ", use, " is not compatible with KeySpec ", spec));
   }
   const bool implemented = spec == kSymmetricDefault || (rsa && use == kUsageSignVerify) ||
-                           (EccCurve(spec).has_value() && use == kUsageSignVerify);
+                           (EccCurve(spec).has_value() && use == kUsageSignVerify) ||
+                           (HmacHash(spec).has_value() && use == kUsageGenerateVerifyMac);
   if (!implemented) {
     return Unsupported(absl::StrCat("KeySpec ", spec, " with KeyUsage ", use,
                                     " is not supported by this server."));
@@ -193,6 +210,13 @@ bool IsSymmetricEncryptionKey(std::string_view key_spec, std::string_view key_us
 
 bool IsAsymmetricKeySpec(std::string_view key_spec) {
   return RsaBits(key_spec) != 0 || key_spec.rfind("ECC_", 0) == 0;
+}
+
+bool IsHmacKeySpec(std::string_view key_spec) { return key_spec.rfind("HMAC_", 0) == 0; }
+
+std::vector<std::string> MacAlgorithmsFor(std::string_view key_spec, std::string_view key_usage) {
+  if (key_usage != kUsageGenerateVerifyMac || !IsHmacKeySpec(key_spec)) return {};
+  return {absl::StrCat("HMAC_SHA_", std::string(key_spec.substr(5)))};
 }
 
 std::vector<std::string> EncryptionAlgorithmsFor(std::string_view key_spec,
@@ -225,6 +249,10 @@ absl::StatusOr<SecretBytes> GenerateKeyMaterial(std::string_view key_spec) {
   if (auto curve = EccCurve(key_spec)) {
     ASSIGN_OR_RETURN(crypto::EcdsaPrivateKey key, crypto::EcdsaPrivateKey::Generate(*curve));
     return key.Pkcs8Der();
+  }
+  if (auto hash = HmacHash(key_spec)) {
+    // AWS's HMAC key lengths equal the hash length (HMAC_256: 256 bits).
+    return crypto::RandomSecret(crypto::DigestLen(*hash));
   }
   return absl::InvalidArgumentError("key spec has no material generator");
 }
@@ -314,6 +342,40 @@ absl::Status VerifyWith(std::string_view key_spec, const SecretBytes& material,
     return AwsError(absl::StatusCode::kInvalidArgument, "KMSInvalidSignatureException", "");
   }
   return verified;
+}
+
+absl::StatusOr<std::string> CheckMacAlgorithm(std::string_view key_spec,
+                                              const std::optional<std::string>& algorithm) {
+  if (!algorithm || algorithm->empty()) return Validation("MacAlgorithm is required.");
+  if (!In(*algorithm, MacAlgorithmEnum())) {
+    return EnumError(*algorithm, "macAlgorithm", MacAlgorithmEnum());
+  }
+  const auto allowed = MacAlgorithmsFor(key_spec, kUsageGenerateVerifyMac);
+  if (allowed.empty() || allowed[0] != *algorithm) {
+    return AwsError(absl::StatusCode::kInvalidArgument, "InvalidKeyUsageException",
+                    absl::StrCat("Algorithm ", *algorithm, " is incompatible with key spec ",
+                                 std::string(key_spec), "."));
+  }
+  return *algorithm;
+}
+
+absl::StatusOr<Bytes> GenerateMacWith(std::string_view key_spec, const SecretBytes& material,
+                                      ByteSpan message) {
+  auto hash = HmacHash(key_spec);
+  if (!hash || material.size() != crypto::DigestLen(*hash)) return CorruptMaterial();
+  //= https://www.rfc-editor.org/rfc/rfc2104#section-2
+  //# H(K XOR opad, H(K XOR ipad, text))
+  return crypto::Hmac(*hash, material.ExposeSecret(), message);
+}
+
+absl::Status VerifyMacWith(std::string_view key_spec, const SecretBytes& material, ByteSpan message,
+                           ByteSpan mac) {
+  auto hash = HmacHash(key_spec);
+  if (!hash || material.size() != crypto::DigestLen(*hash)) return CorruptMaterial();
+  if (!crypto::HmacVerify(*hash, material.ExposeSecret(), message, mac).ok()) {
+    return AwsError(absl::StatusCode::kInvalidArgument, "KMSInvalidMacException", "");
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<DataKeyPair> GenerateDataKeyPairMaterial(

@@ -7,7 +7,8 @@
 //   SYMMETRIC_DEFAULT                      32 random bytes (AES-256-GCM, ciphertext_blob.h)
 //   RSA_2048 / RSA_3072 / RSA_4096         the private key, unencrypted PKCS#8 DER
 //   ECC_NIST_P256 / ECC_NIST_P384          the private key, unencrypted PKCS#8 DER
-// Asymmetric keys have a single version: AWS does not rotate them.
+//   HMAC_256 / HMAC_384 / HMAC_512         32 / 48 / 64 random bytes (the HMAC key)
+// Asymmetric and HMAC keys have a single version: this server does not rotate them.
 //
 // Errors carry AWS's error names and messages (errors.h); none carries key material or the
 // caller's message bytes.
@@ -28,6 +29,7 @@ namespace confide::kms {
 inline constexpr char kSymmetricDefault[] = "SYMMETRIC_DEFAULT";
 inline constexpr char kUsageEncryptDecrypt[] = "ENCRYPT_DECRYPT";
 inline constexpr char kUsageSignVerify[] = "SIGN_VERIFY";
+inline constexpr char kUsageGenerateVerifyMac[] = "GENERATE_VERIFY_MAC";
 // kMaxSignMessageLen is AWS's limit on Sign/Verify's Message (RAW or DIGEST).
 inline constexpr size_t kMaxSignMessageLen = 4096;
 // kMaxSignatureLen is AWS's limit on Verify's Signature.
@@ -44,7 +46,8 @@ struct KeySpecAndUsage {
 // ENCRYPT_DECRYPT, for a symmetric key only). ValidationException (AWS's messages) for a value
 // outside AWS's enums, a missing KeyUsage on a non-symmetric key, or a pair AWS does not allow
 // ("KeyUsage X is not compatible with KeySpec Y"); UnsupportedOperationException for a pair AWS
-// allows that this server does not implement (e.g. ECC_NIST_P521, HMAC keys, RSA encryption).
+// allows that this server does not implement (ECC_NIST_P521, ECC_SECG_P256K1, HMAC_224, RSA
+// encryption, ECC key agreement).
 absl::StatusOr<KeySpecAndUsage> ResolveKeySpecAndUsage(const std::optional<std::string>& key_spec,
                                                        const std::optional<std::string>& usage);
 
@@ -53,6 +56,8 @@ absl::StatusOr<KeySpecAndUsage> ResolveKeySpecAndUsage(const std::optional<std::
 bool IsSymmetricEncryptionKey(std::string_view key_spec, std::string_view key_usage);
 // IsAsymmetricKeySpec returns true for the RSA_* and ECC_* specs.
 bool IsAsymmetricKeySpec(std::string_view key_spec);
+// IsHmacKeySpec returns true for the HMAC_* specs.
+bool IsHmacKeySpec(std::string_view key_spec);
 
 // EncryptionAlgorithmsFor, SigningAlgorithmsFor return the algorithms DescribeKey and
 // GetPublicKey list for a key (empty when the key offers none of that kind), in AWS's order.
@@ -60,6 +65,8 @@ std::vector<std::string> EncryptionAlgorithmsFor(std::string_view key_spec,
                                                  std::string_view key_usage);
 std::vector<std::string> SigningAlgorithmsFor(std::string_view key_spec,
                                               std::string_view key_usage);
+// MacAlgorithmsFor returns the one MAC algorithm of an HMAC key (e.g. HMAC_SHA_256), else empty.
+std::vector<std::string> MacAlgorithmsFor(std::string_view key_spec, std::string_view key_usage);
 
 // GenerateKeyMaterial returns fresh material for a validated `key_spec` (see the table above).
 // Internal if generation fails; InvalidArgument for a spec ResolveKeySpecAndUsage rejects.
@@ -94,6 +101,22 @@ absl::StatusOr<Bytes> SignWith(std::string_view key_spec, const SecretBytes& mat
 // ValidationException as SignWith.
 absl::Status VerifyWith(std::string_view key_spec, const SecretBytes& material,
                         const SignatureRequest& request, ByteSpan message, ByteSpan signature);
+
+// CheckMacAlgorithm validates GenerateMac/VerifyMac's MacAlgorithm (required) against AWS's enum
+// (ValidationException) and the key's spec (InvalidKeyUsageException "Algorithm X is
+// incompatible with key spec Y."). Returns the algorithm.
+absl::StatusOr<std::string> CheckMacAlgorithm(std::string_view key_spec,
+                                              const std::optional<std::string>& algorithm);
+
+// GenerateMacWith returns HMAC(material, message) with the hash of `key_spec` (RFC 2104).
+// Internal if the material has the wrong length for the spec.
+absl::StatusOr<Bytes> GenerateMacWith(std::string_view key_spec, const SecretBytes& material,
+                                      ByteSpan message);
+
+// VerifyMacWith compares `mac` with HMAC(material, message) in constant time. OK when equal;
+// KMSInvalidMacException (empty message, as AWS) otherwise, including a wrong-length mac.
+absl::Status VerifyMacWith(std::string_view key_spec, const SecretBytes& material, ByteSpan message,
+                           ByteSpan mac);
 
 // DataKeyPair is what GenerateDataKeyPair hands out.
 struct DataKeyPair {

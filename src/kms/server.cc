@@ -309,6 +309,8 @@ struct KmsService::Impl {
     if (!encryption.empty()) m["EncryptionAlgorithms"] = encryption;
     auto signing = SigningAlgorithmsFor(k.key_spec, k.key_usage);
     if (!signing.empty()) m["SigningAlgorithms"] = signing;
+    auto mac = MacAlgorithmsFor(k.key_spec, k.key_usage);
+    if (!mac.empty()) m["MacAlgorithms"] = mac;
     if (k.deletion_date) m["DeletionDate"] = EpochSeconds(*k.deletion_date);
     return m;
   }
@@ -966,6 +968,55 @@ struct KmsService::Impl {
     return out;
   }
 
+  // MacRequest is a GenerateMac / VerifyMac request whose key is authorized and checked.
+  struct MacRequest {
+    KeyRecord key;
+    SecretBytes material;
+    std::string algorithm;
+    Bytes message;
+    bool dry_run = false;
+  };
+  absl::StatusOr<MacRequest> ReadMacRequest(const Json& body, const Caller& caller, OpRecord& rec,
+                                            const char* action, const char* operation) {
+    MacRequest out;
+    ASSIGN_OR_RETURN(out.message, SignMessage(body));
+    ASSIGN_OR_RETURN(auto algorithm, OptString(body, "MacAlgorithm"));
+    ASSIGN_OR_RETURN(out.dry_run, OptBool(body, "DryRun"));
+    ASSIGN_OR_RETURN(out.key, KeyFor(body, caller, rec));
+    RETURN_IF_ERROR(Authorize(caller, out.key, action, nullptr, nullptr));
+    RETURN_IF_ERROR(RequireUsable(out.key));
+    if (out.key.key_usage != kUsageGenerateVerifyMac || !IsHmacKeySpec(out.key.key_spec)) {
+      return WrongKeyUsage(out.key, operation);
+    }
+    ASSIGN_OR_RETURN(out.algorithm, CheckMacAlgorithm(out.key.key_spec, algorithm));
+    ASSIGN_OR_RETURN(out.material, store->GetBackingKey(out.key.key_id, out.key.current_version));
+    return out;
+  }
+
+  absl::StatusOr<Json> GenerateMac(const Json& body, const Caller& caller, OpRecord& rec) {
+    ASSIGN_OR_RETURN(MacRequest req,
+                     ReadMacRequest(body, caller, rec, "kms:GenerateMac", "GenerateMac"));
+    if (req.dry_run) return DryRunResult();
+    ASSIGN_OR_RETURN(Bytes mac, GenerateMacWith(req.key.key_spec, req.material, req.message));
+    return Json{
+        {"Mac", Base64Encode(mac)}, {"MacAlgorithm", req.algorithm}, {"KeyId", req.key.arn}};
+  }
+
+  absl::StatusOr<Json> VerifyMac(const Json& body, const Caller& caller, OpRecord& rec) {
+    ASSIGN_OR_RETURN(auto mac, OptBlob(body, "Mac"));
+    if (!mac || mac->empty()) return Validation("Mac is required.");
+    if (mac->size() > kMaxSignatureLen) {
+      return Validation(
+          "1 validation error detected: Value at 'mac' failed to satisfy constraint: Member "
+          "must have length less than or equal to 6144");
+    }
+    ASSIGN_OR_RETURN(MacRequest req,
+                     ReadMacRequest(body, caller, rec, "kms:VerifyMac", "VerifyMac"));
+    if (req.dry_run) return DryRunResult();
+    RETURN_IF_ERROR(VerifyMacWith(req.key.key_spec, req.material, req.message, *mac));
+    return Json{{"KeyId", req.key.arn}, {"MacValid", true}, {"MacAlgorithm", req.algorithm}};
+  }
+
   // SymmetricAlgorithm checks an optional EncryptionAlgorithm-type member for a symmetric key.
   static absl::Status SymmetricAlgorithm(const Json& body, const char* name, const char* member,
                                          const KeyRecord* key, bool source) {
@@ -1095,6 +1146,8 @@ struct KmsService::Impl {
       return GenerateDataKeyPair(body, caller, rec, false);
     }
     if (op == "ReEncrypt") return ReEncrypt(body, caller, rec);
+    if (op == "GenerateMac") return GenerateMac(body, caller, rec);
+    if (op == "VerifyMac") return VerifyMac(body, caller, rec);
     return AwsError(absl::StatusCode::kInvalidArgument, "UnknownOperationException", "");
   }
 
@@ -1130,7 +1183,9 @@ struct KmsService::Impl {
                                        "GetPublicKey",
                                        "GenerateDataKeyPair",
                                        "GenerateDataKeyPairWithoutPlaintext",
-                                       "ReEncrypt"};
+                                       "ReEncrypt",
+                                       "GenerateMac",
+                                       "VerifyMac"};
     for (const char* o : kOps) {
       if (op == o) return true;
     }

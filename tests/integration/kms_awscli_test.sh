@@ -203,7 +203,17 @@ try:
     raise SystemExit("FAIL: re-encrypt with the wrong SourceKeyId")
 except botocore.exceptions.ClientError as e:
     assert e.response["Error"]["Code"] == "IncorrectKeyException", e.response["Error"]
-print("ok: boto3 ECDSA P-384 DIGEST signing verified by cryptography; re-encrypt")
+h = kms.create_key(KeySpec="HMAC_384", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]
+assert h["MacAlgorithms"] == ["HMAC_SHA_384"], h
+mac = kms.generate_mac(KeyId=h["KeyId"], Message=msg, MacAlgorithm="HMAC_SHA_384")["Mac"]
+assert len(mac) == 48
+assert kms.verify_mac(KeyId=h["KeyId"], Message=msg, Mac=mac, MacAlgorithm="HMAC_SHA_384")["MacValid"]
+try:
+    kms.verify_mac(KeyId=h["KeyId"], Message=msg + b"!", Mac=mac, MacAlgorithm="HMAC_SHA_384")
+    raise SystemExit("FAIL: a MAC over another message verified")
+except botocore.exceptions.ClientError as e:
+    assert e.response["Error"]["Code"] == "KMSInvalidMacException", e.response["Error"]
+print("ok: boto3 ECDSA P-384 DIGEST signing verified by cryptography; re-encrypt; HMAC")
 PY
 echo "ok: awscli re-encrypt"
 "$CONFIDE" audit verify "$T/data/audit.log" --public-key "$T/data/audit-signing-key.pub.pem" >/dev/null 2>&1 \
