@@ -194,6 +194,38 @@ absl::Status EcdsaPublicKey::Verify(ByteSpan message, ByteSpan signature,
   return absl::OkStatus();
 }
 
+absl::Status EcdsaPublicKey::VerifyDigest(ByteSpan digest, ByteSpan signature,
+                                          SignatureFormat format) const {
+  if (digest.size() != DigestLen(CurveHash(curve_))) {
+    return absl::InvalidArgumentError("digest length does not match the curve's hash");
+  }
+  Bytes der_storage;
+  ByteSpan der = signature;
+  if (format == SignatureFormat::kRaw) {
+    auto converted = EcdsaRawToDer(curve_, signature);
+    if (!converted.ok()) {
+      return absl::UnauthenticatedError("ECDSA signature invalid: wrong length");
+    }
+    der_storage = *std::move(converted);
+    der = der_storage;
+  }
+  // Strict DER only (OpenSSL's ECDSA verify also re-encodes and compares; checked here too so the
+  // rule does not depend on the OpenSSL version): a BER variant is not the same signature.
+  if (!EcdsaDerToRaw(curve_, der).ok()) {
+    return absl::UnauthenticatedError("ECDSA signature invalid");
+  }
+  internal::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key_->get(), nullptr));
+  if (!ctx || EVP_PKEY_verify_init(ctx.get()) != 1) {
+    return Error(absl::StatusCode::kInternal, "ECDSA verify setup failed");
+  }
+  int rc = EVP_PKEY_verify(ctx.get(), der.data(), der.size(), digest.data(), digest.size());
+  ClearErrors();
+  if (rc != 1) {
+    return absl::UnauthenticatedError("ECDSA signature invalid");
+  }
+  return absl::OkStatus();
+}
+
 Bytes EcdsaPublicKey::SpkiDer() const { return internal::SpkiDerOf(key_->get()); }
 
 Bytes EcdsaPublicKey::UncompressedPoint() const {
@@ -294,6 +326,25 @@ absl::StatusOr<Bytes> EcdsaPrivateKey::Sign(ByteSpan message, SignatureFormat fo
   }
   Bytes der(len);
   if (EVP_DigestSign(ctx.get(), der.data(), &len, message.data(), message.size()) != 1) {
+    return Error(absl::StatusCode::kInternal, "ECDSA sign failed");
+  }
+  der.resize(len);
+  if (format == SignatureFormat::kDer) return der;
+  return EcdsaDerToRaw(curve_, der);
+}
+
+absl::StatusOr<Bytes> EcdsaPrivateKey::SignDigest(ByteSpan digest, SignatureFormat format) const {
+  if (digest.size() != DigestLen(CurveHash(curve_))) {
+    return absl::InvalidArgumentError("digest length does not match the curve's hash");
+  }
+  internal::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key_->get(), nullptr));
+  size_t len = 0;
+  if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 ||
+      EVP_PKEY_sign(ctx.get(), nullptr, &len, digest.data(), digest.size()) != 1) {
+    return Error(absl::StatusCode::kInternal, "ECDSA sign setup failed");
+  }
+  Bytes der(len);
+  if (EVP_PKEY_sign(ctx.get(), der.data(), &len, digest.data(), digest.size()) != 1) {
     return Error(absl::StatusCode::kInternal, "ECDSA sign failed");
   }
   der.resize(len);

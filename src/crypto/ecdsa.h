@@ -49,6 +49,9 @@ class EcdsaPublicKey {
   // Unauthenticated ("ECDSA signature invalid") otherwise, including for malformed, non-DER
   // or wrong-length signatures.
   absl::Status Verify(ByteSpan message, ByteSpan signature, SignatureFormat format) const;
+  // VerifyDigest is Verify over `digest`, a precomputed CurveHash(curve()) of the message.
+  // InvalidArgument when digest is not DigestLen(CurveHash(curve())) bytes; otherwise as Verify.
+  absl::Status VerifyDigest(ByteSpan digest, ByteSpan signature, SignatureFormat format) const;
 
   // SpkiDer returns the DER SubjectPublicKeyInfo.
   Bytes SpkiDer() const;
@@ -87,6 +90,10 @@ class EcdsaPrivateKey {
   Curve curve() const { return curve_; }
   // Sign signs `message` (hashed with CurveHash) with a random nonce.
   absl::StatusOr<Bytes> Sign(ByteSpan message, SignatureFormat format) const;
+  // SignDigest signs `digest`, a precomputed CurveHash(curve()) of the message, with a random
+  // nonce. InvalidArgument when digest is not DigestLen(CurveHash(curve())) bytes; Internal if
+  // OpenSSL or the CSPRNG fails.
+  absl::StatusOr<Bytes> SignDigest(ByteSpan digest, SignatureFormat format) const;
   // PublicKey returns the matching public key.
   EcdsaPublicKey PublicKey() const;
   // Pkcs8Der returns the key as unencrypted PKCS#8 DER.

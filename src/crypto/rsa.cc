@@ -69,6 +69,23 @@ size_t PkeyModulusLen(const PkeyHolder& key) {
   return static_cast<size_t>(EVP_PKEY_get_size(key.get()));
 }
 
+// SetSignaturePadding configures a sign or verify context for `padding` over `hash`.
+//= https://www.rfc-editor.org/rfc/rfc8017#section-9.1
+//# Typical salt lengths in octets are hLen (the length of the output of the hash function Hash)
+//# and 0.
+// AWS KMS (and this wrapper) use sLen = hLen for PSS, and MGF1 with the message hash; a verifier
+// requires exactly that salt length (RSA_PSS_SALTLEN_DIGEST).
+bool SetSignaturePadding(EVP_PKEY_CTX* ctx, RsaSignaturePadding padding, HashAlg hash) {
+  const EVP_MD* md = internal::Md(hash);
+  if (EVP_PKEY_CTX_set_signature_md(ctx, md) != 1) return false;
+  if (padding == RsaSignaturePadding::kPkcs1v15) {
+    return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1;
+  }
+  return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+         EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) == 1 &&
+         EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) == 1;
+}
+
 }  // namespace
 
 size_t RsaOaepMaxPlaintextLen(size_t modulus_len) {
@@ -133,6 +150,34 @@ absl::StatusOr<Bytes> RsaPublicKey::OaepEncrypt(ByteSpan plaintext, ByteSpan lab
     return Error(kInternal, "RSA-OAEP encryption failed");
   }
   return out;
+}
+
+absl::Status RsaPublicKey::Verify(RsaSignaturePadding padding, HashAlg hash, ByteSpan message,
+                                  ByteSpan signature) const {
+  const Bytes digest = Hash(hash, message);
+  return VerifyDigest(padding, hash, digest, signature);
+}
+
+absl::Status RsaPublicKey::VerifyDigest(RsaSignaturePadding padding, HashAlg hash, ByteSpan digest,
+                                        ByteSpan signature) const {
+  if (digest.size() != DigestLen(hash)) {
+    return absl::InvalidArgumentError("digest length does not match the hash");
+  }
+  //= https://www.rfc-editor.org/rfc/rfc8017#section-8.2.2
+  //# If the length of the signature S is not k octets, output "invalid signature" and stop.
+  if (signature.size() != ModulusLen()) {
+    return absl::UnauthenticatedError("RSA signature invalid");
+  }
+  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key_->get(), nullptr));
+  if (!ctx || EVP_PKEY_verify_init(ctx.get()) != 1 ||
+      !SetSignaturePadding(ctx.get(), padding, hash)) {
+    return Error(kInternal, "RSA verify setup failed");
+  }
+  const int rc =
+      EVP_PKEY_verify(ctx.get(), signature.data(), signature.size(), digest.data(), digest.size());
+  internal::ClearErrors();
+  if (rc != 1) return absl::UnauthenticatedError("RSA signature invalid");
+  return absl::OkStatus();
 }
 
 // ---------------------------------------------------------------- RsaPrivateKey
@@ -228,6 +273,31 @@ absl::StatusOr<SecretBytes> RsaPrivateKey::OaepDecrypt(ByteSpan ciphertext, Byte
     return Error(kInvalid, kDecryptFailed);
   }
   return SecretBytes::CopyFrom(buf.ExposeSecret().first(out_len));
+}
+
+absl::StatusOr<Bytes> RsaPrivateKey::Sign(RsaSignaturePadding padding, HashAlg hash,
+                                          ByteSpan message) const {
+  const Bytes digest = Hash(hash, message);
+  return SignDigest(padding, hash, digest);
+}
+
+absl::StatusOr<Bytes> RsaPrivateKey::SignDigest(RsaSignaturePadding padding, HashAlg hash,
+                                                ByteSpan digest) const {
+  if (digest.size() != DigestLen(hash)) {
+    return absl::InvalidArgumentError("digest length does not match the hash");
+  }
+  EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key_->get(), nullptr));
+  if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 ||
+      !SetSignaturePadding(ctx.get(), padding, hash)) {
+    return Error(kInternal, "RSA sign setup failed");
+  }
+  Bytes out(ModulusLen());
+  size_t out_len = out.size();
+  if (EVP_PKEY_sign(ctx.get(), out.data(), &out_len, digest.data(), digest.size()) != 1 ||
+      out_len != out.size()) {
+    return Error(kInternal, "RSA signing failed");
+  }
+  return out;
 }
 
 }  // namespace confide::crypto

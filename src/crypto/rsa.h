@@ -1,9 +1,12 @@
-// confide::crypto RSA: key generation, PKCS#8 / SPKI import and export, and RSAES-OAEP with
-// SHA-256 and MGF1-SHA-256 (RFC 8017 §7.1), the scheme AWS KMS uses for `Recipient` answers.
+// confide::crypto RSA: key generation, PKCS#8 / SPKI import and export, RSAES-OAEP with
+// SHA-256 and MGF1-SHA-256 (RFC 8017 §7.1), the scheme AWS KMS uses for `Recipient` answers, and
+// the signature schemes AWS KMS offers for RSA keys: RSASSA-PKCS1-v1_5 (RFC 8017 §8.2) and
+// RSASSA-PSS with MGF1 of the same hash and a salt as long as the hash (§8.1), over SHA-256,
+// SHA-384 or SHA-512.
 //
 // Only one OAEP configuration exists here: hash SHA-256 and MGF1 with SHA-256, both set
-// explicitly (OpenSSL's default would be SHA-1). Keys are immutable; encrypting and decrypting
-// with a shared key is thread-safe.
+// explicitly (OpenSSL's default would be SHA-1). Keys are immutable; encrypting, decrypting,
+// signing and verifying with a shared key is thread-safe.
 #ifndef CONFIDE_CRYPTO_RSA_H_
 #define CONFIDE_CRYPTO_RSA_H_
 
@@ -15,6 +18,7 @@
 #include "base/bytes.h"
 #include "base/secret_bytes.h"
 #include "base/status.h"
+#include "crypto/sha.h"
 
 namespace confide::crypto {
 
@@ -26,6 +30,12 @@ struct PkeyHolder;
 // weak; larger ones only cost CPU, which an attacker could use).
 inline constexpr int kRsaMinModulusBits = 2048;
 inline constexpr int kRsaMaxModulusBits = 8192;
+
+// RsaSignaturePadding selects the RSA signature scheme.
+enum class RsaSignaturePadding {
+  kPkcs1v15,  // RSASSA-PKCS1-v1_5 (RFC 8017 §8.2), deterministic
+  kPss,       // RSASSA-PSS (RFC 8017 §8.1), MGF1 with the message hash, salt length = hash length
+};
 
 // RsaOaepMaxPlaintextLen returns the longest message RSAES-OAEP-SHA-256 can encrypt under a key
 // of `modulus_len` bytes: k - 2*hLen - 2 (RFC 8017 §7.1.1), or 0 if the key is too small.
@@ -55,6 +65,16 @@ class RsaPublicKey {
   // (empty by default). InvalidArgument when plaintext is longer than
   // RsaOaepMaxPlaintextLen(ModulusLen()); Internal if OpenSSL or the CSPRNG fails.
   absl::StatusOr<Bytes> OaepEncrypt(ByteSpan plaintext, ByteSpan label = {}) const;
+
+  // Verify checks `signature` over `message` (hashed with `hash`) under `padding`. OK when valid;
+  // Unauthenticated ("RSA signature invalid") otherwise, including a signature of the wrong
+  // length or a PSS signature whose salt is not exactly as long as the hash.
+  absl::Status Verify(RsaSignaturePadding padding, HashAlg hash, ByteSpan message,
+                      ByteSpan signature) const;
+  // VerifyDigest is Verify over `digest`, a precomputed hash of the message with `hash`.
+  // InvalidArgument when digest is not DigestLen(hash) bytes; otherwise as Verify.
+  absl::Status VerifyDigest(RsaSignaturePadding padding, HashAlg hash, ByteSpan digest,
+                            ByteSpan signature) const;
 
   // Internal: the shared key handle, for other crypto wrappers (CMS).
   const std::shared_ptr<const internal::PkeyHolder>& holder() const { return key_; }
@@ -101,6 +121,14 @@ class RsaPrivateKey {
   // the same InvalidArgument("RSA-OAEP decryption failed"), so callers cannot become a padding
   // oracle by passing on distinct errors.
   absl::StatusOr<SecretBytes> OaepDecrypt(ByteSpan ciphertext, ByteSpan label = {}) const;
+
+  // Sign signs `message` (hashed with `hash`) under `padding` and returns the ModulusLen()-byte
+  // signature. Internal if OpenSSL or the CSPRNG (PSS salt) fails.
+  absl::StatusOr<Bytes> Sign(RsaSignaturePadding padding, HashAlg hash, ByteSpan message) const;
+  // SignDigest is Sign over `digest`, a precomputed hash of the message with `hash`.
+  // InvalidArgument when digest is not DigestLen(hash) bytes; otherwise as Sign.
+  absl::StatusOr<Bytes> SignDigest(RsaSignaturePadding padding, HashAlg hash,
+                                   ByteSpan digest) const;
 
  private:
   explicit RsaPrivateKey(std::shared_ptr<const internal::PkeyHolder> key) : key_(std::move(key)) {}

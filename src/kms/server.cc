@@ -19,6 +19,7 @@
 #include "kms/ciphertext_blob.h"
 #include "kms/errors.h"
 #include "kms/http_request.h"
+#include "kms/key_material.h"
 #include "kms/policy.h"
 #include "kms/recipient.h"
 #include "kms/sigv4.h"
@@ -111,11 +112,12 @@ absl::StatusOr<std::optional<Bytes>> OptBlob(const Json& body, const char* name)
   if (!decoded.ok()) return Serialization(absl::StrCat("'", name, "' is not valid base64"));
   return std::optional<Bytes>(std::move(*decoded));
 }
-absl::StatusOr<EncryptionContext> ReadContext(const Json& body) {
+absl::StatusOr<EncryptionContext> ReadContext(const Json& body,
+                                              const char* name = "EncryptionContext") {
   EncryptionContext ctx;
-  auto it = body.find("EncryptionContext");
+  auto it = body.find(name);
   if (it == body.end() || it->is_null()) return ctx;
-  if (!it->is_object()) return Serialization("'EncryptionContext' must be a map");
+  if (!it->is_object()) return Serialization(absl::StrCat("'", name, "' must be a map"));
   for (auto& [k, v] : it->items()) {
     if (!v.is_string()) return Serialization("EncryptionContext values must be strings");
     ctx[k] = v.get<std::string>();
@@ -134,7 +136,47 @@ struct OpRecord {
   std::string key_arn;
   std::vector<std::string> context_keys;
   std::map<std::string, std::string> recipient;
+  // further keys the request used (ReEncrypt's destination): each gets its own audit record
+  // with the same request id, event name and outcome.
+  std::vector<std::string> more_key_arns;
 };
+
+absl::StatusOr<bool> OptBool(const Json& body, const char* name) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) return false;
+  if (!it->is_boolean()) return Serialization(absl::StrCat("'", name, "' must be a boolean"));
+  return it->get<bool>();
+}
+
+// DryRunResult is AWS's answer to a request with DryRun: true that would have succeeded.
+absl::StatusOr<Json> DryRunResult() {
+  return AwsError(absl::StatusCode::kFailedPrecondition, "DryRunOperationException",
+                  "The request would have succeeded, but the DryRun option is set.");
+}
+
+// WrongKeyUsage is AWS's InvalidKeyUsageException for a key used by an operation it cannot do.
+absl::Status WrongKeyUsage(const KeyRecord& key, const char* operation) {
+  return AwsError(absl::StatusCode::kInvalidArgument, "InvalidKeyUsageException",
+                  absl::StrCat(key.arn, " key usage is ", key.key_usage, " which is not valid for ",
+                               operation, "."));
+}
+
+// RequireSymmetricEncryption fails unless `key` is a SYMMETRIC_DEFAULT / ENCRYPT_DECRYPT key.
+absl::Status RequireSymmetricEncryption(const KeyRecord& key, const char* operation) {
+  if (IsSymmetricEncryptionKey(key.key_spec, key.key_usage)) return absl::OkStatus();
+  if (key.key_usage != kUsageEncryptDecrypt) return WrongKeyUsage(key, operation);
+  return AwsError(absl::StatusCode::kInvalidArgument, "InvalidKeyUsageException",
+                  absl::StrCat(key.arn, " key spec is ", key.key_spec, " which is not valid for ",
+                               operation, "."));
+}
+
+// RequireSigning fails unless `key` is an asymmetric SIGN_VERIFY key.
+absl::Status RequireSigning(const KeyRecord& key, const char* operation) {
+  if (key.key_usage == kUsageSignVerify && IsAsymmetricKeySpec(key.key_spec)) {
+    return absl::OkStatus();
+  }
+  return WrongKeyUsage(key, operation);
+}
 
 }  // namespace
 
@@ -285,8 +327,14 @@ struct KmsService::Impl {
               {"KeyManager", "CUSTOMER"},
               {"CustomerMasterKeySpec", k.key_spec},
               {"KeySpec", k.key_spec},
-              {"EncryptionAlgorithms", Json::array({"SYMMETRIC_DEFAULT"})},
               {"MultiRegion", false}};
+    // As AWS: only the algorithm lists that apply to the key's spec and usage are present.
+    auto encryption = EncryptionAlgorithmsFor(k.key_spec, k.key_usage);
+    if (!encryption.empty()) m["EncryptionAlgorithms"] = encryption;
+    auto signing = SigningAlgorithmsFor(k.key_spec, k.key_usage);
+    if (!signing.empty()) m["SigningAlgorithms"] = signing;
+    auto mac = MacAlgorithmsFor(k.key_spec, k.key_usage);
+    if (!mac.empty()) m["MacAlgorithms"] = mac;
     if (k.deletion_date) m["DeletionDate"] = EpochSeconds(*k.deletion_date);
     return m;
   }
@@ -329,18 +377,14 @@ struct KmsService::Impl {
     if (!spec) {
       ASSIGN_OR_RETURN(spec, OptString(body, "CustomerMasterKeySpec"));
     }
-    if (spec && *spec != "SYMMETRIC_DEFAULT") {
-      return AwsError(absl::StatusCode::kUnimplemented, "UnsupportedOperationException",
-                      "Only KeySpec SYMMETRIC_DEFAULT is supported by this server.");
-    }
     ASSIGN_OR_RETURN(auto usage, OptString(body, "KeyUsage"));
-    if (usage && *usage != "ENCRYPT_DECRYPT") {
-      return Validation("KeyUsage must be ENCRYPT_DECRYPT for a SYMMETRIC_DEFAULT key.");
-    }
+    ASSIGN_OR_RETURN(KeySpecAndUsage spec_usage, ResolveKeySpecAndUsage(spec, usage));
     ASSIGN_OR_RETURN(auto description, OptString(body, "Description"));
     ASSIGN_OR_RETURN(auto policy_text, OptString(body, "Policy"));
     KeyRecord key;
     key.key_id = NewUuid();
+    key.key_spec = spec_usage.key_spec;
+    key.key_usage = spec_usage.key_usage;
     key.account = caller.identity->account;
     key.arn = KeyArn(key.account, key.key_id);
     key.creation_date = absl::FromUnixSeconds(absl::ToUnixSeconds(Now()));
@@ -362,7 +406,7 @@ struct KmsService::Impl {
         key.tags[tk] = tv.value_or("");
       }
     }
-    ASSIGN_OR_RETURN(SecretBytes material, crypto::RandomSecret(32));
+    ASSIGN_OR_RETURN(SecretBytes material, GenerateKeyMaterial(key.key_spec));
     RETURN_IF_ERROR(store->CreateKey(key, material));
     rec.key_arn = key.arn;
     return Json{{"KeyMetadata", Metadata(key)}};
@@ -487,6 +531,7 @@ struct KmsService::Impl {
     RecordContext(ctx, rec);
     RETURN_IF_ERROR(Authorize(caller, key, "kms:Encrypt", &ctx, nullptr));
     RETURN_IF_ERROR(RequireUsable(key));
+    RETURN_IF_ERROR(RequireSymmetricEncryption(key, "Encrypt"));
     ASSIGN_OR_RETURN(Bytes blob, Seal(key, ctx, *pt));
     SecureZero(*pt);
     return Json{{"CiphertextBlob", Base64Encode(blob)},
@@ -496,12 +541,13 @@ struct KmsService::Impl {
 
   // PlaintextOrRecipient puts `secret` into `out` as Plaintext, or as CiphertextForRecipient.
   static absl::Status PutSecret(const std::optional<VerifiedRecipient>& recipient,
-                                const SecretBytes& secret, Json& out) {
+                                const SecretBytes& secret, Json& out,
+                                const char* plaintext_field = "Plaintext") {
     if (recipient) {
       ASSIGN_OR_RETURN(Bytes cms, CiphertextForRecipient(*recipient, secret));
       out["CiphertextForRecipient"] = Base64Encode(cms);
     } else {
-      out["Plaintext"] = Base64Encode(secret.ExposeSecret());
+      out[plaintext_field] = Base64Encode(secret.ExposeSecret());
     }
     return absl::OkStatus();
   }
@@ -531,6 +577,10 @@ struct KmsService::Impl {
     }
     KeyRecord key = *std::move(key_or);
     rec.key_arn = key.arn;
+    if (!IsSymmetricEncryptionKey(key.key_spec, key.key_usage)) {
+      // Blobs are only ever sealed under symmetric keys: this header was forged.
+      return AwsError(absl::StatusCode::kInvalidArgument, "InvalidCiphertextException", "");
+    }
     ASSIGN_OR_RETURN(auto key_ref, OptString(body, "KeyId"));
     if (key_ref) {
       ASSIGN_OR_RETURN(KeyRecord named, ResolveKey(*key_ref, caller));
@@ -591,6 +641,8 @@ struct KmsService::Impl {
         caller, key, with_plaintext ? "kms:GenerateDataKey" : "kms:GenerateDataKeyWithoutPlaintext",
         &ctx, recipient ? &recipient->pcrs : nullptr));
     RETURN_IF_ERROR(RequireUsable(key));
+    RETURN_IF_ERROR(RequireSymmetricEncryption(
+        key, with_plaintext ? "GenerateDataKey" : "GenerateDataKeyWithoutPlaintext"));
     ASSIGN_OR_RETURN(SecretBytes data_key, crypto::RandomSecret(len));
     ASSIGN_OR_RETURN(Bytes blob, Seal(key, ctx, data_key.ExposeSecret()));
     Json out = {{"CiphertextBlob", Base64Encode(blob)}, {"KeyId", key.arn}};
@@ -735,6 +787,10 @@ struct KmsService::Impl {
                               enable ? "kms:EnableKeyRotation" : "kms:DisableKeyRotation", nullptr,
                               nullptr));
     RETURN_IF_ERROR(RequireUsable(key));
+    if (!IsSymmetricEncryptionKey(key.key_spec, key.key_usage)) {
+      // AWS rotates only symmetric encryption keys (recorded: empty message).
+      return AwsError(absl::StatusCode::kUnimplemented, "UnsupportedOperationException", "");
+    }
     key.rotation_enabled = enable;
     if (enable && period) key.rotation_period_days = static_cast<int>(*period);
     RETURN_IF_ERROR(store->UpdateKey(key));
@@ -753,6 +809,9 @@ struct KmsService::Impl {
     ASSIGN_OR_RETURN(KeyRecord key, KeyFor(body, caller, rec));
     RETURN_IF_ERROR(Authorize(caller, key, "kms:RotateKeyOnDemand", nullptr, nullptr));
     RETURN_IF_ERROR(RequireUsable(key));
+    if (!IsSymmetricEncryptionKey(key.key_spec, key.key_usage)) {
+      return AwsError(absl::StatusCode::kUnimplemented, "UnsupportedOperationException", "");
+    }
     ASSIGN_OR_RETURN(SecretBytes material, crypto::RandomSecret(32));
     RETURN_IF_ERROR(store->AddBackingKey(key.key_id, material).status());
     return Json{{"KeyId", key.arn}};
@@ -813,6 +872,268 @@ struct KmsService::Impl {
     return out;
   }
 
+  // ---- Asymmetric keys (key_material.h), data key pairs and ReEncrypt.
+
+  // SignMessage reads Sign/Verify's Message: 1..kMaxSignMessageLen bytes.
+  static absl::StatusOr<Bytes> SignMessage(const Json& body) {
+    ASSIGN_OR_RETURN(auto message, OptBlob(body, "Message"));
+    if (!message || message->empty()) return Validation("Message is required.");
+    if (message->size() > kMaxSignMessageLen) {
+      return Validation(
+          "1 validation error detected: Value at 'message' failed to satisfy constraint: "
+          "Member must have length less than or equal to 4096");
+    }
+    return *std::move(message);
+  }
+
+  // SigningKey authorizes `action` on the request's key and checks it can sign; returns the key
+  // and its material.
+  absl::StatusOr<std::pair<KeyRecord, SecretBytes>> SigningKey(const Json& body,
+                                                               const Caller& caller, OpRecord& rec,
+                                                               const char* action,
+                                                               const char* operation) {
+    ASSIGN_OR_RETURN(KeyRecord key, KeyFor(body, caller, rec));
+    RETURN_IF_ERROR(Authorize(caller, key, action, nullptr, nullptr));
+    RETURN_IF_ERROR(RequireUsable(key));
+    RETURN_IF_ERROR(RequireSigning(key, operation));
+    ASSIGN_OR_RETURN(SecretBytes material, store->GetBackingKey(key.key_id, key.current_version));
+    return std::make_pair(std::move(key), std::move(material));
+  }
+
+  absl::StatusOr<Json> Sign(const Json& body, const Caller& caller, OpRecord& rec) {
+    ASSIGN_OR_RETURN(Bytes message, SignMessage(body));
+    ASSIGN_OR_RETURN(auto algorithm, OptString(body, "SigningAlgorithm"));
+    ASSIGN_OR_RETURN(auto message_type, OptString(body, "MessageType"));
+    ASSIGN_OR_RETURN(bool dry_run, OptBool(body, "DryRun"));
+    ASSIGN_OR_RETURN(auto key_and_material, SigningKey(body, caller, rec, "kms:Sign", "Sign"));
+    const auto& [key, material] = key_and_material;
+    ASSIGN_OR_RETURN(SignatureRequest request,
+                     CheckSigningAlgorithm(key.key_spec, algorithm, message_type));
+    if (dry_run) return DryRunResult();
+    ASSIGN_OR_RETURN(Bytes signature, SignWith(key.key_spec, material, request, message));
+    return Json{{"KeyId", key.arn},
+                {"Signature", Base64Encode(signature)},
+                {"SigningAlgorithm", request.algorithm}};
+  }
+
+  absl::StatusOr<Json> Verify(const Json& body, const Caller& caller, OpRecord& rec) {
+    ASSIGN_OR_RETURN(Bytes message, SignMessage(body));
+    ASSIGN_OR_RETURN(auto signature, OptBlob(body, "Signature"));
+    if (!signature || signature->empty()) return Validation("Signature is required.");
+    if (signature->size() > kMaxSignatureLen) {
+      return Validation(
+          "1 validation error detected: Value at 'signature' failed to satisfy constraint: "
+          "Member must have length less than or equal to 6144");
+    }
+    ASSIGN_OR_RETURN(auto algorithm, OptString(body, "SigningAlgorithm"));
+    ASSIGN_OR_RETURN(auto message_type, OptString(body, "MessageType"));
+    ASSIGN_OR_RETURN(bool dry_run, OptBool(body, "DryRun"));
+    ASSIGN_OR_RETURN(auto key_and_material, SigningKey(body, caller, rec, "kms:Verify", "Verify"));
+    const auto& [key, material] = key_and_material;
+    ASSIGN_OR_RETURN(SignatureRequest request,
+                     CheckSigningAlgorithm(key.key_spec, algorithm, message_type));
+    if (dry_run) return DryRunResult();
+    RETURN_IF_ERROR(VerifyWith(key.key_spec, material, request, message, *signature));
+    return Json{
+        {"KeyId", key.arn}, {"SignatureValid", true}, {"SigningAlgorithm", request.algorithm}};
+  }
+
+  absl::StatusOr<Json> GetPublicKey(const Json& body, const Caller& caller, OpRecord& rec) {
+    ASSIGN_OR_RETURN(KeyRecord key, KeyFor(body, caller, rec));
+    RETURN_IF_ERROR(Authorize(caller, key, "kms:GetPublicKey", nullptr, nullptr));
+    RETURN_IF_ERROR(RequireUsable(key));
+    if (!IsAsymmetricKeySpec(key.key_spec)) {
+      return AwsError(absl::StatusCode::kUnimplemented, "UnsupportedOperationException",
+                      absl::StrCat(key.arn, " key spec is ", key.key_spec,
+                                   " which is not valid for GetPublicKey."));
+    }
+    ASSIGN_OR_RETURN(SecretBytes material, store->GetBackingKey(key.key_id, key.current_version));
+    ASSIGN_OR_RETURN(Bytes spki, PublicKeyOf(key.key_spec, material));
+    Json out = {{"KeyId", key.arn},
+                {"PublicKey", Base64Encode(spki)},
+                {"CustomerMasterKeySpec", key.key_spec},
+                {"KeySpec", key.key_spec},
+                {"KeyUsage", key.key_usage}};
+    auto encryption = EncryptionAlgorithmsFor(key.key_spec, key.key_usage);
+    if (!encryption.empty()) out["EncryptionAlgorithms"] = encryption;
+    auto signing = SigningAlgorithmsFor(key.key_spec, key.key_usage);
+    if (!signing.empty()) out["SigningAlgorithms"] = signing;
+    return out;
+  }
+
+  absl::StatusOr<Json> GenerateDataKeyPair(const Json& body, const Caller& caller, OpRecord& rec,
+                                           bool with_plaintext) {
+    const char* operation =
+        with_plaintext ? "GenerateDataKeyPair" : "GenerateDataKeyPairWithoutPlaintext";
+    ASSIGN_OR_RETURN(KeyRecord key, KeyFor(body, caller, rec));
+    ASSIGN_OR_RETURN(auto pair_spec, OptString(body, "KeyPairSpec"));
+    if (!pair_spec || pair_spec->empty()) return Validation("KeyPairSpec is required.");
+    ASSIGN_OR_RETURN(EncryptionContext ctx, ReadContext(body));
+    RecordContext(ctx, rec);
+    ASSIGN_OR_RETURN(bool dry_run, OptBool(body, "DryRun"));
+    std::optional<VerifiedRecipient> recipient;
+    if (with_plaintext) {
+      ASSIGN_OR_RETURN(recipient, ReadRecipient(body, rec));
+    }
+    RETURN_IF_ERROR(Authorize(caller, key, absl::StrCat("kms:", operation), &ctx,
+                              recipient ? &recipient->pcrs : nullptr));
+    RETURN_IF_ERROR(RequireUsable(key));
+    RETURN_IF_ERROR(RequireSymmetricEncryption(key, operation));
+    if (dry_run) return DryRunResult();
+    ASSIGN_OR_RETURN(DataKeyPair pair, GenerateDataKeyPairMaterial(pair_spec));
+    ASSIGN_OR_RETURN(Bytes blob, Seal(key, ctx, pair.private_key_pkcs8.ExposeSecret()));
+    Json out = {{"PrivateKeyCiphertextBlob", Base64Encode(blob)},
+                {"PublicKey", Base64Encode(pair.public_key_spki)},
+                {"KeyId", key.arn},
+                {"KeyPairSpec", *pair_spec}};
+    if (with_plaintext) {
+      RETURN_IF_ERROR(PutSecret(recipient, pair.private_key_pkcs8, out, "PrivateKeyPlaintext"));
+    }
+    return out;
+  }
+
+  // MacRequest is a GenerateMac / VerifyMac request whose key is authorized and checked.
+  struct MacRequest {
+    KeyRecord key;
+    SecretBytes material;
+    std::string algorithm;
+    Bytes message;
+    bool dry_run = false;
+  };
+  absl::StatusOr<MacRequest> ReadMacRequest(const Json& body, const Caller& caller, OpRecord& rec,
+                                            const char* action, const char* operation) {
+    MacRequest out;
+    ASSIGN_OR_RETURN(out.message, SignMessage(body));
+    ASSIGN_OR_RETURN(auto algorithm, OptString(body, "MacAlgorithm"));
+    ASSIGN_OR_RETURN(out.dry_run, OptBool(body, "DryRun"));
+    ASSIGN_OR_RETURN(out.key, KeyFor(body, caller, rec));
+    RETURN_IF_ERROR(Authorize(caller, out.key, action, nullptr, nullptr));
+    RETURN_IF_ERROR(RequireUsable(out.key));
+    if (out.key.key_usage != kUsageGenerateVerifyMac || !IsHmacKeySpec(out.key.key_spec)) {
+      return WrongKeyUsage(out.key, operation);
+    }
+    ASSIGN_OR_RETURN(out.algorithm, CheckMacAlgorithm(out.key.key_spec, algorithm));
+    ASSIGN_OR_RETURN(out.material, store->GetBackingKey(out.key.key_id, out.key.current_version));
+    return out;
+  }
+
+  absl::StatusOr<Json> GenerateMac(const Json& body, const Caller& caller, OpRecord& rec) {
+    ASSIGN_OR_RETURN(MacRequest req,
+                     ReadMacRequest(body, caller, rec, "kms:GenerateMac", "GenerateMac"));
+    if (req.dry_run) return DryRunResult();
+    ASSIGN_OR_RETURN(Bytes mac, GenerateMacWith(req.key.key_spec, req.material, req.message));
+    return Json{
+        {"Mac", Base64Encode(mac)}, {"MacAlgorithm", req.algorithm}, {"KeyId", req.key.arn}};
+  }
+
+  absl::StatusOr<Json> VerifyMac(const Json& body, const Caller& caller, OpRecord& rec) {
+    ASSIGN_OR_RETURN(auto mac, OptBlob(body, "Mac"));
+    if (!mac || mac->empty()) return Validation("Mac is required.");
+    if (mac->size() > kMaxSignatureLen) {
+      return Validation(
+          "1 validation error detected: Value at 'mac' failed to satisfy constraint: Member "
+          "must have length less than or equal to 6144");
+    }
+    ASSIGN_OR_RETURN(MacRequest req,
+                     ReadMacRequest(body, caller, rec, "kms:VerifyMac", "VerifyMac"));
+    if (req.dry_run) return DryRunResult();
+    RETURN_IF_ERROR(VerifyMacWith(req.key.key_spec, req.material, req.message, *mac));
+    return Json{{"KeyId", req.key.arn}, {"MacValid", true}, {"MacAlgorithm", req.algorithm}};
+  }
+
+  // SymmetricAlgorithm checks an optional EncryptionAlgorithm-type member for a symmetric key.
+  static absl::Status SymmetricAlgorithm(const Json& body, const char* name, const char* member,
+                                         const KeyRecord* key, bool source) {
+    ASSIGN_OR_RETURN(auto alg, OptString(body, name));
+    if (!alg || *alg == "SYMMETRIC_DEFAULT") return absl::OkStatus();
+    if (*alg != "RSAES_OAEP_SHA_1" && *alg != "RSAES_OAEP_SHA_256" && *alg != "SM2PKE") {
+      const bool printable = alg->size() <= 64 && IsIdentifierText(*alg);
+      return Validation(absl::StrCat(
+          "1 validation error detected: Value '", printable ? *alg : "<redacted>", "' at '", member,
+          "' failed to satisfy constraint: Member must satisfy enum value set: "
+          "[SYMMETRIC_DEFAULT, RSAES_OAEP_SHA_1, RSAES_OAEP_SHA_256, SM2PKE]"));
+    }
+    if (source || key == nullptr) {
+      // As Decrypt: the ciphertext is a symmetric blob, so an RSA algorithm names the wrong key.
+      return AwsError(absl::StatusCode::kInvalidArgument, "IncorrectKeyException",
+                      "The key ID in the request does not identify a CMK that can perform this "
+                      "operation.");
+    }
+    return AwsError(
+        absl::StatusCode::kInvalidArgument, "InvalidKeyUsageException",
+        absl::StrCat("Algorithm ", *alg, " is incompatible with key spec ", key->key_spec, "."));
+  }
+
+  absl::StatusOr<Json> ReEncrypt(const Json& body, const Caller& caller, OpRecord& rec) {
+    ASSIGN_OR_RETURN(auto blob, OptBlob(body, "CiphertextBlob"));
+    if (!blob || blob->empty()) return Validation("CiphertextBlob is required.");
+    ASSIGN_OR_RETURN(std::string dest_ref, ReqString(body, "DestinationKeyId"));
+    ASSIGN_OR_RETURN(EncryptionContext source_ctx, ReadContext(body, "SourceEncryptionContext"));
+    ASSIGN_OR_RETURN(EncryptionContext dest_ctx, ReadContext(body, "DestinationEncryptionContext"));
+    RecordContext(source_ctx, rec);
+    RecordContext(dest_ctx, rec);
+    ASSIGN_OR_RETURN(bool dry_run, OptBool(body, "DryRun"));
+    RETURN_IF_ERROR(SymmetricAlgorithm(body, "SourceEncryptionAlgorithm",
+                                       "sourceEncryptionAlgorithm", nullptr, true));
+
+    // The source key: named by the blob (only key ids are sealed into blobs), and, when
+    // SourceKeyId is given, it must be that key (as Decrypt's KeyId).
+    ASSIGN_OR_RETURN(BlobHeader header, ParseCiphertextBlobHeader(*blob));
+    if (!IsUuid(header.key_id)) {
+      return AwsError(absl::StatusCode::kInvalidArgument, "InvalidCiphertextException", "");
+    }
+    auto source_or = ResolveKey(header.key_id, caller);
+    if (!source_or.ok()) {
+      if (AwsErrorType(source_or.status()) == "NotFoundException") {
+        return AwsError(absl::StatusCode::kInvalidArgument, "InvalidCiphertextException", "");
+      }
+      return source_or.status();
+    }
+    KeyRecord source = *std::move(source_or);
+    rec.key_arn = source.arn;
+    if (!IsSymmetricEncryptionKey(source.key_spec, source.key_usage)) {
+      return AwsError(absl::StatusCode::kInvalidArgument, "InvalidCiphertextException", "");
+    }
+    ASSIGN_OR_RETURN(auto source_ref, OptString(body, "SourceKeyId"));
+    if (source_ref) {
+      ASSIGN_OR_RETURN(KeyRecord named, ResolveKey(*source_ref, caller));
+      if (named.key_id != source.key_id) {
+        return AwsError(absl::StatusCode::kInvalidArgument, "IncorrectKeyException",
+                        "The key ID in the request does not identify a CMK that can perform "
+                        "this operation.");
+      }
+    }
+    //= https://docs.aws.amazon.com/kms/latest/APIReference/API_ReEncrypt.html
+    //# kms:ReEncryptFrom permission on the source KMS key (key policy)
+    //# kms:ReEncryptTo permission on the destination KMS key (key policy)
+    RETURN_IF_ERROR(Authorize(caller, source, "kms:ReEncryptFrom", &source_ctx, nullptr));
+    RETURN_IF_ERROR(RequireUsable(source));
+
+    ASSIGN_OR_RETURN(KeyRecord dest, ResolveKey(dest_ref, caller));
+    rec.more_key_arns.push_back(dest.arn);
+    RETURN_IF_ERROR(Authorize(caller, dest, "kms:ReEncryptTo", &dest_ctx, nullptr));
+    RETURN_IF_ERROR(RequireUsable(dest));
+    RETURN_IF_ERROR(RequireSymmetricEncryption(dest, "ReEncrypt"));
+    RETURN_IF_ERROR(SymmetricAlgorithm(body, "DestinationEncryptionAlgorithm",
+                                       "destinationEncryptionAlgorithm", &dest, false));
+
+    auto backing = store->GetBackingKey(source.key_id, header.backing_version);
+    if (!backing.ok()) {
+      if (backing.status().code() == absl::StatusCode::kNotFound) {
+        return AwsError(absl::StatusCode::kInvalidArgument, "InvalidCiphertextException", "");
+      }
+      return backing.status();
+    }
+    ASSIGN_OR_RETURN(SecretBytes pt, OpenCiphertextBlob(*blob, *backing, source_ctx));
+    if (dry_run) return DryRunResult();
+    ASSIGN_OR_RETURN(Bytes out_blob, Seal(dest, dest_ctx, pt.ExposeSecret()));
+    return Json{{"CiphertextBlob", Base64Encode(out_blob)},
+                {"SourceKeyId", source.arn},
+                {"KeyId", dest.arn},
+                {"SourceEncryptionAlgorithm", "SYMMETRIC_DEFAULT"},
+                {"DestinationEncryptionAlgorithm", "SYMMETRIC_DEFAULT"}};
+  }
+
   absl::StatusOr<Json> Dispatch(const std::string& op, const Json& body, const Caller& caller,
                                 OpRecord& rec, std::vector<std::string>& warnings) {
     if (op == "CreateKey") return CreateKey(body, caller, rec);
@@ -841,20 +1162,54 @@ struct KmsService::Impl {
     if (op == "TagResource") return TagResource(body, caller, rec);
     if (op == "UntagResource") return UntagResource(body, caller, rec);
     if (op == "ListResourceTags") return ListResourceTags(body, caller, rec);
+    if (op == "Sign") return Sign(body, caller, rec);
+    if (op == "Verify") return Verify(body, caller, rec);
+    if (op == "GetPublicKey") return GetPublicKey(body, caller, rec);
+    if (op == "GenerateDataKeyPair") return GenerateDataKeyPair(body, caller, rec, true);
+    if (op == "GenerateDataKeyPairWithoutPlaintext") {
+      return GenerateDataKeyPair(body, caller, rec, false);
+    }
+    if (op == "ReEncrypt") return ReEncrypt(body, caller, rec);
+    if (op == "GenerateMac") return GenerateMac(body, caller, rec);
+    if (op == "VerifyMac") return VerifyMac(body, caller, rec);
     return AwsError(absl::StatusCode::kInvalidArgument, "UnknownOperationException", "");
   }
 
   static bool KnownOperation(const std::string& op) {
-    static const char* const kOps[] = {
-        "CreateKey",         "DescribeKey",        "ListKeys",
-        "CreateAlias",       "ListAliases",        "Encrypt",
-        "Decrypt",           "GenerateDataKey",    "GenerateDataKeyWithoutPlaintext",
-        "GenerateRandom",    "GetKeyPolicy",       "PutKeyPolicy",
-        "EnableKey",         "DisableKey",         "ScheduleKeyDeletion",
-        "CancelKeyDeletion", "UpdateAlias",        "DeleteAlias",
-        "EnableKeyRotation", "DisableKeyRotation", "GetKeyRotationStatus",
-        "RotateKeyOnDemand", "ListKeyPolicies",    "TagResource",
-        "UntagResource",     "ListResourceTags"};
+    static const char* const kOps[] = {"CreateKey",
+                                       "DescribeKey",
+                                       "ListKeys",
+                                       "CreateAlias",
+                                       "ListAliases",
+                                       "Encrypt",
+                                       "Decrypt",
+                                       "GenerateDataKey",
+                                       "GenerateDataKeyWithoutPlaintext",
+                                       "GenerateRandom",
+                                       "GetKeyPolicy",
+                                       "PutKeyPolicy",
+                                       "EnableKey",
+                                       "DisableKey",
+                                       "ScheduleKeyDeletion",
+                                       "CancelKeyDeletion",
+                                       "UpdateAlias",
+                                       "DeleteAlias",
+                                       "EnableKeyRotation",
+                                       "DisableKeyRotation",
+                                       "GetKeyRotationStatus",
+                                       "RotateKeyOnDemand",
+                                       "ListKeyPolicies",
+                                       "TagResource",
+                                       "UntagResource",
+                                       "ListResourceTags",
+                                       "Sign",
+                                       "Verify",
+                                       "GetPublicKey",
+                                       "GenerateDataKeyPair",
+                                       "GenerateDataKeyPairWithoutPlaintext",
+                                       "ReEncrypt",
+                                       "GenerateMac",
+                                       "VerifyMac"};
     for (const char* o : kOps) {
       if (op == o) return true;
     }
@@ -906,6 +1261,13 @@ struct KmsService::Impl {
     event.recipient = p.rec.recipient;
     if (!result.ok()) event.error_code = AwsErrorType(result.status());
     absl::Status audited = audit->Append(event);
+    // A request that used several keys (ReEncrypt) has one record per further key.
+    for (const std::string& arn : rec.more_key_arns) {
+      if (!audited.ok()) break;
+      AuditEvent more = event;
+      more.key_id = arn;
+      audited = audit->Append(more);
+    }
     // PutKeyPolicy's lint warnings go to the audit log as their own record.
     if (audited.ok() && result.ok() && !p.warnings.empty()) {
       AuditEvent w = event;

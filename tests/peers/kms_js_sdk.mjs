@@ -1,8 +1,16 @@
 // The official AWS SDK for JavaScript v3 (@aws-sdk/client-kms) as a real peer of
 // `confide kms serve`: CreateKey, Encrypt/Decrypt bound to an EncryptionContext (and refused
 // without it), GenerateDataKey, a key-policy denial and a SigV4 failure, each surfaced through
-// the SDK's own error classes and names.
+// the SDK's own error classes and names; and asymmetric keys: Sign/Verify (RAW and DIGEST)
+// checked with node:crypto on GetPublicKey's output, GenerateDataKeyPair and ReEncrypt.
 // Usage: node kms_js_sdk.mjs ENDPOINT_URL [CA_FILE]   (CA_FILE: trust roots for https://)
+import {
+  constants,
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  verify as cryptoVerify,
+} from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Agent } from "node:https";
 import {
@@ -10,9 +18,15 @@ import {
   DecryptCommand,
   EncryptCommand,
   GenerateDataKeyCommand,
+  GenerateDataKeyPairCommand,
+  GetPublicKeyCommand,
   InvalidCiphertextException,
   KMSClient,
+  KMSInvalidSignatureException,
   KMSServiceException,
+  ReEncryptCommand,
+  SignCommand,
+  VerifyCommand,
 } from "@aws-sdk/client-kms";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 
@@ -150,4 +164,100 @@ if (caFile) {
   }
   console.log("ok: the default trust store refuses the test certificate");
 }
+// 7. Asymmetric keys. RSA: PSS over the message, PKCS#1 v1.5 over a digest, both checked by
+// node:crypto with the SPKI from GetPublicKey; a tampered signature is KMSInvalidSignature.
+const rsaMeta = (
+  await admin.send(new CreateKeyCommand({ KeySpec: "RSA_2048", KeyUsage: "SIGN_VERIFY" }))
+).KeyMetadata;
+check(rsaMeta.SigningAlgorithms?.includes("RSASSA_PSS_SHA_256"), "RSA SigningAlgorithms");
+const rsaPub = await admin.send(new GetPublicKeyCommand({ KeyId: rsaMeta.KeyId }));
+check(rsaPub.KeyUsage === "SIGN_VERIFY" && rsaPub.KeySpec === "RSA_2048", "GetPublicKey fields");
+const rsaKey = createPublicKey({ key: Buffer.from(rsaPub.PublicKey), format: "der", type: "spki" });
+const msg = enc.encode("sign me, js sdk");
+const pss = await admin.send(
+  new SignCommand({ KeyId: rsaMeta.KeyId, Message: msg, MessageType: "RAW", SigningAlgorithm: "RSASSA_PSS_SHA_256" }),
+);
+check(
+  cryptoVerify("sha256", msg, { key: rsaKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, pss.Signature),
+  "node:crypto rejects the PSS signature",
+);
+const digest = createHash("sha384").update(msg).digest();
+const pkcs1 = await admin.send(
+  new SignCommand({
+    KeyId: rsaMeta.KeyId,
+    Message: digest,
+    MessageType: "DIGEST",
+    SigningAlgorithm: "RSASSA_PKCS1_V1_5_SHA_384",
+  }),
+);
+check(cryptoVerify("sha384", msg, rsaKey, pkcs1.Signature), "node:crypto rejects the PKCS1 signature");
+const verified = await admin.send(
+  new VerifyCommand({
+    KeyId: rsaMeta.KeyId,
+    Message: msg,
+    Signature: pss.Signature,
+    SigningAlgorithm: "RSASSA_PSS_SHA_256",
+  }),
+);
+check(verified.SignatureValid === true, "Verify");
+const tampered = Uint8Array.from(pss.Signature);
+tampered[10] ^= 1;
+const bad = await expectError(
+  () =>
+    admin.send(
+      new VerifyCommand({ KeyId: rsaMeta.KeyId, Message: msg, Signature: tampered, SigningAlgorithm: "RSASSA_PSS_SHA_256" }),
+    ),
+  "KMSInvalidSignatureException",
+  "Verify of a tampered signature",
+);
+check(bad instanceof KMSInvalidSignatureException, "tampered: not KMSInvalidSignatureException");
+// ECDSA P-256: DER signatures, as node:crypto expects by default.
+const ecId = (await admin.send(new CreateKeyCommand({ KeySpec: "ECC_NIST_P256", KeyUsage: "SIGN_VERIFY" })))
+  .KeyMetadata.KeyId;
+const ecPub = await admin.send(new GetPublicKeyCommand({ KeyId: ecId }));
+const ecSig = await admin.send(new SignCommand({ KeyId: ecId, Message: msg, SigningAlgorithm: "ECDSA_SHA_256" }));
+check(
+  cryptoVerify("sha256", msg, createPublicKey({ key: Buffer.from(ecPub.PublicKey), format: "der", type: "spki" }), ecSig.Signature),
+  "node:crypto rejects the ECDSA signature",
+);
+console.log("ok: Sign/Verify (PSS RAW, PKCS1 DIGEST, ECDSA) checked by node:crypto");
+
+// 8. GenerateDataKeyPair: PKCS#8 private key matching the SPKI public key; its blob decrypts.
+const pair = await admin.send(
+  new GenerateDataKeyPairCommand({ KeyId: keyId, KeyPairSpec: "ECC_NIST_P384", EncryptionContext: context }),
+);
+const derived = createPublicKey(
+  createPrivateKey({ key: Buffer.from(pair.PrivateKeyPlaintext), format: "der", type: "pkcs8" }),
+).export({ format: "der", type: "spki" });
+check(derived.equals(Buffer.from(pair.PublicKey)), "data key pair halves do not match");
+const pairPt = await admin.send(
+  new DecryptCommand({ CiphertextBlob: pair.PrivateKeyCiphertextBlob, EncryptionContext: context }),
+);
+check(Buffer.from(pairPt.Plaintext).equals(Buffer.from(pair.PrivateKeyPlaintext)), "private key blob");
+console.log("ok: GenerateDataKeyPair");
+
+// 9. ReEncrypt section 2's ciphertext to a second key and a new context.
+const key2 = (await admin.send(new CreateKeyCommand({}))).KeyMetadata.KeyId;
+const re = await admin.send(
+  new ReEncryptCommand({
+    CiphertextBlob: ct.CiphertextBlob,
+    SourceEncryptionContext: context,
+    DestinationKeyId: key2,
+    DestinationEncryptionContext: { stage: "two" },
+  }),
+);
+check(re.SourceKeyId?.endsWith(keyId) && re.KeyId?.endsWith(key2), "ReEncrypt key ids");
+const rePt = await admin.send(
+  new DecryptCommand({ CiphertextBlob: re.CiphertextBlob, EncryptionContext: { stage: "two" } }),
+);
+check(dec.decode(rePt.Plaintext) === "attack at dawn", "ReEncrypt round trip");
+await expectError(
+  () =>
+    admin.send(
+      new ReEncryptCommand({ CiphertextBlob: ct.CiphertextBlob, SourceKeyId: key2, DestinationKeyId: key2, SourceEncryptionContext: context }),
+    ),
+  "IncorrectKeyException",
+  "ReEncrypt with the wrong SourceKeyId",
+);
+console.log("ok: ReEncrypt");
 console.log("kms js sdk peer passed");
