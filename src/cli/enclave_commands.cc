@@ -13,6 +13,7 @@
 #include "base/file.h"
 #include "cli/io.h"
 #include "crypto/x509.h"
+#include "enclave/backend.h"
 #include "enclave/boot.h"
 #include "enclave/launcher.h"
 #include "enclave/vsock.h"
@@ -105,19 +106,23 @@ nlohmann::ordered_json ExitJson(const enclave::ExitRecord& r) {
 }
 
 int RunEnclaveCmd(const RunCmdArgs& a) {
-  auto info = enclave::RunEnclave(a.options);
+  auto backend = enclave::NewEnclaveBackend(enclave::DefaultBackendName());
+  if (!backend.ok()) return Fail("enclave backend", backend.status());
+  auto info = (*backend)->Run(a.options);
   if (!info.ok()) return Fail("starting the enclave", info.status());
   std::cout << EnclaveJson(*info, /*with_measurements=*/false).dump(2) << "\n";
   return 0;
 }
 
 int DescribeEnclavesCmd(bool include_exited) {
-  auto list = enclave::DescribeEnclaves(enclave::DefaultRunDir(), enclave::DefaultVsockDir());
+  auto backend = enclave::NewEnclaveBackend(enclave::DefaultBackendName());
+  if (!backend.ok()) return Fail("enclave backend", backend.status());
+  auto list = (*backend)->Describe();
   if (!list.ok()) return Fail("describing enclaves", list.status());
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
   for (const auto& e : *list) out.push_back(EnclaveJson(e, /*with_measurements=*/true));
   if (include_exited) {
-    for (const auto& r : enclave::ListExitRecords(enclave::DefaultRunDir())) {
+    for (const auto& r : (*backend)->Exits()) {
       out.push_back(ExitJson(r));
     }
   }
@@ -126,22 +131,34 @@ int DescribeEnclavesCmd(bool include_exited) {
 }
 
 int TerminateCmd(const std::string& id) {
-  absl::Status s =
-      enclave::TerminateEnclave(enclave::DefaultRunDir(), enclave::DefaultVsockDir(), id);
+  auto backend = enclave::NewEnclaveBackend(enclave::DefaultBackendName());
+  if (!backend.ok()) return Fail("enclave backend", backend.status());
+  absl::Status s = (*backend)->Terminate(id);
   if (!s.ok()) return Fail("terminating " + id, s);
   nlohmann::ordered_json out = {{"EnclaveName", id}, {"EnclaveID", id}, {"Terminated", true}};
   std::cout << out.dump(2) << "\n";
   return 0;
 }
 
+// Running returns whether enclave `id` still runs.
+bool Running(enclave::EnclaveBackend& backend, const std::string& id) {
+  auto list = backend.Describe();
+  if (!list.ok()) return false;
+  for (const auto& e : *list) {
+    if (e.id == id) return true;
+  }
+  return false;
+}
+
 // ConsoleCmd copies the console of a debug-mode enclave to stdout and follows it until the
 // enclave stops or `timeout_s` (0: no limit) passes.
 int ConsoleCmd(const std::string& id, int timeout_s) {
-  auto path = enclave::ConsolePath(enclave::DefaultRunDir(), id);
+  auto backend = enclave::NewEnclaveBackend(enclave::DefaultBackendName());
+  if (!backend.ok()) return Fail("enclave backend", backend.status());
+  auto path = (*backend)->ConsolePath(id);
   if (!path.ok()) return Fail("console of " + id, path.status());
   int fd = ::open(path->c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Fail("console of " + id, absl::NotFoundError("console file is gone"));
-  std::string state = enclave::DefaultRunDir() + "/" + id + ".state";
   absl::Time end = timeout_s > 0 ? absl::Now() + absl::Seconds(timeout_s) : absl::InfiniteFuture();
   char buf[4096];
   for (;;) {
@@ -151,7 +168,7 @@ int ConsoleCmd(const std::string& id, int timeout_s) {
       std::cout.flush();
       continue;
     }
-    if (::access(state.c_str(), F_OK) != 0 || absl::Now() >= end) break;
+    if (absl::Now() >= end || !Running(**backend, id)) break;
     ::usleep(100000);
   }
   ::close(fd);
@@ -312,13 +329,7 @@ void AddEnclaveCommands(CLI::App& app, std::function<int()>* run) {
   run_cmd->add_option("--parent-id", ra->options.parent_id,
                       "The parent's instance ID, measured into PCR4 (default $CONFIDE_PARENT_ID "
                       "or one derived from /etc/machine-id)");
-  run_cmd->callback([run, ra] {
-    *run = [ra] {
-      ra->options.run_dir = enclave::DefaultRunDir();
-      ra->options.vsock_dir = enclave::DefaultVsockDir();
-      return RunEnclaveCmd(*ra);
-    };
-  });
+  run_cmd->callback([run, ra] { *run = [ra] { return RunEnclaveCmd(*ra); }; });
 
   CLI::App* describe_cmd =
       enclave->add_subcommand("describe", "List running enclaves as JSON (nitro-cli's shape)");

@@ -1262,7 +1262,7 @@ struct KmsService::Impl {
     if (!result.ok()) event.error_code = AwsErrorType(result.status());
     absl::Status audited = audit->Append(event);
     // A request that used several keys (ReEncrypt) has one record per further key.
-    for (const std::string& arn : rec.more_key_arns) {
+    for (const std::string& arn : p.rec.more_key_arns) {
       if (!audited.ok()) break;
       AuditEvent more = event;
       more.key_id = arn;

@@ -80,6 +80,10 @@ contains "init-root prints the key path" "$work/out" "$work/root/root.key"
 check "root key is 0600" 0 test "$(stat -c %a "$work/root/root.key")" = 600
 check "init-root refuses to overwrite" 1 "$confide" enclave init-root
 
+check "an unknown backend is refused" 1 env CONFIDE_ENCLAVE_BACKEND=kvm "$confide" enclave \
+  describe
+contains "unknown backend lists the known ones" "$work/err" "available: process"
+
 # --- the image's files live in the enclave's memory: too little is refused up front ---
 check "too little memory for the image" 1 "$confide" enclave run --image "$work/app.eif" \
   --cpu-count 1 --memory 64 --cid 16
