@@ -87,27 +87,9 @@ void AhoCorasick::Build() {
 void AhoCorasick::Scan(
     std::string_view text,
     const std::function<bool(size_t end, size_t length, uint32_t id)>& on_match) const {
-  if (!built_) return;
   // Transitions into a node that reports something carry kOutputBit (set in Build), so the
   // common case costs one table load per byte.
-  const int32_t* delta = delta_.data();
-  const uint16_t* cls = class_of_;
-  const size_t k = num_classes_;
-  int32_t node = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    int32_t next = delta[static_cast<size_t>(node) * k + cls[static_cast<uint8_t>(text[i])]];
-    if (next >= 0) {
-      node = next;
-      continue;
-    }
-    node = next & ~kOutputBit;
-    for (int32_t n = nodes_[node].first_out >= 0 ? node : nodes_[node].out_link; n > 0;
-         n = nodes_[n].out_link) {
-      for (int32_t o = nodes_[n].first_out; o >= 0; o = outs_[o].next) {
-        if (!on_match(i + 1, outs_[o].length, outs_[o].id)) return;
-      }
-    }
-  }
+  ForEachMatch(text, on_match);
 }
 
 }  // namespace confide::guard

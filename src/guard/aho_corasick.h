@@ -27,6 +27,31 @@ class AhoCorasick {
   void Scan(std::string_view text,
             const std::function<bool(size_t end, size_t length, uint32_t id)>& on_match) const;
 
+  // ForEachMatch is Scan with the callback inlined (no std::function per match): the hot loop
+  // is one table load per byte.
+  template <typename F>
+  void ForEachMatch(std::string_view text, F&& on_match) const {
+    if (!built_) return;
+    const int32_t* delta = delta_.data();
+    const size_t k = num_classes_;
+    int32_t node = 0;
+    for (size_t i = 0; i < text.size(); ++i) {
+      int32_t next =
+          delta[static_cast<size_t>(node) * k + class_of_[static_cast<uint8_t>(text[i])]];
+      if (next >= 0) {
+        node = next;
+        continue;
+      }
+      node = next & INT32_MAX;
+      for (int32_t n = nodes_[node].first_out >= 0 ? node : nodes_[node].out_link; n > 0;
+           n = nodes_[n].out_link) {
+        for (int32_t o = nodes_[n].first_out; o >= 0; o = outs_[o].next) {
+          if (!on_match(i + 1, size_t{outs_[o].length}, outs_[o].id)) return;
+        }
+      }
+    }
+  }
+
   // num_patterns returns how many patterns were added.
   size_t num_patterns() const { return num_patterns_; }
 

@@ -167,8 +167,6 @@ char Fold(uint32_t cp) {
 }
 
 bool IsLetter(char c) { return c >= 'a' && c <= 'z'; }
-bool IsDigitC(char c) { return c >= '0' && c <= '9'; }
-bool IsLeet(char c) { return c == '@' || c == '$' || c == '!' || c == '|' || c == '*'; }
 
 char LeetLetter(char c) {
   switch (c) {
@@ -242,150 +240,181 @@ bool AllowedRest(std::string_view rest, bool compounds) {
   return false;
 }
 
-}  // namespace
-
-NormalizedText NormalizeForMatching(std::string_view text) {
-  std::vector<Item> items;
-  items.reserve(text.size());
-  std::vector<uint32_t> leet_pos;  // items that are ASCII leet symbols
-  static const std::array<char, 128> kAscii = [] {
-    std::array<char, 128> t{};
-    for (uint32_t c = 0; c < 128; ++c) t[c] = Fold(c);
-    return t;
+// kAsciiFold maps each ASCII byte to its normalised character (Fold).
+const std::array<char, 128>& AsciiFold() {
+  static const std::array<char, 128> t = [] {
+    std::array<char, 128> a{};
+    for (uint32_t c = 0; c < 128; ++c) a[c] = Fold(c);
+    return a;
   }();
+  return t;
+}
+
+// Tok is one token: a range of items, whether it holds an ASCII letter (then digits and leet
+// symbols in it are read as letters), and whether the item after it is a glue character.
+struct Tok {
+  uint32_t b, e;  // item range
+  bool has_letter;
+};
+
+bool IsSep(const Item& it) { return it.c == ' ' && !it.raw; }
+
+// Scratch holds the buffers of one normalisation, reused across calls on one thread so that
+// scanning does not allocate in the steady state.
+struct Scratch {
+  std::vector<Item> items;
+  std::vector<Tok> toks;
+  NormalizedText norm;
+  // Find's state.
+  std::string joined;
+  std::vector<uint16_t> joined_runs;
+  std::vector<uint32_t> joined_b, joined_e;
+};
+
+Scratch& ThreadScratch() {
+  thread_local Scratch s;
+  return s;
+}
+
+void Normalize(std::string_view text, Scratch* sc, NormalizedText* out) {
+  // 1. Code points to items: one item per folded character; other letters keep their bytes.
+  std::vector<Item>& items = sc->items;
+  items.resize(text.size());  // at most one item per byte
+  Item* it_out = items.data();
+  const std::array<char, 128>& ascii = AsciiFold();
   for (size_t i = 0; i < text.size();) {
     unsigned char b = static_cast<unsigned char>(text[i]);
-    if (b < 0x80) {  // ASCII fast path
-      items.push_back(Item{static_cast<uint32_t>(i), 1, kAscii[b], false});
-      if (IsLeet(kAscii[b])) leet_pos.push_back(static_cast<uint32_t>(items.size() - 1));
+    if (b < 0x80) {
+      *it_out++ = Item{static_cast<uint32_t>(i), 1, ascii[b], false};
       ++i;
       continue;
     }
     uint32_t cp;
     size_t len = DecodeUtf8(text, i, &cp);
     if (len == 0) {
-      items.push_back(Item{static_cast<uint32_t>(i), 1, ' ', false});
+      *it_out++ = Item{static_cast<uint32_t>(i), 1, ' ', false};
       ++i;
       continue;
     }
     char c = Fold(cp);
     if (c == 1) {
       for (size_t k = 0; k < len; ++k) {
-        items.push_back(
-            Item{static_cast<uint32_t>(i), static_cast<uint8_t>(len), text[i + k], true});
+        *it_out++ = Item{static_cast<uint32_t>(i), static_cast<uint8_t>(len), text[i + k], true};
       }
     } else if (c != 0) {
-      items.push_back(Item{static_cast<uint32_t>(i), static_cast<uint8_t>(len), c, false});
-      if (IsLeet(c)) leet_pos.push_back(static_cast<uint32_t>(items.size() - 1));
+      *it_out++ = Item{static_cast<uint32_t>(i), static_cast<uint8_t>(len), c, false};
     }
     i += len;
   }
-  // Leet symbols are letters only inside words: '!' and '*' between word characters, '@', '$'
-  // and '|' before a word character or after a letter.
-  auto word_char = [&](size_t k) {
-    char c = items[k].c;
-    return items[k].raw || IsLetter(c) || IsDigitC(c);
-  };
-  for (uint32_t k : leet_pos) {
-    char c = items[k].c;
-    size_t next = k;
-    while (next < items.size() && !items[next].raw && IsLeet(items[next].c)) ++next;
-    bool next_word = next < items.size() && word_char(next);
-    bool prev_word = k > 0 && (word_char(k - 1) || (IsLeet(items[k - 1].c) && !items[k - 1].raw));
-    bool keep = (c == '!' || c == '*') ? (prev_word && next_word) : (next_word || prev_word);
-    if (!keep) items[k].c = ' ';
-  }
-  // Tokens.
-  struct Tok {
-    size_t b, e;  // item range
-    bool has_letter;
-  };
-  std::vector<Tok> toks;
-  toks.reserve(items.size() / 4 + 1);
-  for (size_t k = 0; k < items.size();) {
-    if (items[k].c == ' ' && !items[k].raw) {
+  const size_t num_items = static_cast<size_t>(it_out - items.data());
+  Item* it = items.data();
+
+  // 2. Tokens: maximal runs of non-separators. '!', '*' and '|' at either end of a token are
+  // punctuation ("shit!", "*sigh*"), so they become separators; inside a token they, '@' and
+  // '$' are leet letters ("sh!t", "f*ck", "a$$") when the token has an ASCII letter.
+  std::vector<Tok>& toks = sc->toks;
+  toks.clear();
+  for (size_t k = 0; k < num_items;) {
+    if (IsSep(it[k])) {
       ++k;
       continue;
     }
     size_t s = k;
+    while (k < num_items && !IsSep(it[k])) ++k;
+    size_t e = k;
+    auto edge = [](const Item& x) { return !x.raw && (x.c == '!' || x.c == '*' || x.c == '|'); };
+    while (s < e && edge(it[s])) it[s++].c = ' ';
+    while (e > s && edge(it[e - 1])) it[--e].c = ' ';
+    if (s == e) continue;
     bool letter = false;
-    while (k < items.size() && !(items[k].c == ' ' && !items[k].raw)) {
-      letter |= !items[k].raw && (IsLetter(items[k].c) || IsLeet(items[k].c));
-      ++k;
-    }
-    toks.push_back(Tok{s, k, letter});
+    for (size_t q = s; q < e; ++q) letter |= !it[q].raw && IsLetter(it[q].c);
+    toks.push_back(Tok{static_cast<uint32_t>(s), static_cast<uint32_t>(e), letter});
   }
-  // Spaced-out letters ("f u c k", "f.u.c.k"): three or more one-letter tokens with short
-  // separator gaps (no line break) merge into one token.
-  std::vector<Tok> merged;
-  merged.reserve(toks.size());
+
+  // 3. Spaced-out letters ("f u c k", "f.u.c.k"): three or more one-letter tokens with short
+  // separator gaps (no line break) merge into one token; a lone letter glued by one '-', '.',
+  // '_' or '*' to a word merges too ("s-lut", "f.uck"). Words glued by '-' or '_'
+  // ("knob-head") are recorded as joins, scanned again without the separator.
+  out->chars.clear();
+  out->runs.clear();
+  out->src_begin.clear();
+  out->src_end.clear();
+  out->joins.clear();
+  auto single = [&](size_t x) { return toks[x].e - toks[x].b == 1 && !it[toks[x].b].raw; };
+  auto short_gap = [&](size_t x) {
+    size_t gap = toks[x + 1].b - toks[x].e;
+    if (gap > 2) return false;
+    for (size_t k = toks[x].e; k < toks[x + 1].b; ++k) {
+      if (text[it[k].b] == '\n') return false;
+    }
+    return true;
+  };
+  auto glue_char = [&](size_t x) -> char {  // the one separator between toks[x] and toks[x+1]
+    if (toks[x + 1].b - toks[x].e != 1) return 0;
+    const Item& g = it[toks[x].e];
+    return g.len == 1 ? text[g.b] : 0;
+  };
+  auto glued = [&](size_t x) {
+    char sep = glue_char(x);
+    return sep == '-' || sep == '.' || sep == '_' || sep == '*';
+  };
+  size_t join_begin = 0;  // output position where the current chain of joined words starts
+  size_t join_words = 0;
+  bool prev_joinable = false;  // the previous emitted token is glued by '-'/'_' to this one
   for (size_t t = 0; t < toks.size();) {
-    auto single = [&](size_t x) { return toks[x].e - toks[x].b == 1 && !items[toks[x].b].raw; };
-    auto short_gap = [&](size_t x) {  // gap between toks[x] and toks[x+1]
-      size_t gap = toks[x + 1].b - toks[x].e;
-      if (gap > 2) return false;
-      for (size_t k = toks[x].e; k < toks[x + 1].b; ++k) {
-        if (text[items[k].b] == '\n') return false;
-      }
-      return true;
-    };
-    auto glued = [&](size_t x) {  // one '-', '.', '_' or '*' between toks[x] and toks[x+1]
-      size_t gap = toks[x + 1].b - toks[x].e;
-      if (gap != 1) return false;
-      char sep = text[items[toks[x].e].b];
-      return sep == '-' || sep == '.' || sep == '_' || sep == '*';
-    };
     size_t u = t;
     while (u + 1 < toks.size() && single(u) && single(u + 1) && short_gap(u)) ++u;
-    size_t v = t;  // "s-lut", "f.uck": a lone letter glued to a word
+    size_t v = t;
     while (v + 1 < toks.size() && (single(v) || single(v + 1)) && glued(v)) ++v;
-    if (u - t + 1 < 3 && v > t) u = v;
-    if (u - t + 1 >= 3 || v > t) {
-      // Keep the letters only (drop separator items) by marking separators as dropped.
-      Tok m{toks[t].b, toks[u].e, false};
-      for (size_t x = t; x <= u; ++x) m.has_letter |= toks[x].has_letter;
-      for (size_t k = m.b; k < m.e; ++k) {
-        if (items[k].c == ' ' && !items[k].raw) items[k].c = 0;
-      }
-      merged.push_back(m);
-      t = u + 1;
-    } else {
-      merged.push_back(toks[t]);
-      ++t;
+    if (u - t + 1 < 3) u = v > t ? v : t;
+    bool has_letter = false;
+    for (size_t x = t; x <= u; ++x) has_letter |= toks[x].has_letter;
+    uint32_t b = toks[t].b, e = toks[u].e;
+    if (!out->chars.empty()) {
+      out->chars.push_back(' ');
+      out->runs.push_back(1);
+      out->src_begin.push_back(out->src_end.back());
+      out->src_end.push_back(it[b].b);
     }
-  }
-  NormalizedText out;
-  out.chars.reserve(items.size());
-  out.runs.reserve(items.size());
-  out.src_begin.reserve(items.size());
-  out.src_end.reserve(items.size());
-  for (size_t t = 0; t < merged.size(); ++t) {
-    const Tok& tok = merged[t];
-    bool has_letter = tok.has_letter;
-    if (t > 0) {
-      out.chars.push_back(' ');
-      out.runs.push_back(1);
-      out.src_begin.push_back(items[merged[t - 1].e - 1].e());
-      out.src_end.push_back(items[tok.b].b);
+    size_t tok_out = out->chars.size();
+    if (prev_joinable) {
+      ++join_words;
+    } else {
+      join_begin = tok_out;
+      join_words = 1;
     }
     bool first = true;
-    for (size_t k = tok.b; k < tok.e; ++k) {
-      const Item& it = items[k];
-      if (it.c == 0 && !it.raw) continue;  // dropped separator inside a merged token
-      char c = it.c;
-      if (!it.raw && has_letter) c = LeetLetter(c);
-      if (!first && !it.raw && out.chars.back() == c && out.runs.back() < 0xFFFF) {
-        ++out.runs.back();
-        out.src_end.back() = it.e();
+    for (size_t k = b; k < e; ++k) {
+      const Item& x = it[k];
+      if (IsSep(x)) continue;  // a separator inside a merged token
+      char c = x.c;
+      if (!x.raw && has_letter) c = LeetLetter(c);
+      if (!first && !x.raw && out->chars.back() == c && out->runs.back() < 0xFFFF) {
+        ++out->runs.back();
+        out->src_end.back() = x.e();
         continue;
       }
       first = false;
-      out.chars.push_back(c);
-      out.runs.push_back(1);
-      out.src_begin.push_back(it.b);
-      out.src_end.push_back(it.e());
+      out->chars.push_back(c);
+      out->runs.push_back(1);
+      out->src_begin.push_back(x.b);
+      out->src_end.push_back(x.e());
     }
+    char g = u + 1 < toks.size() ? glue_char(u) : 0;
+    prev_joinable = has_letter && (g == '-' || g == '_') && toks[u + 1].has_letter;
+    if (!prev_joinable && join_words >= 2) {
+      out->joins.emplace_back(static_cast<uint32_t>(join_begin),
+                              static_cast<uint32_t>(out->chars.size()));
+    }
+    t = u + 1;
   }
+}
+
+}  // namespace
+
+NormalizedText NormalizeForMatching(std::string_view text) {
+  NormalizedText out;
+  Normalize(text, &ThreadScratch(), &out);
   return out;
 }
 
@@ -406,13 +435,15 @@ absl::Status WordFilter::AddEntry(Entry e) {
   uint32_t id = static_cast<uint32_t>(entries_.size());
   bool managed = e.managed;
   entries_.push_back(std::move(e));
-  auto add = [&](const std::string& chars, const std::vector<uint16_t>& runs) {
-    patterns_.push_back(Pattern{id, runs});
+  auto add = [&](const std::string& chars, const std::vector<uint16_t>& runs,
+                 bool compound_only = false) {
+    patterns_.push_back(Pattern{id, runs, compound_only});
     matcher_.Add(chars, static_cast<uint32_t>(patterns_.size() - 1));
   };
   add(n.chars, n.runs);
+  bool one_word = n.chars.find(' ') == std::string::npos;
   // Phrases also match written as one word ("jerkoff", "pillowbiter").
-  if (managed && n.chars.find(' ') != std::string::npos && n.chars.size() >= 6) {
+  if (managed && !one_word && n.chars.size() >= 6) {
     std::string joined;
     std::vector<uint16_t> runs;
     for (size_t k = 0; k < n.chars.size(); ++k) {
@@ -426,8 +457,9 @@ absl::Status WordFilter::AddEntry(Entry e) {
     }
     add(joined, runs);
   }
+  if (!managed || !one_word) return absl::OkStatus();
   // Masked vowels ("f*ck", "sh*t"): one variant per vowel of words of four or more letters.
-  if (managed && n.chars.size() >= 4 && n.chars.find(' ') == std::string::npos) {
+  if (n.chars.size() >= 4) {
     for (size_t k = 1; k + 1 < n.chars.size(); ++k) {
       char c = n.chars[k];
       if (c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u') {
@@ -436,6 +468,22 @@ absl::Status WordFilter::AddEntry(Entry e) {
         add(v, n.runs);
       }
     }
+  }
+  // A final 'y' is often written 'i' ("ladyboi", "chinki").
+  if (n.chars.size() >= 5 && n.chars.back() == 'y' && n.runs.back() == 1) {
+    std::string v = n.chars;
+    v.back() = 'i';
+    if (v[v.size() - 2] != 'i') add(v, n.runs);
+  }
+  // Gerunds imply a stem ("knobbing" -> "knob"): the stem matches only inside a compound
+  // ("knobhead", "dumbknob"), since bare stems are often ordinary words ("finger", "peg").
+  size_t sz = n.chars.size();
+  if (sz >= 7 && n.chars.compare(sz - 3, 3, "ing") == 0 && n.runs[sz - 3] == 1 &&
+      n.runs[sz - 2] == 1 && n.runs[sz - 1] == 1) {
+    std::string stem = n.chars.substr(0, sz - 3);
+    std::vector<uint16_t> runs(n.runs.begin(), n.runs.begin() + (sz - 3));
+    if (runs.back() == 2) runs.back() = 1;  // consonant doubling: "knobbing"
+    if (stem.size() >= 4) add(stem, runs, /*compound_only=*/true);
   }
   return absl::OkStatus();
 }
@@ -467,80 +515,123 @@ absl::StatusOr<std::unique_ptr<WordFilter>> WordFilter::Create(
   return f;
 }
 
+bool WordFilter::Accept(std::string_view s, const uint16_t* runs, size_t start, size_t end,
+                        uint32_t pid) const {
+  const Pattern& p = patterns_[pid];
+  const size_t len = end - start;
+  bool managed = entries_[p.entry].managed;
+  // Repeated letters: a text run must be at least as long as the word's ("as" is not "ass"),
+  // except in long managed words, where a single letter for a double one is a misspelling
+  // ("jigaboo").
+  bool relax = managed && len >= 6;
+  for (size_t k = 0; k < len; ++k) {
+    uint16_t need = p.runs[k];
+    if (relax && need > 1) need = 1;
+    if (runs[start + k] < need) return false;
+  }
+  bool one_word = s.substr(start, len).find(' ') == std::string_view::npos;
+  bool compounds = managed && one_word && len >= 3;
+  // Token bounds, searched at most kMaxToken characters away (so a long token full of matches
+  // stays linear); a longer token is neither an allowed word nor a short affix.
+  constexpr size_t kMaxToken = 64;
+  constexpr size_t kMaxAffix = 16;  // longer than any suffix, tail or head
+  size_t tb = start;
+  while (tb > 0 && s[tb - 1] != ' ' && start - tb <= kMaxToken) --tb;
+  size_t te = end;
+  while (te < s.size() && s[te] != ' ' && te - end <= kMaxToken) ++te;
+  bool long_before = tb > 0 && s[tb - 1] != ' ';
+  bool long_after = te < s.size() && s[te] != ' ';
+  std::string_view before = s.substr(tb, start - tb);
+  std::string_view rest = s.substr(end, te - end);
+  // Letters after the match must each appear once to count as a suffix ("assess" is not
+  // "ass" + "es").
+  bool rest_ok = !long_after && rest.size() <= kMaxAffix;
+  for (size_t k = end; rest_ok && k < te; ++k) rest_ok = runs[k] == 1;
+  bool head = compounds && !long_before && !before.empty() && before.size() <= kMaxAffix &&
+              InList(before, std::begin(kCompoundHeads), std::end(kCompoundHeads));
+  bool left = before.empty() || head;
+  bool right = rest.empty() || (rest_ok && AllowedRest(rest, compounds));
+  if (p.compound_only) {
+    // A derived stem needs a compound part: a head before it or a tail after it.
+    bool tail = !rest.empty() && right && !InList(rest, std::begin(kSuffixes), std::end(kSuffixes));
+    if (!(head && right) && !(tail && left)) return false;
+  }
+  if (!left && !right) return false;  // inside a longer word ("Scunthorpe")
+  if (!left || !right) {
+    std::string_view pat = s.substr(start, len);
+    bool stem = managed && InList(pat, std::begin(kCompoundStems), std::end(kCompoundStems));
+    if (!stem) return false;
+  }
+  if (managed && !long_before && !long_after) {
+    std::string_view token = s.substr(tb, te - tb);
+    if (token.size() <= kMaxToken &&
+        std::binary_search(allow_.begin(), allow_.end(), token, std::less<>())) {
+      return false;
+    }
+  }
+  return true;
+}
+
 std::vector<WordMatch> WordFilter::Find(std::string_view text) const {
-  NormalizedText n = NormalizeForMatching(text);
-  const std::string& s = n.chars;
+  Scratch& sc = ThreadScratch();
+  NormalizedText& n = sc.norm;
+  Normalize(text, &sc, &n);
   struct Hit {
-    size_t b, e;  // normalised range
+    uint32_t b, e;  // source range
+    uint32_t len;   // normalised length
     uint32_t entry;
   };
   std::vector<Hit> hits;
-  std::vector<uint32_t> token_begin_of, token_end_of;
-  matcher_.Scan(s, [&](size_t end, size_t len, uint32_t pid) {
-    size_t start = end - len;
-    const Pattern& p = patterns_[pid];
-    for (size_t k = 0; k < len; ++k) {
-      if (n.runs[start + k] < p.runs[k]) return true;
+  const std::string& s = n.chars;
+  matcher_.ForEachMatch(s, [&](size_t end, size_t len, uint32_t pid) {
+    if (Accept(s, n.runs.data(), end - len, end, pid)) {
+      hits.push_back(Hit{n.src_begin[end - len], n.src_end[end - 1], static_cast<uint32_t>(len),
+                         patterns_[pid].entry});
     }
-    bool managed = entries_[p.entry].managed;
-    bool one_word = std::string_view(s.data() + start, len).find(' ') == std::string_view::npos;
-    bool compounds = managed && one_word && len >= 3;
-    // Token bounds come from tables built once per text, so a long token full of matches
-    // stays linear.
-    if (token_begin_of.empty()) {
-      token_begin_of.resize(s.size());
-      token_end_of.resize(s.size());
-      uint32_t tb = 0;
-      for (size_t k = 0; k < s.size(); ++k) {
-        if (s[k] == ' ') tb = static_cast<uint32_t>(k + 1);
-        token_begin_of[k] = tb;
-      }
-      uint32_t te = static_cast<uint32_t>(s.size());
-      for (size_t k = s.size(); k-- > 0;) {
-        if (s[k] == ' ') te = static_cast<uint32_t>(k);
-        token_end_of[k] = te;
-      }
-    }
-    size_t token_begin = token_begin_of[start];
-    size_t token_end = token_end_of[end - 1];
-    constexpr size_t kMaxAffix = 16;  // longer than any suffix, tail or head
-    std::string_view before(s.data() + token_begin, start - token_begin);
-    std::string_view rest(s.data() + end, token_end - end);
-    // Letters after the match must each appear once to count as a suffix ("assess" is not
-    // "ass" + "es").
-    bool rest_single = rest.size() <= kMaxAffix;
-    for (size_t k = end; rest_single && k < token_end; ++k) rest_single = n.runs[k] == 1;
-    bool left =
-        before.empty() || (compounds && before.size() <= kMaxAffix &&
-                           InList(before, std::begin(kCompoundHeads), std::end(kCompoundHeads)));
-    bool right = rest.empty() || (rest_single && AllowedRest(rest, compounds));
-    if (!left && !right) return true;  // inside a longer word ("Scunthorpe")
-    if (!left || !right) {
-      std::string_view pat(s.data() + start, len);
-      bool stem = managed && InList(pat, std::begin(kCompoundStems), std::end(kCompoundStems));
-      if (!stem) return true;
-    }
-    std::string_view token(s.data() + token_begin, token_end - token_begin);
-    if (managed && token.size() <= 64 &&
-        std::binary_search(allow_.begin(), allow_.end(), token, std::less<>())) {
-      return true;
-    }
-    hits.push_back(Hit{start, end, p.entry});
     return true;
   });
+  // Words glued by '-' or '_' ("knob-head", "she-male") are matched again as one word.
+  for (const auto& [jb, je] : n.joins) {
+    sc.joined.clear();
+    sc.joined_runs.clear();
+    sc.joined_b.clear();
+    sc.joined_e.clear();
+    for (size_t k = jb; k < je; ++k) {
+      char c = s[k];
+      if (c == ' ') continue;
+      if (!sc.joined.empty() && sc.joined.back() == c && static_cast<unsigned char>(c) < 0x80 &&
+          sc.joined_runs.back() + n.runs[k] <= 0xFFFF) {
+        sc.joined_runs.back() = static_cast<uint16_t>(sc.joined_runs.back() + n.runs[k]);
+        sc.joined_e.back() = n.src_end[k];
+        continue;
+      }
+      sc.joined.push_back(c);
+      sc.joined_runs.push_back(n.runs[k]);
+      sc.joined_b.push_back(n.src_begin[k]);
+      sc.joined_e.push_back(n.src_end[k]);
+    }
+    matcher_.ForEachMatch(sc.joined, [&](size_t end, size_t len, uint32_t pid) {
+      if (Accept(sc.joined, sc.joined_runs.data(), end - len, end, pid)) {
+        hits.push_back(Hit{sc.joined_b[end - len], sc.joined_e[end - 1], static_cast<uint32_t>(len),
+                           patterns_[pid].entry});
+      }
+      return true;
+    });
+  }
+  std::vector<WordMatch> out;
+  if (hits.empty()) return out;
   // Longest first, non-overlapping.
   std::sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) {
-    if (a.e - a.b != b.e - b.b) return a.e - a.b > b.e - b.b;
+    if (a.len != b.len) return a.len > b.len;
     return a.b < b.b;
   });
   std::map<size_t, size_t> taken;
-  std::vector<WordMatch> out;
   for (const Hit& h : hits) {
     auto it = taken.lower_bound(h.b);
     if (it != taken.end() && it->first < h.e) continue;
     if (it != taken.begin() && std::prev(it)->second > h.b) continue;
     taken.emplace(h.b, h.e);
-    out.push_back(WordMatch{n.src_begin[h.b], n.src_end[h.e - 1], h.entry});
+    out.push_back(WordMatch{h.b, h.e, h.entry});
   }
   std::sort(out.begin(), out.end(),
             [](const WordMatch& a, const WordMatch& b) { return a.begin < b.begin; });
