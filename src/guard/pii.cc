@@ -772,6 +772,14 @@ void ScanTokens(std::string_view t, const std::vector<size_t>& swift_ends,
     // Alphanumeric run from i.
     size_t run = i;
     while (run < n && IsAlnum(At(t, run))) ++run;
+    // Fast path for prose: a word that starts with a lower-case letter after 'f' can only begin
+    // a (lower-case) IBAN; every other scanner needs a digit, '+', '(', ':', a hex digit or an
+    // upper-case letter (AWS keys, VIN, SWIFT, NINO) as its first character.
+    if (c >= 'g' && c <= 'z' &&
+        !(IsAlpha(At(t, i + 1)) && IsDigit(At(t, i + 2)) && IsDigit(At(t, i + 3)))) {
+      if (run > i + 1) i = run - 1;
+      continue;
+    }
     std::string_view word = t.substr(i, run - i);
     bool word_end = RightBoundary(t, run);
 
@@ -1128,7 +1136,7 @@ std::vector<PiiMatch> PiiDetector::Detect(std::string_view text, const PiiTypeSe
   std::string_view lower = lower_buf;
   std::vector<Cand> cands;
   std::vector<size_t> swift_ends, phone_ends, card_ends, version_ends;
-  context_.Scan(lower, [&](size_t end, size_t len, uint32_t id) {
+  context_.ForEachMatch(lower, [&](size_t end, size_t len, uint32_t id) {
     size_t begin = end - len;
     Ctx ctx = static_cast<Ctx>(id);
     // Keywords sit on word boundaries (URL prefixes only need the left one).

@@ -335,11 +335,19 @@ void Normalize(std::string_view text, Scratch* sc, NormalizedText* out) {
   // separator gaps (no line break) merge into one token; a lone letter glued by one '-', '.',
   // '_' or '*' to a word merges too ("s-lut", "f.uck"). Words glued by '-' or '_'
   // ("knob-head") are recorded as joins, scanned again without the separator.
-  out->chars.clear();
-  out->runs.clear();
-  out->src_begin.clear();
-  out->src_end.clear();
+  // Output: at most one character per item plus one separator per token; written through
+  // raw pointers (the vectors keep their capacity across calls) and trimmed at the end.
+  const size_t max_out = num_items + toks.size();
+  out->chars.resize(max_out);
+  out->runs.resize(max_out);
+  out->src_begin.resize(max_out);
+  out->src_end.resize(max_out);
   out->joins.clear();
+  char* oc = out->chars.data();
+  uint16_t* orun = out->runs.data();
+  uint32_t* ob = out->src_begin.data();
+  uint32_t* oe = out->src_end.data();
+  size_t o = 0;  // characters written
   auto single = [&](size_t x) { return toks[x].e - toks[x].b == 1 && !it[toks[x].b].raw; };
   auto short_gap = [&](size_t x) {
     size_t gap = toks[x + 1].b - toks[x].e;
@@ -370,13 +378,14 @@ void Normalize(std::string_view text, Scratch* sc, NormalizedText* out) {
     bool has_letter = false;
     for (size_t x = t; x <= u; ++x) has_letter |= toks[x].has_letter;
     uint32_t b = toks[t].b, e = toks[u].e;
-    if (!out->chars.empty()) {
-      out->chars.push_back(' ');
-      out->runs.push_back(1);
-      out->src_begin.push_back(out->src_end.back());
-      out->src_end.push_back(it[b].b);
+    if (o > 0) {
+      oc[o] = ' ';
+      orun[o] = 1;
+      ob[o] = oe[o - 1];
+      oe[o] = it[b].b;
+      ++o;
     }
-    size_t tok_out = out->chars.size();
+    size_t tok_out = o;
     if (prev_joinable) {
       ++join_words;
     } else {
@@ -389,25 +398,29 @@ void Normalize(std::string_view text, Scratch* sc, NormalizedText* out) {
       if (IsSep(x)) continue;  // a separator inside a merged token
       char c = x.c;
       if (!x.raw && has_letter) c = LeetLetter(c);
-      if (!first && !x.raw && out->chars.back() == c && out->runs.back() < 0xFFFF) {
-        ++out->runs.back();
-        out->src_end.back() = x.e();
+      if (!first && !x.raw && oc[o - 1] == c && orun[o - 1] < 0xFFFF) {
+        ++orun[o - 1];
+        oe[o - 1] = x.e();
         continue;
       }
       first = false;
-      out->chars.push_back(c);
-      out->runs.push_back(1);
-      out->src_begin.push_back(x.b);
-      out->src_end.push_back(x.e());
+      oc[o] = c;
+      orun[o] = 1;
+      ob[o] = x.b;
+      oe[o] = x.e();
+      ++o;
     }
     char g = u + 1 < toks.size() ? glue_char(u) : 0;
     prev_joinable = has_letter && (g == '-' || g == '_') && toks[u + 1].has_letter;
     if (!prev_joinable && join_words >= 2) {
-      out->joins.emplace_back(static_cast<uint32_t>(join_begin),
-                              static_cast<uint32_t>(out->chars.size()));
+      out->joins.emplace_back(static_cast<uint32_t>(join_begin), static_cast<uint32_t>(o));
     }
     t = u + 1;
   }
+  out->chars.resize(o);
+  out->runs.resize(o);
+  out->src_begin.resize(o);
+  out->src_end.resize(o);
 }
 
 }  // namespace
