@@ -19,13 +19,16 @@ bool AhoCorasick::Add(std::string_view pattern, uint32_t id) {
   return true;
 }
 
-void AhoCorasick::Build() {
+void AhoCorasick::Build(bool ascii_case_insensitive) {
   if (built_) return;
   built_ = true;
   for (const auto& [p, id] : pending_) {
     for (unsigned char c : p) {
       if (class_of_[c] == 0) class_of_[c] = static_cast<uint16_t>(num_classes_++);
     }
+  }
+  if (ascii_case_insensitive) {
+    for (int c = 'A'; c <= 'Z'; ++c) class_of_[c] = class_of_[c - 'A' + 'a'];
   }
   const size_t k = num_classes_;
   delta_.assign(k, -1);

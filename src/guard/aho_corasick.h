@@ -19,8 +19,10 @@ class AhoCorasick {
   // before Build().
   bool Add(std::string_view pattern, uint32_t id);
 
-  // Build computes failure and output links. Call once after the last Add().
-  void Build();
+  // Build computes failure and output links. Call once after the last Add(). With
+  // `ascii_case_insensitive`, upper-case ASCII letters in the scanned text match the lower-case
+  // letters of the patterns (add patterns in lower case).
+  void Build(bool ascii_case_insensitive = false);
 
   // Scan calls on_match(end, length, id) for every occurrence of every pattern in `text`, with
   // `end` the exclusive end offset. Stops early if on_match returns false.

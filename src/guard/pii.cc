@@ -1112,7 +1112,7 @@ void ScanTokens(std::string_view t, const std::vector<size_t>& swift_ends,
 
 PiiDetector::PiiDetector() {
   for (const auto& k : kKeywords) context_.Add(k.text, static_cast<uint32_t>(k.ctx));
-  context_.Build();
+  context_.Build(/*ascii_case_insensitive=*/true);
 }
 
 const PiiDetector& PiiDetector::Default() {
@@ -1127,22 +1127,27 @@ std::vector<PiiMatch> PiiDetector::Detect(std::string_view text) const {
 }
 
 std::vector<PiiMatch> PiiDetector::Detect(std::string_view text, const PiiTypeSet& enabled) const {
-  // The lower-cased copy lives in a per-thread buffer: no allocation in the steady state.
+  // The keyword automaton folds ASCII case itself; the lower-cased copy that FromContext reads
+  // is made only once a keyword is found, in a per-thread buffer (no allocation in the steady
+  // state).
   thread_local std::string lower_buf;
-  lower_buf.assign(text.data(), text.size());
-  for (char& ch : lower_buf) {
-    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-  }
-  std::string_view lower = lower_buf;
+  std::string_view lower;
   std::vector<Cand> cands;
   std::vector<size_t> swift_ends, phone_ends, card_ends, version_ends;
-  context_.ForEachMatch(lower, [&](size_t end, size_t len, uint32_t id) {
+  context_.ForEachMatch(text, [&](size_t end, size_t len, uint32_t id) {
     size_t begin = end - len;
     Ctx ctx = static_cast<Ctx>(id);
     // Keywords sit on word boundaries (URL prefixes only need the left one).
-    if (begin > 0 && IsAlnum(At(lower, begin - 1))) return true;
-    if (ctx != Ctx::kUrl && IsAlnum(At(lower, end - 1)) && IsAlnum(At(lower, end))) {
+    if (begin > 0 && IsAlnum(At(text, begin - 1))) return true;
+    if (ctx != Ctx::kUrl && IsAlnum(At(text, end - 1)) && IsAlnum(At(text, end))) {
       return true;
+    }
+    if (lower.data() == nullptr) {
+      lower_buf.assign(text.data(), text.size());
+      for (char& ch : lower_buf) {
+        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+      }
+      lower = lower_buf;
     }
     if (ctx == Ctx::kSwift) {
       swift_ends.push_back(end);

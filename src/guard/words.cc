@@ -228,16 +228,51 @@ bool InList(std::string_view w, const std::string_view* begin, const std::string
 }
 
 // Inflected: `rest` is an allowed suffix, or a compound tail optionally followed by one.
-bool AllowedRest(std::string_view rest, bool compounds) {
-  if (rest.empty() || InList(rest, std::begin(kSuffixes), std::end(kSuffixes))) return true;
-  if (!compounds) return false;
+// Rest is what follows a match inside its token.
+enum class Rest { kNone, kSuffix, kTail, kOther };
+
+// ClassifyRest returns whether `rest` (with run lengths `runs`) is empty, an inflection, a
+// compound tail (optionally inflected) or anything else. Letters of an inflection must each
+// appear once ("assess" is not "ass" + "es"); a tail's own letters may repeat ("gobbler").
+Rest ClassifyRest(std::string_view rest, const uint16_t* runs, bool compounds) {
+  if (rest.empty()) return Rest::kNone;
+  auto singles = [&](size_t from) {
+    for (size_t k = from; k < rest.size(); ++k) {
+      if (runs[k] != 1) return false;
+    }
+    return true;
+  };
+  if (InList(rest, std::begin(kSuffixes), std::end(kSuffixes)) && singles(0)) return Rest::kSuffix;
+  if (!compounds) return Rest::kOther;
   for (std::string_view tail : kCompoundTails) {
     if (rest.substr(0, tail.size()) == tail) {
       std::string_view after = rest.substr(tail.size());
-      if (after.empty() || InList(after, std::begin(kSuffixes), std::end(kSuffixes))) return true;
+      if (after.empty() ||
+          (InList(after, std::begin(kSuffixes), std::end(kSuffixes)) && singles(tail.size()))) {
+        return Rest::kTail;
+      }
     }
   }
-  return false;
+  return Rest::kOther;
+}
+
+// LeetTable maps a normalised ASCII character to the letter it stands for inside a word;
+// IdentityTable maps it to itself.
+const std::array<char, 128>& LeetTable() {
+  static const std::array<char, 128> t = [] {
+    std::array<char, 128> a{};
+    for (int c = 0; c < 128; ++c) a[c] = LeetLetter(static_cast<char>(c));
+    return a;
+  }();
+  return t;
+}
+const std::array<char, 128>& IdentityTable() {
+  static const std::array<char, 128> t = [] {
+    std::array<char, 128> a{};
+    for (int c = 0; c < 128; ++c) a[c] = static_cast<char>(c);
+    return a;
+  }();
+  return t;
 }
 
 // kAsciiFold maps each ASCII byte to its normalised character (Fold).
@@ -281,55 +316,69 @@ void Normalize(std::string_view text, Scratch* sc, NormalizedText* out) {
   std::vector<Item>& items = sc->items;
   items.resize(text.size());  // at most one item per byte
   Item* it_out = items.data();
+  // 2. Tokens, in the same pass: maximal runs of non-separators. '!', '*' and '|' at either end
+  // of a token are punctuation ("shit!", "*sigh*"), so they become separators; inside a token
+  // they, '@' and '$' are leet letters ("sh!t", "f*ck", "a$$") when the token has an ASCII
+  // letter.
+  std::vector<Tok>& toks = sc->toks;
+  toks.clear();
+  size_t tok_start = 0;
+  bool in_tok = false, tok_letter = false;
+  auto close_token = [&](size_t e) {
+    in_tok = false;
+    size_t b = tok_start;
+    Item* its = items.data();
+    auto edge = [](const Item& x) { return !x.raw && (x.c == '!' || x.c == '*' || x.c == '|'); };
+    while (b < e && edge(its[b])) its[b++].c = ' ';
+    while (e > b && edge(its[e - 1])) its[--e].c = ' ';
+    if (b < e) toks.push_back(Tok{static_cast<uint32_t>(b), static_cast<uint32_t>(e), tok_letter});
+  };
+  auto note = [&](size_t idx, char c, bool raw) {
+    if (c == ' ' && !raw) {
+      if (in_tok) close_token(idx);
+      return;
+    }
+    if (!in_tok) {
+      in_tok = true;
+      tok_start = idx;
+      tok_letter = false;
+    }
+    tok_letter |= !raw && IsLetter(c);
+  };
   const std::array<char, 128>& ascii = AsciiFold();
+  size_t idx = 0;
   for (size_t i = 0; i < text.size();) {
     unsigned char b = static_cast<unsigned char>(text[i]);
     if (b < 0x80) {
-      *it_out++ = Item{static_cast<uint32_t>(i), 1, ascii[b], false};
+      char c = ascii[b];
+      it_out[idx] = Item{static_cast<uint32_t>(i), 1, c, false};
+      note(idx++, c, false);
       ++i;
       continue;
     }
     uint32_t cp;
     size_t len = DecodeUtf8(text, i, &cp);
     if (len == 0) {
-      *it_out++ = Item{static_cast<uint32_t>(i), 1, ' ', false};
+      it_out[idx] = Item{static_cast<uint32_t>(i), 1, ' ', false};
+      note(idx++, ' ', false);
       ++i;
       continue;
     }
     char c = Fold(cp);
     if (c == 1) {
       for (size_t k = 0; k < len; ++k) {
-        *it_out++ = Item{static_cast<uint32_t>(i), static_cast<uint8_t>(len), text[i + k], true};
+        it_out[idx] = Item{static_cast<uint32_t>(i), static_cast<uint8_t>(len), text[i + k], true};
+        note(idx++, text[i + k], true);
       }
     } else if (c != 0) {
-      *it_out++ = Item{static_cast<uint32_t>(i), static_cast<uint8_t>(len), c, false};
+      it_out[idx] = Item{static_cast<uint32_t>(i), static_cast<uint8_t>(len), c, false};
+      note(idx++, c, false);
     }
     i += len;
   }
-  const size_t num_items = static_cast<size_t>(it_out - items.data());
+  if (in_tok) close_token(idx);
+  const size_t num_items = idx;
   Item* it = items.data();
-
-  // 2. Tokens: maximal runs of non-separators. '!', '*' and '|' at either end of a token are
-  // punctuation ("shit!", "*sigh*"), so they become separators; inside a token they, '@' and
-  // '$' are leet letters ("sh!t", "f*ck", "a$$") when the token has an ASCII letter.
-  std::vector<Tok>& toks = sc->toks;
-  toks.clear();
-  for (size_t k = 0; k < num_items;) {
-    if (IsSep(it[k])) {
-      ++k;
-      continue;
-    }
-    size_t s = k;
-    while (k < num_items && !IsSep(it[k])) ++k;
-    size_t e = k;
-    auto edge = [](const Item& x) { return !x.raw && (x.c == '!' || x.c == '*' || x.c == '|'); };
-    while (s < e && edge(it[s])) it[s++].c = ' ';
-    while (e > s && edge(it[e - 1])) it[--e].c = ' ';
-    if (s == e) continue;
-    bool letter = false;
-    for (size_t q = s; q < e; ++q) letter |= !it[q].raw && IsLetter(it[q].c);
-    toks.push_back(Tok{static_cast<uint32_t>(s), static_cast<uint32_t>(e), letter});
-  }
 
   // 3. Spaced-out letters ("f u c k", "f.u.c.k"): three or more one-letter tokens with short
   // separator gaps (no line break) merge into one token; a lone letter glued by one '-', '.',
@@ -393,11 +442,12 @@ void Normalize(std::string_view text, Scratch* sc, NormalizedText* out) {
       join_words = 1;
     }
     bool first = true;
+    const bool merged = u > t;
+    const std::array<char, 128>& leet = has_letter ? LeetTable() : IdentityTable();
     for (size_t k = b; k < e; ++k) {
       const Item& x = it[k];
-      if (IsSep(x)) continue;  // a separator inside a merged token
-      char c = x.c;
-      if (!x.raw && has_letter) c = LeetLetter(c);
+      if (merged && IsSep(x)) continue;  // a separator inside a merged token
+      char c = x.raw ? x.c : leet[static_cast<unsigned char>(x.c) & 0x7F];
       if (!first && !x.raw && oc[o - 1] == c && orun[o - 1] < 0xFFFF) {
         ++orun[o - 1];
         oe[o - 1] = x.e();
@@ -556,17 +606,23 @@ bool WordFilter::Accept(std::string_view s, const uint16_t* runs, size_t start, 
   bool long_after = te < s.size() && s[te] != ' ';
   std::string_view before = s.substr(tb, start - tb);
   std::string_view rest = s.substr(end, te - end);
-  // Letters after the match must each appear once to count as a suffix ("assess" is not
-  // "ass" + "es").
-  bool rest_ok = !long_after && rest.size() <= kMaxAffix;
-  for (size_t k = end; rest_ok && k < te; ++k) rest_ok = runs[k] == 1;
+  Rest rest_kind = long_after || rest.size() > kMaxAffix
+                       ? Rest::kOther
+                       : ClassifyRest(rest, runs + end, compounds);
   bool head = compounds && !long_before && !before.empty() && before.size() <= kMaxAffix &&
               InList(before, std::begin(kCompoundHeads), std::end(kCompoundHeads));
   bool left = before.empty() || head;
-  bool right = rest.empty() || (rest_ok && AllowedRest(rest, compounds));
+  bool right = rest_kind != Rest::kOther;
   if (p.compound_only) {
-    // A derived stem needs a compound part: a head before it or a tail after it.
-    bool tail = !rest.empty() && right && !InList(rest, std::begin(kSuffixes), std::end(kSuffixes));
+    // A derived stem needs a compound part: a head before it, a tail after it, or a tail as
+    // the next word ("knob jockey").
+    bool tail = rest_kind == Rest::kTail;
+    if (!tail && rest_kind == Rest::kNone && te < s.size()) {
+      size_t nb = te + 1, ne = nb;
+      while (ne < s.size() && s[ne] != ' ' && ne - nb <= kMaxAffix) ++ne;
+      tail = ne - nb <= kMaxAffix && (ne == s.size() || s[ne] == ' ') &&
+             ClassifyRest(s.substr(nb, ne - nb), runs + nb, true) == Rest::kTail;
+    }
     if (!(head && right) && !(tail && left)) return false;
   }
   if (!left && !right) return false;  // inside a longer word ("Scunthorpe")
