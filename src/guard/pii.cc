@@ -765,18 +765,20 @@ void ScanTokens(std::string_view t, const std::vector<size_t>& swift_ends,
   for (size_t i = 0; i < n; ++i) {
     unsigned char c = At(t, i);
     if (!(IsAlnum(c) || c == '+' || c == '(' || c == ':')) continue;
-    if (!LeftBoundary(t, i) || (i > 0 && (At(t, i - 1) == '$' || At(t, i - 1) == ':'))) {
-      continue;
-    }
-    if (i > 0 && (t[i - 1] == '.' || t[i - 1] == '/')) continue;
     // Alphanumeric run from i.
     size_t run = i;
     while (run < n && IsAlnum(At(t, run))) ++run;
-    // Fast path for prose: a word that starts with a lower-case letter after 'f' can only begin
-    // a (lower-case) IBAN; every other scanner needs a digit, '+', '(', ':', a hex digit or an
-    // upper-case letter (AWS keys, VIN, SWIFT, NINO) as its first character.
-    if (c >= 'g' && c <= 'z' &&
-        !(IsAlpha(At(t, i + 1)) && IsDigit(At(t, i + 2)) && IsDigit(At(t, i + 3)))) {
+    // A run that cannot start a value is skipped whole: no position inside it is on a left
+    // boundary either (its predecessor is alphanumeric). Fast path for prose: a word that starts
+    // with a lower-case letter after 'f' can only begin a (lower-case) IBAN; every other scanner
+    // needs a digit, '+', '(', ':', a hex digit or an upper-case letter (AWS keys, VIN, SWIFT,
+    // NINO) as its first character.
+    bool skip =
+        (c >= 'g' && c <= 'z' &&
+         !(IsAlpha(At(t, i + 1)) && IsDigit(At(t, i + 2)) && IsDigit(At(t, i + 3)))) ||
+        !LeftBoundary(t, i) ||
+        (i > 0 && (t[i - 1] == '$' || t[i - 1] == ':' || t[i - 1] == '.' || t[i - 1] == '/'));
+    if (skip) {
       if (run > i + 1) i = run - 1;
       continue;
     }

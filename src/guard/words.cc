@@ -4,6 +4,7 @@
 #include <array>
 #include <functional>
 #include <map>
+#include <memory>
 
 namespace confide::guard {
 namespace {
@@ -288,18 +289,37 @@ const std::array<char, 128>& AsciiFold() {
 // Tok is one token: a range of items, whether it holds an ASCII letter (then digits and leet
 // symbols in it are read as letters), and whether the item after it is a glue character.
 struct Tok {
-  uint32_t b, e;  // item range
+  uint32_t b, e;          // item range (unused for a plain token)
+  uint32_t src_b, src_e;  // source byte range
   bool has_letter;
+  bool plain;  // two or more ASCII letters only, emitted straight from the source bytes
 };
 
-bool IsSep(const Item& it) { return it.c == ' ' && !it.raw; }
+bool IsAsciiAlpha(unsigned char c) { return static_cast<unsigned char>((c | 0x20) - 'a') < 26; }
 
 // Scratch holds the buffers of one normalisation, reused across calls on one thread so that
 // scanning does not allocate in the steady state.
+// NormBuf is NormalizedText in plain arrays that keep their capacity and are never zero-filled.
+struct NormBuf {
+  std::unique_ptr<char[]> chars;
+  std::unique_ptr<uint16_t[]> runs;
+  std::unique_ptr<uint32_t[]> src_begin, src_end;
+  size_t capacity = 0, size = 0;
+  std::vector<std::pair<uint32_t, uint32_t>> joins;
+  void Reserve(size_t n) {
+    if (n <= capacity) return;
+    capacity = std::max(n, 2 * capacity);
+    chars.reset(new char[capacity]);
+    runs.reset(new uint16_t[capacity]);
+    src_begin.reset(new uint32_t[capacity]);
+    src_end.reset(new uint32_t[capacity]);
+  }
+};
+
 struct Scratch {
   std::vector<Item> items;
   std::vector<Tok> toks;
-  NormalizedText norm;
+  NormBuf norm;
   // Find's state.
   std::string joined;
   std::vector<uint16_t> joined_runs;
@@ -311,7 +331,7 @@ Scratch& ThreadScratch() {
   return s;
 }
 
-void Normalize(std::string_view text, Scratch* sc, NormalizedText* out) {
+void Normalize(std::string_view text, Scratch* sc, NormBuf* out) {
   // 1. Code points to items: one item per folded character; other letters keep their bytes.
   std::vector<Item>& items = sc->items;
   items.resize(text.size());  // at most one item per byte
@@ -331,7 +351,10 @@ void Normalize(std::string_view text, Scratch* sc, NormalizedText* out) {
     auto edge = [](const Item& x) { return !x.raw && (x.c == '!' || x.c == '*' || x.c == '|'); };
     while (b < e && edge(its[b])) its[b++].c = ' ';
     while (e > b && edge(its[e - 1])) its[--e].c = ' ';
-    if (b < e) toks.push_back(Tok{static_cast<uint32_t>(b), static_cast<uint32_t>(e), tok_letter});
+    if (b < e) {
+      toks.push_back(Tok{static_cast<uint32_t>(b), static_cast<uint32_t>(e), its[b].b,
+                         its[e - 1].e(), tok_letter, false});
+    }
   };
   auto note = [&](size_t idx, char c, bool raw) {
     if (c == ' ' && !raw) {
@@ -349,18 +372,33 @@ void Normalize(std::string_view text, Scratch* sc, NormalizedText* out) {
   size_t idx = 0;
   for (size_t i = 0; i < text.size();) {
     unsigned char b = static_cast<unsigned char>(text[i]);
+    // Fast path: a token of two or more ASCII letters that ends at an ASCII separator (most of
+    // prose) becomes a plain token without items.
+    if (!in_tok && IsAsciiAlpha(b)) {
+      size_t j = i + 1;
+      while (j < text.size() && IsAsciiAlpha(static_cast<unsigned char>(text[j]))) ++j;
+      if (j - i >= 2 && (j == text.size() || (static_cast<unsigned char>(text[j]) < 0x80 &&
+                                              ascii[static_cast<unsigned char>(text[j])] == ' '))) {
+        toks.push_back(Tok{0, 0, static_cast<uint32_t>(i), static_cast<uint32_t>(j), true, true});
+        i = j;
+        continue;
+      }
+    }
     if (b < 0x80) {
       char c = ascii[b];
-      it_out[idx] = Item{static_cast<uint32_t>(i), 1, c, false};
-      note(idx++, c, false);
       ++i;
+      if (c == ' ') {  // separators need no item: gaps are read from the source
+        if (in_tok) close_token(idx);
+        continue;
+      }
+      it_out[idx] = Item{static_cast<uint32_t>(i - 1), 1, c, false};
+      note(idx++, c, false);
       continue;
     }
     uint32_t cp;
     size_t len = DecodeUtf8(text, i, &cp);
     if (len == 0) {
-      it_out[idx] = Item{static_cast<uint32_t>(i), 1, ' ', false};
-      note(idx++, ' ', false);
+      if (in_tok) close_token(idx);
       ++i;
       continue;
     }
@@ -386,30 +424,31 @@ void Normalize(std::string_view text, Scratch* sc, NormalizedText* out) {
   // ("knob-head") are recorded as joins, scanned again without the separator.
   // Output: at most one character per item plus one separator per token; written through
   // raw pointers (the vectors keep their capacity across calls) and trimmed at the end.
-  const size_t max_out = num_items + toks.size();
-  out->chars.resize(max_out);
-  out->runs.resize(max_out);
-  out->src_begin.resize(max_out);
-  out->src_end.resize(max_out);
+  const size_t max_out = text.size() + toks.size();
+  out->Reserve(max_out);
   out->joins.clear();
-  char* oc = out->chars.data();
-  uint16_t* orun = out->runs.data();
-  uint32_t* ob = out->src_begin.data();
-  uint32_t* oe = out->src_end.data();
+  char* oc = out->chars.get();
+  uint16_t* orun = out->runs.get();
+  uint32_t* ob = out->src_begin.get();
+  uint32_t* oe = out->src_end.get();
   size_t o = 0;  // characters written
-  auto single = [&](size_t x) { return toks[x].e - toks[x].b == 1 && !it[toks[x].b].raw; };
-  auto short_gap = [&](size_t x) {
-    size_t gap = toks[x + 1].b - toks[x].e;
-    if (gap > 2) return false;
-    for (size_t k = toks[x].e; k < toks[x + 1].b; ++k) {
-      if (text[it[k].b] == '\n') return false;
+  (void)num_items;
+  auto single = [&](size_t x) {
+    return !toks[x].plain && toks[x].e - toks[x].b == 1 && !it[toks[x].b].raw;
+  };
+  auto short_gap = [&](size_t x) {  // at most two code points, no line break
+    size_t gb = toks[x].src_e, ge = toks[x + 1].src_b;
+    if (ge - gb > 8) return false;
+    size_t points = 0;
+    for (size_t k = gb; k < ge; ++k) {
+      if (text[k] == '\n') return false;
+      points += (static_cast<unsigned char>(text[k]) & 0xC0) != 0x80;
     }
-    return true;
+    return points <= 2;
   };
   auto glue_char = [&](size_t x) -> char {  // the one separator between toks[x] and toks[x+1]
-    if (toks[x + 1].b - toks[x].e != 1) return 0;
-    const Item& g = it[toks[x].e];
-    return g.len == 1 ? text[g.b] : 0;
+    size_t gb = toks[x].src_e;
+    return toks[x + 1].src_b - gb == 1 ? text[gb] : 0;
   };
   auto glued = [&](size_t x) {
     char sep = glue_char(x);
@@ -426,12 +465,11 @@ void Normalize(std::string_view text, Scratch* sc, NormalizedText* out) {
     if (u - t + 1 < 3) u = v > t ? v : t;
     bool has_letter = false;
     for (size_t x = t; x <= u; ++x) has_letter |= toks[x].has_letter;
-    uint32_t b = toks[t].b, e = toks[u].e;
     if (o > 0) {
       oc[o] = ' ';
       orun[o] = 1;
       ob[o] = oe[o - 1];
-      oe[o] = it[b].b;
+      oe[o] = toks[t].src_b;
       ++o;
     }
     size_t tok_out = o;
@@ -441,24 +479,41 @@ void Normalize(std::string_view text, Scratch* sc, NormalizedText* out) {
       join_begin = tok_out;
       join_words = 1;
     }
-    bool first = true;
-    const bool merged = u > t;
+    const size_t first_out = o;  // repeated letters collapse within the (merged) token only
     const std::array<char, 128>& leet = has_letter ? LeetTable() : IdentityTable();
-    for (size_t k = b; k < e; ++k) {
-      const Item& x = it[k];
-      if (merged && IsSep(x)) continue;  // a separator inside a merged token
-      char c = x.raw ? x.c : leet[static_cast<unsigned char>(x.c) & 0x7F];
-      if (!first && !x.raw && oc[o - 1] == c && orun[o - 1] < 0xFFFF) {
-        ++orun[o - 1];
-        oe[o - 1] = x.e();
+    const std::array<char, 128>& lower = AsciiFold();
+    for (size_t x = t; x <= u; ++x) {
+      const Tok& tk = toks[x];
+      if (tk.plain) {
+        for (uint32_t k = tk.src_b; k < tk.src_e; ++k) {
+          char c = lower[static_cast<unsigned char>(text[k])];
+          if (o > first_out && oc[o - 1] == c && orun[o - 1] < 0xFFFF) {
+            ++orun[o - 1];
+            oe[o - 1] = k + 1;
+            continue;
+          }
+          oc[o] = c;
+          orun[o] = 1;
+          ob[o] = k;
+          oe[o] = k + 1;
+          ++o;
+        }
         continue;
       }
-      first = false;
-      oc[o] = c;
-      orun[o] = 1;
-      ob[o] = x.b;
-      oe[o] = x.e();
-      ++o;
+      for (size_t k = tk.b; k < tk.e; ++k) {
+        const Item& y = it[k];
+        char c = y.raw ? y.c : leet[static_cast<unsigned char>(y.c) & 0x7F];
+        if (o > first_out && !y.raw && oc[o - 1] == c && orun[o - 1] < 0xFFFF) {
+          ++orun[o - 1];
+          oe[o - 1] = y.e();
+          continue;
+        }
+        oc[o] = c;
+        orun[o] = 1;
+        ob[o] = y.b;
+        oe[o] = y.e();
+        ++o;
+      }
     }
     char g = u + 1 < toks.size() ? glue_char(u) : 0;
     prev_joinable = has_letter && (g == '-' || g == '_') && toks[u + 1].has_letter;
@@ -467,17 +522,21 @@ void Normalize(std::string_view text, Scratch* sc, NormalizedText* out) {
     }
     t = u + 1;
   }
-  out->chars.resize(o);
-  out->runs.resize(o);
-  out->src_begin.resize(o);
-  out->src_end.resize(o);
+  out->size = o;
 }
 
 }  // namespace
 
 NormalizedText NormalizeForMatching(std::string_view text) {
+  Scratch& sc = ThreadScratch();
+  Normalize(text, &sc, &sc.norm);
+  const NormBuf& b = sc.norm;
   NormalizedText out;
-  Normalize(text, &ThreadScratch(), &out);
+  out.chars.assign(b.chars.get(), b.size);
+  out.runs.assign(b.runs.get(), b.runs.get() + b.size);
+  out.src_begin.assign(b.src_begin.get(), b.src_begin.get() + b.size);
+  out.src_end.assign(b.src_end.get(), b.src_end.get() + b.size);
+  out.joins = b.joins;
   return out;
 }
 
@@ -643,17 +702,17 @@ bool WordFilter::Accept(std::string_view s, const uint16_t* runs, size_t start, 
 
 std::vector<WordMatch> WordFilter::Find(std::string_view text) const {
   Scratch& sc = ThreadScratch();
-  NormalizedText& n = sc.norm;
-  Normalize(text, &sc, &n);
+  Normalize(text, &sc, &sc.norm);
+  const NormBuf& n = sc.norm;
   struct Hit {
     uint32_t b, e;  // source range
     uint32_t len;   // normalised length
     uint32_t entry;
   };
   std::vector<Hit> hits;
-  const std::string& s = n.chars;
+  const std::string_view s(n.chars.get(), n.size);
   matcher_.ForEachMatch(s, [&](size_t end, size_t len, uint32_t pid) {
-    if (Accept(s, n.runs.data(), end - len, end, pid)) {
+    if (Accept(s, n.runs.get(), end - len, end, pid)) {
       hits.push_back(Hit{n.src_begin[end - len], n.src_end[end - 1], static_cast<uint32_t>(len),
                          patterns_[pid].entry});
     }
