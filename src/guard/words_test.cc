@@ -54,6 +54,44 @@ TEST(Words, NormalisationDefeatsObfuscation) {
   EXPECT_EQ(Hits(w, "How do I kill a Python process?"), std::vector<std::string>{});
 }
 
+TEST(Words, CompoundsJoinsAndVariants) {
+  auto f = WordFilter::Create({}, /*managed_profanity=*/true);
+  ASSERT_TRUE(f.ok()) << f.status();
+  const WordFilter& w = **f;
+  // Words glued by '-' or '_' are also matched as one word ("shemale" is listed).
+  EXPECT_EQ(Hits(w, "a she-male"), std::vector<std::string>{"she-male"});
+  EXPECT_EQ(Hits(w, "a well-known fact"), std::vector<std::string>{});
+  // A stem derived from a listed gerund ("knobbing") matches only in a compound; the match
+  // is the listed part.
+  EXPECT_EQ(Hits(w, "you knobhead"), std::vector<std::string>{"knob"});
+  EXPECT_EQ(Hits(w, "you knob-gobbler"), std::vector<std::string>{"knob"});
+  EXPECT_EQ(Hits(w, "you knob jockey"), std::vector<std::string>{"knob"});
+  EXPECT_EQ(Hits(w, "turn the door knob"), std::vector<std::string>{});
+  EXPECT_EQ(Hits(w, "the fingerprint on the finger"), std::vector<std::string>{});
+  // A final 'y' written 'i', leetspeak inside the word.
+  EXPECT_EQ(Hits(w, "l@dyb0i"), std::vector<std::string>{"l@dyb0i"});
+  // Compound tails keep their own double letters ("gobbler").
+  EXPECT_EQ(Hits(w, "dickslapper"), std::vector<std::string>{"dick"});
+  // Punctuation around a word is not leetspeak.
+  EXPECT_EQ(Hits(w, "shit!"), std::vector<std::string>{"shit"});
+  EXPECT_EQ(Hits(w, "*sigh* fine!"), std::vector<std::string>{});
+}
+
+TEST(Words, NormalizedTextRecordsJoinsAndSourceRanges) {
+  NormalizedText n = NormalizeForMatching("Knob-Head ok");
+  EXPECT_EQ(n.chars, "knob head ok");
+  ASSERT_EQ(n.joins.size(), 1u);
+  EXPECT_EQ(n.joins[0].first, 0u);
+  EXPECT_EQ(n.joins[0].second, 9u);
+  ASSERT_EQ(n.src_begin.size(), n.chars.size());
+  EXPECT_EQ(n.src_begin[5], 5u);  // 'h' of "Head"
+  EXPECT_EQ(n.src_end[8], 9u);
+  // Plain ASCII words and words with other characters normalise the same way.
+  EXPECT_EQ(NormalizeForMatching("Hello W\xC3\xB6rld").chars, "helo world");
+  EXPECT_EQ(NormalizeForMatching("f u c k you").chars, "fuck you");
+  EXPECT_EQ(NormalizeForMatching("sooo good").runs[1], 3);
+}
+
 TEST(Words, LinearOnOneLongTokenFullOfMatches) {
   // Token bounds are tabulated once per text: 75,000 matches inside one 300 KB token must not
   // rescan the token for each match.
