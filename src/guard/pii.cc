@@ -1134,8 +1134,14 @@ std::vector<PiiMatch> PiiDetector::Detect(std::string_view text, const PiiTypeSe
   // state).
   thread_local std::string lower_buf;
   std::string_view lower;
-  std::vector<Cand> cands;
-  std::vector<size_t> swift_ends, phone_ends, card_ends, version_ends;
+  // Candidate and keyword-position buffers are per thread too.
+  thread_local std::vector<Cand> cands;
+  thread_local std::vector<size_t> swift_ends, phone_ends, card_ends, version_ends;
+  cands.clear();
+  swift_ends.clear();
+  phone_ends.clear();
+  card_ends.clear();
+  version_ends.clear();
   context_.ForEachMatch(text, [&](size_t end, size_t len, uint32_t id) {
     size_t begin = end - len;
     Ctx ctx = static_cast<Ctx>(id);

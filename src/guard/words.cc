@@ -316,8 +316,17 @@ struct NormBuf {
   }
 };
 
+// Hit is a candidate match: source range, normalised length, entry.
+struct Hit {
+  uint32_t b, e;
+  uint32_t len;
+  uint32_t entry;
+};
+
 struct Scratch {
-  std::vector<Item> items;
+  std::vector<Hit> hits;
+  std::unique_ptr<Item[]> items;  // never zero-filled; capacity items_capacity
+  size_t items_capacity = 0;
   std::vector<Tok> toks;
   NormBuf norm;
   // Find's state.
@@ -333,9 +342,11 @@ Scratch& ThreadScratch() {
 
 void Normalize(std::string_view text, Scratch* sc, NormBuf* out) {
   // 1. Code points to items: one item per folded character; other letters keep their bytes.
-  std::vector<Item>& items = sc->items;
-  items.resize(text.size());  // at most one item per byte
-  Item* it_out = items.data();
+  if (sc->items_capacity < text.size()) {  // at most one item per byte
+    sc->items_capacity = std::max(text.size(), 2 * sc->items_capacity);
+    sc->items.reset(new Item[sc->items_capacity]);
+  }
+  Item* it_out = sc->items.get();
   // 2. Tokens, in the same pass: maximal runs of non-separators. '!', '*' and '|' at either end
   // of a token are punctuation ("shit!", "*sigh*"), so they become separators; inside a token
   // they, '@' and '$' are leet letters ("sh!t", "f*ck", "a$$") when the token has an ASCII
@@ -347,7 +358,7 @@ void Normalize(std::string_view text, Scratch* sc, NormBuf* out) {
   auto close_token = [&](size_t e) {
     in_tok = false;
     size_t b = tok_start;
-    Item* its = items.data();
+    Item* its = it_out;
     auto edge = [](const Item& x) { return !x.raw && (x.c == '!' || x.c == '*' || x.c == '|'); };
     while (b < e && edge(its[b])) its[b++].c = ' ';
     while (e > b && edge(its[e - 1])) its[--e].c = ' ';
@@ -416,7 +427,7 @@ void Normalize(std::string_view text, Scratch* sc, NormBuf* out) {
   }
   if (in_tok) close_token(idx);
   const size_t num_items = idx;
-  Item* it = items.data();
+  Item* it = it_out;
 
   // 3. Spaced-out letters ("f u c k", "f.u.c.k"): three or more one-letter tokens with short
   // separator gaps (no line break) merge into one token; a lone letter glued by one '-', '.',
@@ -704,12 +715,8 @@ std::vector<WordMatch> WordFilter::Find(std::string_view text) const {
   Scratch& sc = ThreadScratch();
   Normalize(text, &sc, &sc.norm);
   const NormBuf& n = sc.norm;
-  struct Hit {
-    uint32_t b, e;  // source range
-    uint32_t len;   // normalised length
-    uint32_t entry;
-  };
-  std::vector<Hit> hits;
+  std::vector<Hit>& hits = sc.hits;
+  hits.clear();
   const std::string_view s(n.chars.get(), n.size);
   matcher_.ForEachMatch(s, [&](size_t end, size_t len, uint32_t pid) {
     if (Accept(s, n.runs.get(), end - len, end, pid)) {
@@ -748,6 +755,10 @@ std::vector<WordMatch> WordFilter::Find(std::string_view text) const {
   }
   std::vector<WordMatch> out;
   if (hits.empty()) return out;
+  if (hits.size() == 1) {
+    out.push_back(WordMatch{hits[0].b, hits[0].e, hits[0].entry});
+    return out;
+  }
   // Longest first, non-overlapping.
   std::sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) {
     if (a.len != b.len) return a.len > b.len;
