@@ -85,6 +85,15 @@ void AhoCorasick::Build(bool ascii_case_insensitive) {
     const Node& t = nodes_[target];
     if (t.first_out >= 0 || t.out_link >= 0) target |= kOutputBit;
   }
+  if (nodes_.size() <= 0x8000) {
+    delta16_.resize(delta_.size());
+    for (size_t i = 0; i < delta_.size(); ++i) {
+      int32_t target = delta_[i];
+      delta16_[i] = static_cast<uint16_t>((target & 0x7FFF) | (target < 0 ? 0x8000 : 0));
+    }
+    delta_.clear();
+    delta_.shrink_to_fit();
+  }
 }
 
 void AhoCorasick::Scan(

@@ -1,5 +1,6 @@
 #include "guard/words.h"
 
+#include <random>
 #include <set>
 #include <string>
 
@@ -31,6 +32,38 @@ TEST(AhoCorasick, MatchesEveryOccurrenceLikeNaiveSearch) {
       want.emplace(p, static_cast<uint32_t>(i));
     }
   }
+  EXPECT_EQ(got, want);
+}
+
+TEST(AhoCorasick, LargeAutomatonMatchesNaiveSearch) {
+  // 6,000 random 8-letter patterns need more than 32,768 nodes, so this exercises the 32-bit
+  // transition table (small automata use the 16-bit one, tested above).
+  std::mt19937 rng(7);
+  std::vector<std::string> pats;
+  AhoCorasick ac;
+  for (int i = 0; i < 6000; ++i) {
+    std::string p;
+    for (int k = 0; k < 8; ++k) p.push_back(static_cast<char>('a' + rng() % 26));
+    pats.push_back(p);
+    ac.Add(p, static_cast<uint32_t>(i));
+  }
+  ac.Build();
+  std::string text;
+  for (int k = 0; k < 500; ++k) {
+    text += pats[rng() % pats.size()].substr(rng() % 3);
+    text.push_back(static_cast<char>('a' + rng() % 26));
+  }
+  std::multiset<std::pair<size_t, uint32_t>> got, want;
+  ac.ForEachMatch(text, [&](size_t end, size_t len, uint32_t id) {
+    got.emplace(end - len, id);
+    return true;
+  });
+  for (size_t i = 0; i < pats.size(); ++i) {
+    for (size_t p = text.find(pats[i]); p != std::string::npos; p = text.find(pats[i], p + 1)) {
+      want.emplace(p, static_cast<uint32_t>(i));
+    }
+  }
+  EXPECT_FALSE(want.empty());
   EXPECT_EQ(got, want);
 }
 
