@@ -62,6 +62,73 @@ char Fold(uint32_t cp) {
   }
   // Fullwidth ASCII.
   if (cp >= 0xFF01 && cp <= 0xFF5E) return Fold(cp - 0xFEE0);
+  // Compatibility letters (NFKC folds them to ASCII): mathematical alphanumerics (bold,
+  // italic, script, ... A-Z a-z in blocks of 52; digits in blocks of 10), circled and
+  // parenthesised letters, squared letters and regional indicators (emoji letters).
+  if (cp >= 0x1D400 && cp <= 0x1D6A3) {
+    uint32_t k = (cp - 0x1D400) % 52;
+    return static_cast<char>('a' + (k < 26 ? k : k - 26));
+  }
+  if (cp >= 0x1D7CE && cp <= 0x1D7FF) return static_cast<char>('0' + (cp - 0x1D7CE) % 10);
+  if (cp >= 0x24B6 && cp <= 0x24CF) return static_cast<char>('a' + (cp - 0x24B6));
+  if (cp >= 0x24D0 && cp <= 0x24E9) return static_cast<char>('a' + (cp - 0x24D0));
+  if (cp >= 0x249C && cp <= 0x24B5) return static_cast<char>('a' + (cp - 0x249C));
+  for (uint32_t base : {0x1F130u, 0x1F150u, 0x1F170u, 0x1F1E6u}) {
+    if (cp >= base && cp < base + 26) return static_cast<char>('a' + (cp - base));
+  }
+  // Small capitals (IPA and phonetic extensions) that read as Latin letters.
+  switch (cp) {
+    case 0x1D00:
+      return 'a';
+    case 0x299:
+      return 'b';
+    case 0x1D04:
+      return 'c';
+    case 0x1D05:
+      return 'd';
+    case 0x1D07:
+      return 'e';
+    case 0xA730:
+      return 'f';
+    case 0x262:
+      return 'g';
+    case 0x29C:
+      return 'h';
+    case 0x26A:
+      return 'i';
+    case 0x1D0A:
+      return 'j';
+    case 0x1D0B:
+      return 'k';
+    case 0x29F:
+      return 'l';
+    case 0x1D0D:
+      return 'm';
+    case 0x274:
+      return 'n';
+    case 0x1D0F:
+      return 'o';
+    case 0x1D18:
+      return 'p';
+    case 0x280:
+      return 'r';
+    case 0xA731:
+      return 's';
+    case 0x1D1B:
+      return 't';
+    case 0x1D1C:
+      return 'u';
+    case 0x1D20:
+      return 'v';
+    case 0x1D21:
+      return 'w';
+    case 0x28F:
+      return 'y';
+    case 0x1D22:
+      return 'z';
+    default:
+      break;
+  }
   // Latin-1 and Latin Extended-A letters with diacritics.
   static constexpr const char* kLatin1 =  // U+00C0..U+00FF
       "aaaaaaaceeeeiiiidnooooo ouuuuyts"

@@ -105,6 +105,13 @@ TEST(Words, CompoundsJoinsAndVariants) {
   EXPECT_EQ(Hits(w, "l@dyb0i"), std::vector<std::string>{"l@dyb0i"});
   // Compound tails keep their own double letters ("gobbler").
   EXPECT_EQ(Hits(w, "dickslapper"), std::vector<std::string>{"dick"});
+  // Compatibility letters: mathematical bold, circled, regional indicators, small capitals.
+  EXPECT_EQ(
+      Hits(w, "\xF0\x9D\x90\x9F\xF0\x9D\x90\xAE\xF0\x9D\x90\x9C\xF0\x9D\x90\xA4 it"),
+      std::vector<std::string>{"\xF0\x9D\x90\x9F\xF0\x9D\x90\xAE\xF0\x9D\x90\x9C\xF0\x9D\x90\xA4"});
+  EXPECT_EQ(NormalizeForMatching("\xE2\x93\x95\xE2\x93\xA4").chars, "fu");
+  EXPECT_EQ(NormalizeForMatching("\xF0\x9F\x87\xAB\xF0\x9F\x87\xBA").chars, "fu");
+  EXPECT_EQ(NormalizeForMatching("\xEA\x9C\xB0\xE1\xB4\x9C").chars, "fu");
   // Punctuation around a word is not leetspeak.
   EXPECT_EQ(Hits(w, "shit!"), std::vector<std::string>{"shit"});
   EXPECT_EQ(Hits(w, "*sigh* fine!"), std::vector<std::string>{});
