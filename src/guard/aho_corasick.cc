@@ -19,13 +19,16 @@ bool AhoCorasick::Add(std::string_view pattern, uint32_t id) {
   return true;
 }
 
-void AhoCorasick::Build() {
+void AhoCorasick::Build(bool ascii_case_insensitive) {
   if (built_) return;
   built_ = true;
   for (const auto& [p, id] : pending_) {
     for (unsigned char c : p) {
       if (class_of_[c] == 0) class_of_[c] = static_cast<uint16_t>(num_classes_++);
     }
+  }
+  if (ascii_case_insensitive) {
+    for (int c = 'A'; c <= 'Z'; ++c) class_of_[c] = class_of_[c - 'A' + 'a'];
   }
   const size_t k = num_classes_;
   delta_.assign(k, -1);
@@ -82,32 +85,23 @@ void AhoCorasick::Build() {
     const Node& t = nodes_[target];
     if (t.first_out >= 0 || t.out_link >= 0) target |= kOutputBit;
   }
+  if (nodes_.size() <= 0x8000) {
+    delta16_.resize(delta_.size());
+    for (size_t i = 0; i < delta_.size(); ++i) {
+      int32_t target = delta_[i];
+      delta16_[i] = static_cast<uint16_t>((target & 0x7FFF) | (target < 0 ? 0x8000 : 0));
+    }
+    delta_.clear();
+    delta_.shrink_to_fit();
+  }
 }
 
 void AhoCorasick::Scan(
     std::string_view text,
     const std::function<bool(size_t end, size_t length, uint32_t id)>& on_match) const {
-  if (!built_) return;
   // Transitions into a node that reports something carry kOutputBit (set in Build), so the
   // common case costs one table load per byte.
-  const int32_t* delta = delta_.data();
-  const uint16_t* cls = class_of_;
-  const size_t k = num_classes_;
-  int32_t node = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    int32_t next = delta[static_cast<size_t>(node) * k + cls[static_cast<uint8_t>(text[i])]];
-    if (next >= 0) {
-      node = next;
-      continue;
-    }
-    node = next & ~kOutputBit;
-    for (int32_t n = nodes_[node].first_out >= 0 ? node : nodes_[node].out_link; n > 0;
-         n = nodes_[n].out_link) {
-      for (int32_t o = nodes_[n].first_out; o >= 0; o = outs_[o].next) {
-        if (!on_match(i + 1, outs_[o].length, outs_[o].id)) return;
-      }
-    }
-  }
+  ForEachMatch(text, on_match);
 }
 
 }  // namespace confide::guard

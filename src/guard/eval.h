@@ -58,6 +58,7 @@ struct EvalReport {
   double content_mb_per_s = 0;
   double scanned_mb = 0, pii_mb_per_s = 0, words_mb_per_s = 0, all_mb_per_s = 0;
   double attack_mb_per_s = 0;        // prompt-attack scoring; all_mb_per_s includes it
+  double pii_words_mb_per_s = 0;     // PII detectors and word filter together (one core)
   std::vector<std::string> skipped;  // files that were absent
   std::vector<std::string> errors;   // with `verbose`: each miss and false positive
 };

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <map>
+#include <span>
 #include <string>
 
 #include "guard/validators.h"
@@ -659,8 +661,11 @@ void ScanEmails(std::string_view t, std::vector<Cand>* out) {
     return IsAlnum(c) ||
            std::string_view("._%+-'").find(static_cast<char>(c)) != std::string_view::npos;
   };
-  for (size_t i = 0; i < t.size(); ++i) {
-    if (t[i] != '@') continue;
+  // memchr finds the rare '@' at memory speed.
+  for (const char* at = static_cast<const char*>(std::memchr(t.data(), '@', t.size()));
+       at != nullptr; at = static_cast<const char*>(std::memchr(
+                          at + 1, '@', t.size() - static_cast<size_t>(at + 1 - t.data())))) {
+    const size_t i = static_cast<size_t>(at - t.data());
     size_t b = i;
     while (b > 0 && i - b < 64 && local(At(t, b - 1))) --b;
     if (b > 0 && local(At(t, b - 1))) continue;  // local part too long
@@ -756,18 +761,27 @@ bool ValidIpv6(std::string_view v) {
 void ScanTokens(std::string_view t, const std::vector<size_t>& swift_ends,
                 const std::vector<size_t>& phone_ends, const std::vector<size_t>& card_ends,
                 const std::vector<size_t>& version_ends, std::vector<Cand>* out) {
-  std::string d;
   const size_t n = t.size();
   for (size_t i = 0; i < n; ++i) {
     unsigned char c = At(t, i);
     if (!(IsAlnum(c) || c == '+' || c == '(' || c == ':')) continue;
-    if (!LeftBoundary(t, i) || (i > 0 && (At(t, i - 1) == '$' || At(t, i - 1) == ':'))) {
-      continue;
-    }
-    if (i > 0 && (t[i - 1] == '.' || t[i - 1] == '/')) continue;
     // Alphanumeric run from i.
     size_t run = i;
     while (run < n && IsAlnum(At(t, run))) ++run;
+    // A run that cannot start a value is skipped whole: no position inside it is on a left
+    // boundary either (its predecessor is alphanumeric). Fast path for prose: a word that starts
+    // with a lower-case letter after 'f' can only begin a (lower-case) IBAN; every other scanner
+    // needs a digit, '+', '(', ':', a hex digit or an upper-case letter (AWS keys, VIN, SWIFT,
+    // NINO) as its first character.
+    bool skip =
+        (c >= 'g' && c <= 'z' &&
+         !(IsAlpha(At(t, i + 1)) && IsDigit(At(t, i + 2)) && IsDigit(At(t, i + 3)))) ||
+        !LeftBoundary(t, i) ||
+        (i > 0 && (t[i - 1] == '$' || t[i - 1] == ':' || t[i - 1] == '.' || t[i - 1] == '/'));
+    if (skip) {
+      if (run > i + 1) i = run - 1;
+      continue;
+    }
     std::string_view word = t.substr(i, run - i);
     bool word_end = RightBoundary(t, run);
 
@@ -888,15 +902,20 @@ void ScanTokens(std::string_view t, const std::vector<size_t>& swift_ends,
     }
     // Card numbers: digit groups joined by one consistent ' ' or '-'.
     if (IsDigit(c)) {
-      std::vector<size_t> group_ends;
-      std::string digits;
+      // Only the number of groups, the first group's end and the last one's are needed.
+      size_t num_groups = 0, first_group_end = 0, last_group_end = 0;
+      size_t num_digits = 0;
       size_t j = i;
       char sep = 0;
-      while (j < n && digits.size() <= 19) {
+      while (j < n && num_digits <= 19) {
         size_t s = j;
-        while (IsDigit(At(t, j)) && digits.size() <= 19) digits.push_back(t[j++]);
+        while (IsDigit(At(t, j)) && num_digits <= 19) {
+          ++num_digits;
+          ++j;
+        }
         if (j == s) break;
-        group_ends.push_back(j);
+        if (num_groups++ == 0) first_group_end = j;
+        last_group_end = j;
         unsigned char x = At(t, j);
         if ((x == ' ' || x == '-') && IsDigit(At(t, j + 1)) && (sep == 0 || sep == x)) {
           sep = static_cast<char>(x);
@@ -905,16 +924,18 @@ void ScanTokens(std::string_view t, const std::vector<size_t>& swift_ends,
           break;
         }
       }
-      if (digits.size() <= 19) {
+      if (num_digits <= 19 && num_digits >= 12) {
         // The whole run of groups must be the number: a valid prefix of a longer run (an
         // invalid card followed by more digits) is not a card.
-        if (!group_ends.empty()) {
-          size_t end = group_ends.back();
-          std::string ds;
+        if (num_groups > 0) {
+          size_t end = last_group_end;
+          char ds_buf[20];
+          size_t ds_len = 0;
           for (size_t q = i; q < end; ++q) {
-            if (IsDigit(At(t, q))) ds.push_back(t[q]);
+            if (IsDigit(At(t, q))) ds_buf[ds_len++] = t[q];
           }
-          bool grouped_ok = group_ends.size() == 1 || group_ends[0] - i >= 4;
+          std::string_view ds(ds_buf, ds_len);
+          bool grouped_ok = num_groups == 1 || first_group_end - i >= 4;
           // Maestro numbers may have 12 digits; without a card keyword nearby twelve digits
           // are more often an order or invoice number.
           bool maestro12 = ds.size() == 12 && (ds[0] == '5' || ds[0] == '6') && LuhnValid(ds) &&
@@ -934,8 +955,10 @@ void ScanTokens(std::string_view t, const std::vector<size_t>& swift_ends,
         plus = true;
         ++j;
       }
-      std::vector<int> groups;
-      std::string seps;
+      // At most 16 groups: each has a digit and the loop stops past 15 digits.
+      int groups_buf[16];
+      size_t num_groups = 0;
+      bool dots = false;
       int total = 0;
       while (j < n && total <= 15) {
         size_t s = j;
@@ -959,20 +982,20 @@ void ScanTokens(std::string_view t, const std::vector<size_t>& swift_ends,
           ++j;
           paren = true;
         }
-        groups.push_back(len);
+        groups_buf[num_groups++] = len;
         total += len;
         size_t k = j;
         while (k < n && k - j < 2 && (t[k] == ' ' || t[k] == '-' || t[k] == '.')) ++k;
         if (k > j && (IsDigit(At(t, k)) || At(t, k) == '(')) {
-          seps.append(t.substr(j, k - j));
+          dots |= t.substr(j, k - j).find('.') != std::string_view::npos;
           j = k;
         } else {
           break;
         }
       }
       // Trailing separators were not consumed; j is the end of the last group.
-      if (!groups.empty() && total >= 7 && total <= 15 && RightBoundary(t, j)) {
-        bool dots = seps.find('.') != std::string::npos;
+      if (num_groups > 0 && total >= 7 && total <= 15 && RightBoundary(t, j)) {
+        std::span<const int> groups(groups_buf, num_groups);
         bool nanp = groups.size() == 3 && groups[0] == 3 && groups[1] == 3 && groups[2] == 4;
         bool nanp1 = groups.size() == 4 && groups[0] == 1 && groups[1] == 3 && groups[2] == 3 &&
                      groups[3] == 4 && c == '1';
@@ -1091,7 +1114,7 @@ void ScanTokens(std::string_view t, const std::vector<size_t>& swift_ends,
 
 PiiDetector::PiiDetector() {
   for (const auto& k : kKeywords) context_.Add(k.text, static_cast<uint32_t>(k.ctx));
-  context_.Build();
+  context_.Build(/*ascii_case_insensitive=*/true);
 }
 
 const PiiDetector& PiiDetector::Default() {
@@ -1106,19 +1129,33 @@ std::vector<PiiMatch> PiiDetector::Detect(std::string_view text) const {
 }
 
 std::vector<PiiMatch> PiiDetector::Detect(std::string_view text, const PiiTypeSet& enabled) const {
-  std::string lower(text);
-  for (char& ch : lower) {
-    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-  }
-  std::vector<Cand> cands;
-  std::vector<size_t> swift_ends, phone_ends, card_ends, version_ends;
-  context_.Scan(lower, [&](size_t end, size_t len, uint32_t id) {
+  // The keyword automaton folds ASCII case itself; the lower-cased copy that FromContext reads
+  // is made only once a keyword is found, in a per-thread buffer (no allocation in the steady
+  // state).
+  thread_local std::string lower_buf;
+  std::string_view lower;
+  // Candidate and keyword-position buffers are per thread too.
+  thread_local std::vector<Cand> cands;
+  thread_local std::vector<size_t> swift_ends, phone_ends, card_ends, version_ends;
+  cands.clear();
+  swift_ends.clear();
+  phone_ends.clear();
+  card_ends.clear();
+  version_ends.clear();
+  context_.ForEachMatch(text, [&](size_t end, size_t len, uint32_t id) {
     size_t begin = end - len;
     Ctx ctx = static_cast<Ctx>(id);
     // Keywords sit on word boundaries (URL prefixes only need the left one).
-    if (begin > 0 && IsAlnum(At(lower, begin - 1))) return true;
-    if (ctx != Ctx::kUrl && IsAlnum(At(lower, end - 1)) && IsAlnum(At(lower, end))) {
+    if (begin > 0 && IsAlnum(At(text, begin - 1))) return true;
+    if (ctx != Ctx::kUrl && IsAlnum(At(text, end - 1)) && IsAlnum(At(text, end))) {
       return true;
+    }
+    if (lower.data() == nullptr) {
+      lower_buf.assign(text.data(), text.size());
+      for (char& ch : lower_buf) {
+        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+      }
+      lower = lower_buf;
     }
     if (ctx == Ctx::kSwift) {
       swift_ends.push_back(end);

@@ -4,6 +4,7 @@
 #include <array>
 #include <functional>
 #include <map>
+#include <memory>
 
 namespace confide::guard {
 namespace {
@@ -61,6 +62,73 @@ char Fold(uint32_t cp) {
   }
   // Fullwidth ASCII.
   if (cp >= 0xFF01 && cp <= 0xFF5E) return Fold(cp - 0xFEE0);
+  // Compatibility letters (NFKC folds them to ASCII): mathematical alphanumerics (bold,
+  // italic, script, ... A-Z a-z in blocks of 52; digits in blocks of 10), circled and
+  // parenthesised letters, squared letters and regional indicators (emoji letters).
+  if (cp >= 0x1D400 && cp <= 0x1D6A3) {
+    uint32_t k = (cp - 0x1D400) % 52;
+    return static_cast<char>('a' + (k < 26 ? k : k - 26));
+  }
+  if (cp >= 0x1D7CE && cp <= 0x1D7FF) return static_cast<char>('0' + (cp - 0x1D7CE) % 10);
+  if (cp >= 0x24B6 && cp <= 0x24CF) return static_cast<char>('a' + (cp - 0x24B6));
+  if (cp >= 0x24D0 && cp <= 0x24E9) return static_cast<char>('a' + (cp - 0x24D0));
+  if (cp >= 0x249C && cp <= 0x24B5) return static_cast<char>('a' + (cp - 0x249C));
+  for (uint32_t base : {0x1F130u, 0x1F150u, 0x1F170u, 0x1F1E6u}) {
+    if (cp >= base && cp < base + 26) return static_cast<char>('a' + (cp - base));
+  }
+  // Small capitals (IPA and phonetic extensions) that read as Latin letters.
+  switch (cp) {
+    case 0x1D00:
+      return 'a';
+    case 0x299:
+      return 'b';
+    case 0x1D04:
+      return 'c';
+    case 0x1D05:
+      return 'd';
+    case 0x1D07:
+      return 'e';
+    case 0xA730:
+      return 'f';
+    case 0x262:
+      return 'g';
+    case 0x29C:
+      return 'h';
+    case 0x26A:
+      return 'i';
+    case 0x1D0A:
+      return 'j';
+    case 0x1D0B:
+      return 'k';
+    case 0x29F:
+      return 'l';
+    case 0x1D0D:
+      return 'm';
+    case 0x274:
+      return 'n';
+    case 0x1D0F:
+      return 'o';
+    case 0x1D18:
+      return 'p';
+    case 0x280:
+      return 'r';
+    case 0xA731:
+      return 's';
+    case 0x1D1B:
+      return 't';
+    case 0x1D1C:
+      return 'u';
+    case 0x1D20:
+      return 'v';
+    case 0x1D21:
+      return 'w';
+    case 0x28F:
+      return 'y';
+    case 0x1D22:
+      return 'z';
+    default:
+      break;
+  }
   // Latin-1 and Latin Extended-A letters with diacritics.
   static constexpr const char* kLatin1 =  // U+00C0..U+00FF
       "aaaaaaaceeeeiiiidnooooo ouuuuyts"
@@ -167,8 +235,6 @@ char Fold(uint32_t cp) {
 }
 
 bool IsLetter(char c) { return c >= 'a' && c <= 'z'; }
-bool IsDigitC(char c) { return c >= '0' && c <= '9'; }
-bool IsLeet(char c) { return c == '@' || c == '$' || c == '!' || c == '|' || c == '*'; }
 
 char LeetLetter(char c) {
   switch (c) {
@@ -230,162 +296,325 @@ bool InList(std::string_view w, const std::string_view* begin, const std::string
 }
 
 // Inflected: `rest` is an allowed suffix, or a compound tail optionally followed by one.
-bool AllowedRest(std::string_view rest, bool compounds) {
-  if (rest.empty() || InList(rest, std::begin(kSuffixes), std::end(kSuffixes))) return true;
-  if (!compounds) return false;
+// Rest is what follows a match inside its token.
+enum class Rest { kNone, kSuffix, kTail, kOther };
+
+// ClassifyRest returns whether `rest` (with run lengths `runs`) is empty, an inflection, a
+// compound tail (optionally inflected) or anything else. Letters of an inflection must each
+// appear once ("assess" is not "ass" + "es"); a tail's own letters may repeat ("gobbler").
+Rest ClassifyRest(std::string_view rest, const uint16_t* runs, bool compounds) {
+  if (rest.empty()) return Rest::kNone;
+  auto singles = [&](size_t from) {
+    for (size_t k = from; k < rest.size(); ++k) {
+      if (runs[k] != 1) return false;
+    }
+    return true;
+  };
+  if (InList(rest, std::begin(kSuffixes), std::end(kSuffixes)) && singles(0)) return Rest::kSuffix;
+  if (!compounds) return Rest::kOther;
   for (std::string_view tail : kCompoundTails) {
     if (rest.substr(0, tail.size()) == tail) {
       std::string_view after = rest.substr(tail.size());
-      if (after.empty() || InList(after, std::begin(kSuffixes), std::end(kSuffixes))) return true;
+      if (after.empty() ||
+          (InList(after, std::begin(kSuffixes), std::end(kSuffixes)) && singles(tail.size()))) {
+        return Rest::kTail;
+      }
     }
   }
-  return false;
+  return Rest::kOther;
 }
 
-}  // namespace
-
-NormalizedText NormalizeForMatching(std::string_view text) {
-  std::vector<Item> items;
-  items.reserve(text.size());
-  std::vector<uint32_t> leet_pos;  // items that are ASCII leet symbols
-  static const std::array<char, 128> kAscii = [] {
-    std::array<char, 128> t{};
-    for (uint32_t c = 0; c < 128; ++c) t[c] = Fold(c);
-    return t;
+// LeetTable maps a normalised ASCII character to the letter it stands for inside a word;
+// IdentityTable maps it to itself.
+const std::array<char, 128>& LeetTable() {
+  static const std::array<char, 128> t = [] {
+    std::array<char, 128> a{};
+    for (int c = 0; c < 128; ++c) a[c] = LeetLetter(static_cast<char>(c));
+    return a;
   }();
+  return t;
+}
+const std::array<char, 128>& IdentityTable() {
+  static const std::array<char, 128> t = [] {
+    std::array<char, 128> a{};
+    for (int c = 0; c < 128; ++c) a[c] = static_cast<char>(c);
+    return a;
+  }();
+  return t;
+}
+
+// kAsciiFold maps each ASCII byte to its normalised character (Fold).
+const std::array<char, 128>& AsciiFold() {
+  static const std::array<char, 128> t = [] {
+    std::array<char, 128> a{};
+    for (uint32_t c = 0; c < 128; ++c) a[c] = Fold(c);
+    return a;
+  }();
+  return t;
+}
+
+// Tok is one token: a range of items, whether it holds an ASCII letter (then digits and leet
+// symbols in it are read as letters), and whether the item after it is a glue character.
+struct Tok {
+  uint32_t b, e;          // item range (unused for a plain token)
+  uint32_t src_b, src_e;  // source byte range
+  bool has_letter;
+  bool plain;  // two or more ASCII letters only, emitted straight from the source bytes
+};
+
+bool IsAsciiAlpha(unsigned char c) { return static_cast<unsigned char>((c | 0x20) - 'a') < 26; }
+
+// Scratch holds the buffers of one normalisation, reused across calls on one thread so that
+// scanning does not allocate in the steady state.
+// NormBuf is NormalizedText in plain arrays that keep their capacity and are never zero-filled.
+struct NormBuf {
+  std::unique_ptr<char[]> chars;
+  std::unique_ptr<uint16_t[]> runs;
+  std::unique_ptr<uint32_t[]> src_begin, src_end;
+  size_t capacity = 0, size = 0;
+  std::vector<std::pair<uint32_t, uint32_t>> joins;
+  void Reserve(size_t n) {
+    if (n <= capacity) return;
+    capacity = std::max(n, 2 * capacity);
+    chars.reset(new char[capacity]);
+    runs.reset(new uint16_t[capacity]);
+    src_begin.reset(new uint32_t[capacity]);
+    src_end.reset(new uint32_t[capacity]);
+  }
+};
+
+// Hit is a candidate match: source range, normalised length, entry.
+struct Hit {
+  uint32_t b, e;
+  uint32_t len;
+  uint32_t entry;
+};
+
+struct Scratch {
+  std::vector<Hit> hits;
+  std::unique_ptr<Item[]> items;  // never zero-filled; capacity items_capacity
+  size_t items_capacity = 0;
+  std::vector<Tok> toks;
+  NormBuf norm;
+  // Find's state.
+  std::string joined;
+  std::vector<uint16_t> joined_runs;
+  std::vector<uint32_t> joined_b, joined_e;
+};
+
+Scratch& ThreadScratch() {
+  thread_local Scratch s;
+  return s;
+}
+
+void Normalize(std::string_view text, Scratch* sc, NormBuf* out) {
+  // 1. Code points to items: one item per folded character; other letters keep their bytes.
+  if (sc->items_capacity < text.size()) {  // at most one item per byte
+    sc->items_capacity = std::max(text.size(), 2 * sc->items_capacity);
+    sc->items.reset(new Item[sc->items_capacity]);
+  }
+  Item* it_out = sc->items.get();
+  // 2. Tokens, in the same pass: maximal runs of non-separators. '!', '*' and '|' at either end
+  // of a token are punctuation ("shit!", "*sigh*"), so they become separators; inside a token
+  // they, '@' and '$' are leet letters ("sh!t", "f*ck", "a$$") when the token has an ASCII
+  // letter.
+  std::vector<Tok>& toks = sc->toks;
+  toks.clear();
+  size_t tok_start = 0;
+  bool in_tok = false, tok_letter = false;
+  auto close_token = [&](size_t e) {
+    in_tok = false;
+    size_t b = tok_start;
+    Item* its = it_out;
+    auto edge = [](const Item& x) { return !x.raw && (x.c == '!' || x.c == '*' || x.c == '|'); };
+    while (b < e && edge(its[b])) its[b++].c = ' ';
+    while (e > b && edge(its[e - 1])) its[--e].c = ' ';
+    if (b < e) {
+      toks.push_back(Tok{static_cast<uint32_t>(b), static_cast<uint32_t>(e), its[b].b,
+                         its[e - 1].e(), tok_letter, false});
+    }
+  };
+  auto note = [&](size_t idx, char c, bool raw) {
+    if (c == ' ' && !raw) {
+      if (in_tok) close_token(idx);
+      return;
+    }
+    if (!in_tok) {
+      in_tok = true;
+      tok_start = idx;
+      tok_letter = false;
+    }
+    tok_letter |= !raw && IsLetter(c);
+  };
+  const std::array<char, 128>& ascii = AsciiFold();
+  size_t idx = 0;
   for (size_t i = 0; i < text.size();) {
     unsigned char b = static_cast<unsigned char>(text[i]);
-    if (b < 0x80) {  // ASCII fast path
-      items.push_back(Item{static_cast<uint32_t>(i), 1, kAscii[b], false});
-      if (IsLeet(kAscii[b])) leet_pos.push_back(static_cast<uint32_t>(items.size() - 1));
+    // Fast path: a token of two or more ASCII letters that ends at an ASCII separator (most of
+    // prose) becomes a plain token without items.
+    if (!in_tok && IsAsciiAlpha(b)) {
+      size_t j = i + 1;
+      while (j < text.size() && IsAsciiAlpha(static_cast<unsigned char>(text[j]))) ++j;
+      if (j - i >= 2 && (j == text.size() || (static_cast<unsigned char>(text[j]) < 0x80 &&
+                                              ascii[static_cast<unsigned char>(text[j])] == ' '))) {
+        toks.push_back(Tok{0, 0, static_cast<uint32_t>(i), static_cast<uint32_t>(j), true, true});
+        i = j;
+        continue;
+      }
+    }
+    if (b < 0x80) {
+      char c = ascii[b];
       ++i;
+      if (c == ' ') {  // separators need no item: gaps are read from the source
+        if (in_tok) close_token(idx);
+        continue;
+      }
+      it_out[idx] = Item{static_cast<uint32_t>(i - 1), 1, c, false};
+      note(idx++, c, false);
       continue;
     }
     uint32_t cp;
     size_t len = DecodeUtf8(text, i, &cp);
     if (len == 0) {
-      items.push_back(Item{static_cast<uint32_t>(i), 1, ' ', false});
+      if (in_tok) close_token(idx);
       ++i;
       continue;
     }
     char c = Fold(cp);
     if (c == 1) {
       for (size_t k = 0; k < len; ++k) {
-        items.push_back(
-            Item{static_cast<uint32_t>(i), static_cast<uint8_t>(len), text[i + k], true});
+        it_out[idx] = Item{static_cast<uint32_t>(i), static_cast<uint8_t>(len), text[i + k], true};
+        note(idx++, text[i + k], true);
       }
     } else if (c != 0) {
-      items.push_back(Item{static_cast<uint32_t>(i), static_cast<uint8_t>(len), c, false});
-      if (IsLeet(c)) leet_pos.push_back(static_cast<uint32_t>(items.size() - 1));
+      it_out[idx] = Item{static_cast<uint32_t>(i), static_cast<uint8_t>(len), c, false};
+      note(idx++, c, false);
     }
     i += len;
   }
-  // Leet symbols are letters only inside words: '!' and '*' between word characters, '@', '$'
-  // and '|' before a word character or after a letter.
-  auto word_char = [&](size_t k) {
-    char c = items[k].c;
-    return items[k].raw || IsLetter(c) || IsDigitC(c);
+  if (in_tok) close_token(idx);
+  const size_t num_items = idx;
+  Item* it = it_out;
+
+  // 3. Spaced-out letters ("f u c k", "f.u.c.k"): three or more one-letter tokens with short
+  // separator gaps (no line break) merge into one token; a lone letter glued by one '-', '.',
+  // '_' or '*' to a word merges too ("s-lut", "f.uck"). Words glued by '-' or '_'
+  // ("knob-head") are recorded as joins, scanned again without the separator.
+  // Output: at most one character per item plus one separator per token; written through
+  // raw pointers (the vectors keep their capacity across calls) and trimmed at the end.
+  const size_t max_out = text.size() + toks.size();
+  out->Reserve(max_out);
+  out->joins.clear();
+  char* oc = out->chars.get();
+  uint16_t* orun = out->runs.get();
+  uint32_t* ob = out->src_begin.get();
+  uint32_t* oe = out->src_end.get();
+  size_t o = 0;  // characters written
+  (void)num_items;
+  auto single = [&](size_t x) {
+    return !toks[x].plain && toks[x].e - toks[x].b == 1 && !it[toks[x].b].raw;
   };
-  for (uint32_t k : leet_pos) {
-    char c = items[k].c;
-    size_t next = k;
-    while (next < items.size() && !items[next].raw && IsLeet(items[next].c)) ++next;
-    bool next_word = next < items.size() && word_char(next);
-    bool prev_word = k > 0 && (word_char(k - 1) || (IsLeet(items[k - 1].c) && !items[k - 1].raw));
-    bool keep = (c == '!' || c == '*') ? (prev_word && next_word) : (next_word || prev_word);
-    if (!keep) items[k].c = ' ';
-  }
-  // Tokens.
-  struct Tok {
-    size_t b, e;  // item range
-    bool has_letter;
+  auto short_gap = [&](size_t x) {  // at most two code points, no line break
+    size_t gb = toks[x].src_e, ge = toks[x + 1].src_b;
+    if (ge - gb > 8) return false;
+    size_t points = 0;
+    for (size_t k = gb; k < ge; ++k) {
+      if (text[k] == '\n') return false;
+      points += (static_cast<unsigned char>(text[k]) & 0xC0) != 0x80;
+    }
+    return points <= 2;
   };
-  std::vector<Tok> toks;
-  toks.reserve(items.size() / 4 + 1);
-  for (size_t k = 0; k < items.size();) {
-    if (items[k].c == ' ' && !items[k].raw) {
-      ++k;
-      continue;
-    }
-    size_t s = k;
-    bool letter = false;
-    while (k < items.size() && !(items[k].c == ' ' && !items[k].raw)) {
-      letter |= !items[k].raw && (IsLetter(items[k].c) || IsLeet(items[k].c));
-      ++k;
-    }
-    toks.push_back(Tok{s, k, letter});
-  }
-  // Spaced-out letters ("f u c k", "f.u.c.k"): three or more one-letter tokens with short
-  // separator gaps (no line break) merge into one token.
-  std::vector<Tok> merged;
-  merged.reserve(toks.size());
+  auto glue_char = [&](size_t x) -> char {  // the one separator between toks[x] and toks[x+1]
+    size_t gb = toks[x].src_e;
+    return toks[x + 1].src_b - gb == 1 ? text[gb] : 0;
+  };
+  auto glued = [&](size_t x) {
+    char sep = glue_char(x);
+    return sep == '-' || sep == '.' || sep == '_' || sep == '*';
+  };
+  size_t join_begin = 0;  // output position where the current chain of joined words starts
+  size_t join_words = 0;
+  bool prev_joinable = false;  // the previous emitted token is glued by '-'/'_' to this one
   for (size_t t = 0; t < toks.size();) {
-    auto single = [&](size_t x) { return toks[x].e - toks[x].b == 1 && !items[toks[x].b].raw; };
-    auto short_gap = [&](size_t x) {  // gap between toks[x] and toks[x+1]
-      size_t gap = toks[x + 1].b - toks[x].e;
-      if (gap > 2) return false;
-      for (size_t k = toks[x].e; k < toks[x + 1].b; ++k) {
-        if (text[items[k].b] == '\n') return false;
-      }
-      return true;
-    };
-    auto glued = [&](size_t x) {  // one '-', '.', '_' or '*' between toks[x] and toks[x+1]
-      size_t gap = toks[x + 1].b - toks[x].e;
-      if (gap != 1) return false;
-      char sep = text[items[toks[x].e].b];
-      return sep == '-' || sep == '.' || sep == '_' || sep == '*';
-    };
     size_t u = t;
     while (u + 1 < toks.size() && single(u) && single(u + 1) && short_gap(u)) ++u;
-    size_t v = t;  // "s-lut", "f.uck": a lone letter glued to a word
+    size_t v = t;
     while (v + 1 < toks.size() && (single(v) || single(v + 1)) && glued(v)) ++v;
-    if (u - t + 1 < 3 && v > t) u = v;
-    if (u - t + 1 >= 3 || v > t) {
-      // Keep the letters only (drop separator items) by marking separators as dropped.
-      Tok m{toks[t].b, toks[u].e, false};
-      for (size_t x = t; x <= u; ++x) m.has_letter |= toks[x].has_letter;
-      for (size_t k = m.b; k < m.e; ++k) {
-        if (items[k].c == ' ' && !items[k].raw) items[k].c = 0;
-      }
-      merged.push_back(m);
-      t = u + 1;
+    if (u - t + 1 < 3) u = v > t ? v : t;
+    bool has_letter = false;
+    for (size_t x = t; x <= u; ++x) has_letter |= toks[x].has_letter;
+    if (o > 0) {
+      oc[o] = ' ';
+      orun[o] = 1;
+      ob[o] = oe[o - 1];
+      oe[o] = toks[t].src_b;
+      ++o;
+    }
+    size_t tok_out = o;
+    if (prev_joinable) {
+      ++join_words;
     } else {
-      merged.push_back(toks[t]);
-      ++t;
+      join_begin = tok_out;
+      join_words = 1;
     }
-  }
-  NormalizedText out;
-  out.chars.reserve(items.size());
-  out.runs.reserve(items.size());
-  out.src_begin.reserve(items.size());
-  out.src_end.reserve(items.size());
-  for (size_t t = 0; t < merged.size(); ++t) {
-    const Tok& tok = merged[t];
-    bool has_letter = tok.has_letter;
-    if (t > 0) {
-      out.chars.push_back(' ');
-      out.runs.push_back(1);
-      out.src_begin.push_back(items[merged[t - 1].e - 1].e());
-      out.src_end.push_back(items[tok.b].b);
-    }
-    bool first = true;
-    for (size_t k = tok.b; k < tok.e; ++k) {
-      const Item& it = items[k];
-      if (it.c == 0 && !it.raw) continue;  // dropped separator inside a merged token
-      char c = it.c;
-      if (!it.raw && has_letter) c = LeetLetter(c);
-      if (!first && !it.raw && out.chars.back() == c && out.runs.back() < 0xFFFF) {
-        ++out.runs.back();
-        out.src_end.back() = it.e();
+    const size_t first_out = o;  // repeated letters collapse within the (merged) token only
+    const std::array<char, 128>& leet = has_letter ? LeetTable() : IdentityTable();
+    const std::array<char, 128>& lower = AsciiFold();
+    for (size_t x = t; x <= u; ++x) {
+      const Tok& tk = toks[x];
+      if (tk.plain) {
+        for (uint32_t k = tk.src_b; k < tk.src_e; ++k) {
+          char c = lower[static_cast<unsigned char>(text[k])];
+          if (o > first_out && oc[o - 1] == c && orun[o - 1] < 0xFFFF) {
+            ++orun[o - 1];
+            oe[o - 1] = k + 1;
+            continue;
+          }
+          oc[o] = c;
+          orun[o] = 1;
+          ob[o] = k;
+          oe[o] = k + 1;
+          ++o;
+        }
         continue;
       }
-      first = false;
-      out.chars.push_back(c);
-      out.runs.push_back(1);
-      out.src_begin.push_back(it.b);
-      out.src_end.push_back(it.e());
+      for (size_t k = tk.b; k < tk.e; ++k) {
+        const Item& y = it[k];
+        char c = y.raw ? y.c : leet[static_cast<unsigned char>(y.c) & 0x7F];
+        if (o > first_out && !y.raw && oc[o - 1] == c && orun[o - 1] < 0xFFFF) {
+          ++orun[o - 1];
+          oe[o - 1] = y.e();
+          continue;
+        }
+        oc[o] = c;
+        orun[o] = 1;
+        ob[o] = y.b;
+        oe[o] = y.e();
+        ++o;
+      }
     }
+    char g = u + 1 < toks.size() ? glue_char(u) : 0;
+    prev_joinable = has_letter && (g == '-' || g == '_') && toks[u + 1].has_letter;
+    if (!prev_joinable && join_words >= 2) {
+      out->joins.emplace_back(static_cast<uint32_t>(join_begin), static_cast<uint32_t>(o));
+    }
+    t = u + 1;
   }
+  out->size = o;
+}
+
+}  // namespace
+
+NormalizedText NormalizeForMatching(std::string_view text) {
+  Scratch& sc = ThreadScratch();
+  Normalize(text, &sc, &sc.norm);
+  const NormBuf& b = sc.norm;
+  NormalizedText out;
+  out.chars.assign(b.chars.get(), b.size);
+  out.runs.assign(b.runs.get(), b.runs.get() + b.size);
+  out.src_begin.assign(b.src_begin.get(), b.src_begin.get() + b.size);
+  out.src_end.assign(b.src_end.get(), b.src_end.get() + b.size);
+  out.joins = b.joins;
   return out;
 }
 
@@ -406,13 +635,15 @@ absl::Status WordFilter::AddEntry(Entry e) {
   uint32_t id = static_cast<uint32_t>(entries_.size());
   bool managed = e.managed;
   entries_.push_back(std::move(e));
-  auto add = [&](const std::string& chars, const std::vector<uint16_t>& runs) {
-    patterns_.push_back(Pattern{id, runs});
+  auto add = [&](const std::string& chars, const std::vector<uint16_t>& runs,
+                 bool compound_only = false) {
+    patterns_.push_back(Pattern{id, runs, compound_only});
     matcher_.Add(chars, static_cast<uint32_t>(patterns_.size() - 1));
   };
   add(n.chars, n.runs);
+  bool one_word = n.chars.find(' ') == std::string::npos;
   // Phrases also match written as one word ("jerkoff", "pillowbiter").
-  if (managed && n.chars.find(' ') != std::string::npos && n.chars.size() >= 6) {
+  if (managed && !one_word && n.chars.size() >= 6) {
     std::string joined;
     std::vector<uint16_t> runs;
     for (size_t k = 0; k < n.chars.size(); ++k) {
@@ -426,8 +657,9 @@ absl::Status WordFilter::AddEntry(Entry e) {
     }
     add(joined, runs);
   }
+  if (!managed || !one_word) return absl::OkStatus();
   // Masked vowels ("f*ck", "sh*t"): one variant per vowel of words of four or more letters.
-  if (managed && n.chars.size() >= 4 && n.chars.find(' ') == std::string::npos) {
+  if (n.chars.size() >= 4) {
     for (size_t k = 1; k + 1 < n.chars.size(); ++k) {
       char c = n.chars[k];
       if (c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u') {
@@ -436,6 +668,22 @@ absl::Status WordFilter::AddEntry(Entry e) {
         add(v, n.runs);
       }
     }
+  }
+  // A final 'y' is often written 'i' ("ladyboi", "chinki").
+  if (n.chars.size() >= 5 && n.chars.back() == 'y' && n.runs.back() == 1) {
+    std::string v = n.chars;
+    v.back() = 'i';
+    if (v[v.size() - 2] != 'i') add(v, n.runs);
+  }
+  // Gerunds imply a stem ("knobbing" -> "knob"): the stem matches only inside a compound
+  // ("knobhead", "dumbknob"), since bare stems are often ordinary words ("finger", "peg").
+  size_t sz = n.chars.size();
+  if (sz >= 7 && n.chars.compare(sz - 3, 3, "ing") == 0 && n.runs[sz - 3] == 1 &&
+      n.runs[sz - 2] == 1 && n.runs[sz - 1] == 1) {
+    std::string stem = n.chars.substr(0, sz - 3);
+    std::vector<uint16_t> runs(n.runs.begin(), n.runs.begin() + (sz - 3));
+    if (runs.back() == 2) runs.back() = 1;  // consonant doubling: "knobbing"
+    if (stem.size() >= 4) add(stem, runs, /*compound_only=*/true);
   }
   return absl::OkStatus();
 }
@@ -467,80 +715,129 @@ absl::StatusOr<std::unique_ptr<WordFilter>> WordFilter::Create(
   return f;
 }
 
-std::vector<WordMatch> WordFilter::Find(std::string_view text) const {
-  NormalizedText n = NormalizeForMatching(text);
-  const std::string& s = n.chars;
-  struct Hit {
-    size_t b, e;  // normalised range
-    uint32_t entry;
-  };
-  std::vector<Hit> hits;
-  std::vector<uint32_t> token_begin_of, token_end_of;
-  matcher_.Scan(s, [&](size_t end, size_t len, uint32_t pid) {
-    size_t start = end - len;
-    const Pattern& p = patterns_[pid];
-    for (size_t k = 0; k < len; ++k) {
-      if (n.runs[start + k] < p.runs[k]) return true;
+bool WordFilter::Accept(std::string_view s, const uint16_t* runs, size_t start, size_t end,
+                        uint32_t pid) const {
+  const Pattern& p = patterns_[pid];
+  const size_t len = end - start;
+  bool managed = entries_[p.entry].managed;
+  // Repeated letters: a text run must be at least as long as the word's ("as" is not "ass"),
+  // except in long managed words, where a single letter for a double one is a misspelling
+  // ("jigaboo").
+  bool relax = managed && len >= 6;
+  for (size_t k = 0; k < len; ++k) {
+    uint16_t need = p.runs[k];
+    if (relax && need > 1) need = 1;
+    if (runs[start + k] < need) return false;
+  }
+  bool one_word = s.substr(start, len).find(' ') == std::string_view::npos;
+  bool compounds = managed && one_word && len >= 3;
+  // Token bounds, searched at most kMaxToken characters away (so a long token full of matches
+  // stays linear); a longer token is neither an allowed word nor a short affix.
+  constexpr size_t kMaxToken = 64;
+  constexpr size_t kMaxAffix = 16;  // longer than any suffix, tail or head
+  size_t tb = start;
+  while (tb > 0 && s[tb - 1] != ' ' && start - tb <= kMaxToken) --tb;
+  size_t te = end;
+  while (te < s.size() && s[te] != ' ' && te - end <= kMaxToken) ++te;
+  bool long_before = tb > 0 && s[tb - 1] != ' ';
+  bool long_after = te < s.size() && s[te] != ' ';
+  std::string_view before = s.substr(tb, start - tb);
+  std::string_view rest = s.substr(end, te - end);
+  Rest rest_kind = long_after || rest.size() > kMaxAffix
+                       ? Rest::kOther
+                       : ClassifyRest(rest, runs + end, compounds);
+  bool head = compounds && !long_before && !before.empty() && before.size() <= kMaxAffix &&
+              InList(before, std::begin(kCompoundHeads), std::end(kCompoundHeads));
+  bool left = before.empty() || head;
+  bool right = rest_kind != Rest::kOther;
+  if (p.compound_only) {
+    // A derived stem needs a compound part: a head before it, a tail after it, or a tail as
+    // the next word ("knob jockey").
+    bool tail = rest_kind == Rest::kTail;
+    if (!tail && rest_kind == Rest::kNone && te < s.size()) {
+      size_t nb = te + 1, ne = nb;
+      while (ne < s.size() && s[ne] != ' ' && ne - nb <= kMaxAffix) ++ne;
+      tail = ne - nb <= kMaxAffix && (ne == s.size() || s[ne] == ' ') &&
+             ClassifyRest(s.substr(nb, ne - nb), runs + nb, true) == Rest::kTail;
     }
-    bool managed = entries_[p.entry].managed;
-    bool one_word = std::string_view(s.data() + start, len).find(' ') == std::string_view::npos;
-    bool compounds = managed && one_word && len >= 3;
-    // Token bounds come from tables built once per text, so a long token full of matches
-    // stays linear.
-    if (token_begin_of.empty()) {
-      token_begin_of.resize(s.size());
-      token_end_of.resize(s.size());
-      uint32_t tb = 0;
-      for (size_t k = 0; k < s.size(); ++k) {
-        if (s[k] == ' ') tb = static_cast<uint32_t>(k + 1);
-        token_begin_of[k] = tb;
-      }
-      uint32_t te = static_cast<uint32_t>(s.size());
-      for (size_t k = s.size(); k-- > 0;) {
-        if (s[k] == ' ') te = static_cast<uint32_t>(k);
-        token_end_of[k] = te;
-      }
-    }
-    size_t token_begin = token_begin_of[start];
-    size_t token_end = token_end_of[end - 1];
-    constexpr size_t kMaxAffix = 16;  // longer than any suffix, tail or head
-    std::string_view before(s.data() + token_begin, start - token_begin);
-    std::string_view rest(s.data() + end, token_end - end);
-    // Letters after the match must each appear once to count as a suffix ("assess" is not
-    // "ass" + "es").
-    bool rest_single = rest.size() <= kMaxAffix;
-    for (size_t k = end; rest_single && k < token_end; ++k) rest_single = n.runs[k] == 1;
-    bool left =
-        before.empty() || (compounds && before.size() <= kMaxAffix &&
-                           InList(before, std::begin(kCompoundHeads), std::end(kCompoundHeads)));
-    bool right = rest.empty() || (rest_single && AllowedRest(rest, compounds));
-    if (!left && !right) return true;  // inside a longer word ("Scunthorpe")
-    if (!left || !right) {
-      std::string_view pat(s.data() + start, len);
-      bool stem = managed && InList(pat, std::begin(kCompoundStems), std::end(kCompoundStems));
-      if (!stem) return true;
-    }
-    std::string_view token(s.data() + token_begin, token_end - token_begin);
-    if (managed && token.size() <= 64 &&
+    if (!(head && right) && !(tail && left)) return false;
+  }
+  if (!left && !right) return false;  // inside a longer word ("Scunthorpe")
+  if (!left || !right) {
+    std::string_view pat = s.substr(start, len);
+    bool stem = managed && InList(pat, std::begin(kCompoundStems), std::end(kCompoundStems));
+    if (!stem) return false;
+  }
+  if (managed && !long_before && !long_after) {
+    std::string_view token = s.substr(tb, te - tb);
+    if (token.size() <= kMaxToken &&
         std::binary_search(allow_.begin(), allow_.end(), token, std::less<>())) {
-      return true;
+      return false;
     }
-    hits.push_back(Hit{start, end, p.entry});
+  }
+  return true;
+}
+
+std::vector<WordMatch> WordFilter::Find(std::string_view text) const {
+  Scratch& sc = ThreadScratch();
+  Normalize(text, &sc, &sc.norm);
+  const NormBuf& n = sc.norm;
+  std::vector<Hit>& hits = sc.hits;
+  hits.clear();
+  const std::string_view s(n.chars.get(), n.size);
+  matcher_.ForEachMatch(s, [&](size_t end, size_t len, uint32_t pid) {
+    if (Accept(s, n.runs.get(), end - len, end, pid)) {
+      hits.push_back(Hit{n.src_begin[end - len], n.src_end[end - 1], static_cast<uint32_t>(len),
+                         patterns_[pid].entry});
+    }
     return true;
   });
+  // Words glued by '-' or '_' ("knob-head", "she-male") are matched again as one word.
+  for (const auto& [jb, je] : n.joins) {
+    sc.joined.clear();
+    sc.joined_runs.clear();
+    sc.joined_b.clear();
+    sc.joined_e.clear();
+    for (size_t k = jb; k < je; ++k) {
+      char c = s[k];
+      if (c == ' ') continue;
+      if (!sc.joined.empty() && sc.joined.back() == c && static_cast<unsigned char>(c) < 0x80 &&
+          sc.joined_runs.back() + n.runs[k] <= 0xFFFF) {
+        sc.joined_runs.back() = static_cast<uint16_t>(sc.joined_runs.back() + n.runs[k]);
+        sc.joined_e.back() = n.src_end[k];
+        continue;
+      }
+      sc.joined.push_back(c);
+      sc.joined_runs.push_back(n.runs[k]);
+      sc.joined_b.push_back(n.src_begin[k]);
+      sc.joined_e.push_back(n.src_end[k]);
+    }
+    matcher_.ForEachMatch(sc.joined, [&](size_t end, size_t len, uint32_t pid) {
+      if (Accept(sc.joined, sc.joined_runs.data(), end - len, end, pid)) {
+        hits.push_back(Hit{sc.joined_b[end - len], sc.joined_e[end - 1], static_cast<uint32_t>(len),
+                           patterns_[pid].entry});
+      }
+      return true;
+    });
+  }
+  std::vector<WordMatch> out;
+  if (hits.empty()) return out;
+  if (hits.size() == 1) {
+    out.push_back(WordMatch{hits[0].b, hits[0].e, hits[0].entry});
+    return out;
+  }
   // Longest first, non-overlapping.
   std::sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) {
-    if (a.e - a.b != b.e - b.b) return a.e - a.b > b.e - b.b;
+    if (a.len != b.len) return a.len > b.len;
     return a.b < b.b;
   });
   std::map<size_t, size_t> taken;
-  std::vector<WordMatch> out;
   for (const Hit& h : hits) {
     auto it = taken.lower_bound(h.b);
     if (it != taken.end() && it->first < h.e) continue;
     if (it != taken.begin() && std::prev(it)->second > h.b) continue;
     taken.emplace(h.b, h.e);
-    out.push_back(WordMatch{n.src_begin[h.b], n.src_end[h.e - 1], h.entry});
+    out.push_back(WordMatch{h.b, h.e, h.entry});
   }
   std::sort(out.begin(), out.end(),
             [](const WordMatch& a, const WordMatch& b) { return a.begin < b.begin; });

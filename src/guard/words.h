@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -36,11 +37,14 @@ extern const size_t kNumManagedAllowWords;
 // NormalizedText is text after normalisation: lower-case ASCII letters/digits, '*' for a
 // masked letter, other letters as their UTF-8 bytes, single ' ' between tokens; each run of
 // one repeated ASCII character is stored once with its run length and source byte range.
+// `joins` lists [begin, end) ranges of `chars` that are words glued by '-' or '_'
+// ("knob-head"): the word filter also matches them with the separators removed.
 struct NormalizedText {
   std::string chars;
   std::vector<uint16_t> runs;
   std::vector<uint32_t> src_begin;
   std::vector<uint32_t> src_end;
+  std::vector<std::pair<uint32_t, uint32_t>> joins;
 };
 
 // NormalizeForMatching returns the normalised form of `text` (UTF-8; invalid bytes are
@@ -82,7 +86,12 @@ class WordFilter {
   struct Pattern {
     uint32_t entry;
     std::vector<uint16_t> runs;  // minimum run length per normalised character
+    bool compound_only;          // a stem derived from a listed word ("knob" from "knobbing")
   };
+  // Accept returns whether the pattern `pid` found at [start, end) of `s` (one token, or
+  // tokens separated by ' ') is a match under the boundary, inflection and compound rules.
+  bool Accept(std::string_view s, const uint16_t* runs, size_t start, size_t end,
+              uint32_t pid) const;
   absl::Status AddEntry(Entry e);
 
   std::vector<Entry> entries_;

@@ -1,5 +1,6 @@
 #include "guard/words.h"
 
+#include <random>
 #include <set>
 #include <string>
 
@@ -34,6 +35,38 @@ TEST(AhoCorasick, MatchesEveryOccurrenceLikeNaiveSearch) {
   EXPECT_EQ(got, want);
 }
 
+TEST(AhoCorasick, LargeAutomatonMatchesNaiveSearch) {
+  // 6,000 random 8-letter patterns need more than 32,768 nodes, so this exercises the 32-bit
+  // transition table (small automata use the 16-bit one, tested above).
+  std::mt19937 rng(7);
+  std::vector<std::string> pats;
+  AhoCorasick ac;
+  for (int i = 0; i < 6000; ++i) {
+    std::string p;
+    for (int k = 0; k < 8; ++k) p.push_back(static_cast<char>('a' + rng() % 26));
+    pats.push_back(p);
+    ac.Add(p, static_cast<uint32_t>(i));
+  }
+  ac.Build();
+  std::string text;
+  for (int k = 0; k < 500; ++k) {
+    text += pats[rng() % pats.size()].substr(rng() % 3);
+    text.push_back(static_cast<char>('a' + rng() % 26));
+  }
+  std::multiset<std::pair<size_t, uint32_t>> got, want;
+  ac.ForEachMatch(text, [&](size_t end, size_t len, uint32_t id) {
+    got.emplace(end - len, id);
+    return true;
+  });
+  for (size_t i = 0; i < pats.size(); ++i) {
+    for (size_t p = text.find(pats[i]); p != std::string::npos; p = text.find(pats[i], p + 1)) {
+      want.emplace(p, static_cast<uint32_t>(i));
+    }
+  }
+  EXPECT_FALSE(want.empty());
+  EXPECT_EQ(got, want);
+}
+
 TEST(Words, NormalisationDefeatsObfuscation) {
   auto f = WordFilter::Create({"darn", "heck off"}, /*managed_profanity=*/true);
   ASSERT_TRUE(f.ok()) << f.status();
@@ -52,6 +85,51 @@ TEST(Words, NormalisationDefeatsObfuscation) {
   EXPECT_EQ(Hits(w, "he passed the class"), std::vector<std::string>{});
   EXPECT_EQ(Hits(w, "a cocktail in Scunthorpe"), std::vector<std::string>{});
   EXPECT_EQ(Hits(w, "How do I kill a Python process?"), std::vector<std::string>{});
+}
+
+TEST(Words, CompoundsJoinsAndVariants) {
+  auto f = WordFilter::Create({}, /*managed_profanity=*/true);
+  ASSERT_TRUE(f.ok()) << f.status();
+  const WordFilter& w = **f;
+  // Words glued by '-' or '_' are also matched as one word ("shemale" is listed).
+  EXPECT_EQ(Hits(w, "a she-male"), std::vector<std::string>{"she-male"});
+  EXPECT_EQ(Hits(w, "a well-known fact"), std::vector<std::string>{});
+  // A stem derived from a listed gerund ("knobbing") matches only in a compound; the match
+  // is the listed part.
+  EXPECT_EQ(Hits(w, "you knobhead"), std::vector<std::string>{"knob"});
+  EXPECT_EQ(Hits(w, "you knob-gobbler"), std::vector<std::string>{"knob"});
+  EXPECT_EQ(Hits(w, "you knob jockey"), std::vector<std::string>{"knob"});
+  EXPECT_EQ(Hits(w, "turn the door knob"), std::vector<std::string>{});
+  EXPECT_EQ(Hits(w, "the fingerprint on the finger"), std::vector<std::string>{});
+  // A final 'y' written 'i', leetspeak inside the word.
+  EXPECT_EQ(Hits(w, "l@dyb0i"), std::vector<std::string>{"l@dyb0i"});
+  // Compound tails keep their own double letters ("gobbler").
+  EXPECT_EQ(Hits(w, "dickslapper"), std::vector<std::string>{"dick"});
+  // Compatibility letters: mathematical bold, circled, regional indicators, small capitals.
+  EXPECT_EQ(
+      Hits(w, "\xF0\x9D\x90\x9F\xF0\x9D\x90\xAE\xF0\x9D\x90\x9C\xF0\x9D\x90\xA4 it"),
+      std::vector<std::string>{"\xF0\x9D\x90\x9F\xF0\x9D\x90\xAE\xF0\x9D\x90\x9C\xF0\x9D\x90\xA4"});
+  EXPECT_EQ(NormalizeForMatching("\xE2\x93\x95\xE2\x93\xA4").chars, "fu");
+  EXPECT_EQ(NormalizeForMatching("\xF0\x9F\x87\xAB\xF0\x9F\x87\xBA").chars, "fu");
+  EXPECT_EQ(NormalizeForMatching("\xEA\x9C\xB0\xE1\xB4\x9C").chars, "fu");
+  // Punctuation around a word is not leetspeak.
+  EXPECT_EQ(Hits(w, "shit!"), std::vector<std::string>{"shit"});
+  EXPECT_EQ(Hits(w, "*sigh* fine!"), std::vector<std::string>{});
+}
+
+TEST(Words, NormalizedTextRecordsJoinsAndSourceRanges) {
+  NormalizedText n = NormalizeForMatching("Knob-Head ok");
+  EXPECT_EQ(n.chars, "knob head ok");
+  ASSERT_EQ(n.joins.size(), 1u);
+  EXPECT_EQ(n.joins[0].first, 0u);
+  EXPECT_EQ(n.joins[0].second, 9u);
+  ASSERT_EQ(n.src_begin.size(), n.chars.size());
+  EXPECT_EQ(n.src_begin[5], 5u);  // 'h' of "Head"
+  EXPECT_EQ(n.src_end[8], 9u);
+  // Plain ASCII words and words with other characters normalise the same way.
+  EXPECT_EQ(NormalizeForMatching("Hello W\xC3\xB6rld").chars, "helo world");
+  EXPECT_EQ(NormalizeForMatching("f u c k you").chars, "fuck you");
+  EXPECT_EQ(NormalizeForMatching("sooo good").runs[1], 3);
 }
 
 TEST(Words, LinearOnOneLongTokenFullOfMatches) {
