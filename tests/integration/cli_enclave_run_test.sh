@@ -191,7 +191,8 @@ check "missing image" 1 "$confide" enclave run --image "$work/nope.eif" --cpu-co
   --memory 512 --cid 18
 contains "missing image is named" "$work/err" "nope.eif"
 cp "$work/app.eif" "$work/corrupt.eif"
-printf '\xff' | dd of="$work/corrupt.eif" bs=1 seek=200 conv=notrunc status=none
+b=$(od -An -tu1 -j200 -N1 "$work/corrupt.eif" | tr -d ' ')  # flip all bits of one byte
+printf "\\$(printf %03o $((b ^ 255)))" | dd of="$work/corrupt.eif" bs=1 seek=200 conv=notrunc status=none
 check "corrupt image" 1 "$confide" enclave run --image "$work/corrupt.eif" --cpu-count 1 \
   --memory 512 --cid 18
 contains "corrupt image is named" "$work/err" "corrupt.eif"

@@ -66,7 +66,10 @@ if "$CONFIDE" decrypt $EP --context purpose=other --in "$T/pt.cfe" --out "$T/bac
 grep -q "context has another value for 'purpose'" "$T/err" || fail "wrong context: $(cat "$T/err")"
 [ ! -e "$T/back" ] || fail "output left after a refused decrypt"
 cp "$T/pt.cfe" "$T/bad.cfe"
-printf '\x00' | dd of="$T/bad.cfe" bs=1 seek=50000 conv=notrunc 2>/dev/null
+# Flip every bit of one byte (writing a constant would change nothing 1 time in 256).
+b=$(od -An -tu1 -j50000 -N1 "$T/bad.cfe" | tr -d ' ')
+printf "\\$(printf %03o $((b ^ 255)))" | dd of="$T/bad.cfe" bs=1 seek=50000 conv=notrunc 2>/dev/null
+cmp -s "$T/pt.cfe" "$T/bad.cfe" && fail "the tampering changed nothing"
 if "$CONFIDE" decrypt $EP --in "$T/bad.cfe" --out "$T/back" 2> "$T/err"; then fail "tampered decrypt succeeded"; fi
 grep -q "decryption failed" "$T/err" || fail "tampered: $(cat "$T/err")"
 [ ! -e "$T/back" ] || fail "output left after a failed decrypt"
