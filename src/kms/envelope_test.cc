@@ -17,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "kms/errors.h"
 #include "kms/internal/test_dir.h"
+#include "kms/internal/test_server.h"
 #include "kms/server.h"
 
 namespace confide::kms {
@@ -270,13 +271,7 @@ class EnvelopeKmsTest : public ::testing::Test {
     ASSERT_FALSE(d.dir.empty());
     dir_ = d.dir;
     ca_ = d.ca;
-    KmsServerConfig config;
-    config.listen_port = 0;
-    config.data_dir = dir_;
-    config.identities_path = dir_ + "/ids.toml";
-    config.trust_root_paths = {dir_ + "/root.pem"};
-    config.allow_simulation_root = true;
-    auto s = RunningKmsServer::Start(config);
+    auto s = internal::StartTestServer(dir_);
     ASSERT_TRUE(s.ok()) << s.status();
     server_ = std::move(*s);
     admin_ = MakeClient("AKIAADMIN00000000001", "admin-secret");

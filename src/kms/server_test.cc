@@ -15,6 +15,7 @@
 #include "crypto/rsa.h"
 #include "gtest/gtest.h"
 #include "kms/internal/test_dir.h"
+#include "kms/internal/test_server.h"
 #include "kms/sigv4.h"
 #include "nlohmann/json.hpp"
 
@@ -27,76 +28,26 @@ constexpr char kAccount[] = "111122223333";
 constexpr const char* kAdminArn = internal::kTestAdminArn;
 constexpr const char* kParentArn = internal::kTestParentArn;
 
-struct Reply {
-  int status = 0;
-  Json body;
-  std::string request_id;
-  std::string type() const { return body.value("__type", ""); }
-};
+using Reply = internal::TestReply;
 
 class KmsServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    internal::TestKmsDir d = internal::MakeTestKmsDir("kms_server");
-    ASSERT_FALSE(d.dir.empty());
-    dir_ = d.dir;
-    ca_ = d.ca;
-    StartServer();
+    kms_ = std::make_unique<internal::TestKmsServer>();
+    ASSERT_TRUE(kms_->ok());
+    dir_ = kms_->dir();
+    ca_ = kms_->ca();
     for (uint32_t i = 0; i < 16; ++i) pcrs_[i] = attest::ZeroPcr();
     pcrs_[0] = attest::MeasureBytes(AsBytes("the model server image"));
     rsa_.emplace(*crypto::RsaPrivateKey::Generate(2048));
   }
-  void TearDown() override {
-    server_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { kms_.reset(); }
 
-  void StartServer() {
-    KmsServerConfig config;
-    config.listen_port = 0;
-    config.data_dir = dir_;
-    config.identities_path = dir_ + "/ids.toml";
-    config.trust_root_paths = {dir_ + "/root.pem"};
-    config.allow_simulation_root = true;
-    auto s = RunningKmsServer::Start(config);
-    ASSERT_TRUE(s.ok()) << s.status();
-    server_ = std::move(*s);
-    client_ = std::make_unique<http::Client>("127.0.0.1", server_->port());
-  }
-
+  // Call is TestKmsServer::Call plus the checks every AWS JSON response must pass.
   Reply Call(const std::string& op, const Json& body, bool parent = false,
              const std::string& tamper = "") {
-    HttpRequest req;
-    req.method = "POST";
-    req.target = "/";
-    req.version = "HTTP/1.1";
-    req.headers.push_back({"Host", "127.0.0.1:" + std::to_string(server_->port())});
-    req.headers.push_back({"Content-Type", "application/x-amz-json-1.1"});
-    req.headers.push_back({"X-Amz-Target", "TrentService." + op});
-    std::string text = body.dump();
-    req.body.assign(text.begin(), text.end());
-    SigV4Credentials creds;
-    creds.access_key_id = parent ? "AKIAPARENT0000000001" : "AKIAADMIN00000000001";
-    creds.secret_access_key =
-        SecretBytes::CopyFrom(AsBytes(parent ? "parent-secret" : "admin-secret"));
-    SigV4SignOptions opts;
-    opts.region = "us-east-1";
-    opts.service = "kms";
-    opts.time = absl::Now();
-    EXPECT_TRUE(SignSigV4(req, creds, opts).ok());
-    http::Request hreq;
-    hreq.method = "POST";
-    hreq.target = "/";
-    for (const auto& h : req.headers) hreq.headers.Add(h.name, h.value);
-    hreq.body = tamper.empty() ? text : tamper;
-    auto resp = client_->Send(hreq);
-    EXPECT_TRUE(resp.ok()) << resp.status();
-    Reply r;
-    if (!resp.ok()) return r;
-    r.status = resp->status;
-    r.body = Json::parse(resp->body, nullptr, false);
-    EXPECT_EQ(resp->headers.Get("Content-Type").value_or(""), "application/x-amz-json-1.1");
-    r.request_id = std::string(resp->headers.Get("x-amzn-RequestId").value_or(""));
+    Reply r = kms_->Call(op, body, parent, tamper);
+    EXPECT_EQ(r.content_type, "application/x-amz-json-1.1");
     EXPECT_EQ(r.request_id.size(), 36u);
     return r;
   }
@@ -116,10 +67,9 @@ class KmsServerTest : public ::testing::Test {
     return base::Base64Encode(*d);
   }
 
+  std::unique_ptr<internal::TestKmsServer> kms_;
   std::string dir_;
   std::shared_ptr<attest::SimulationCa> ca_;
-  std::unique_ptr<RunningKmsServer> server_;
-  std::unique_ptr<http::Client> client_;
   attest::PcrMap pcrs_;
   std::optional<crypto::RsaPrivateKey> rsa_;
 };
@@ -220,9 +170,8 @@ TEST_F(KmsServerTest, DataKeysRandomAndStates) {
   EXPECT_EQ(Call("DescribeKey", {{"KeyId", id}}).body["KeyMetadata"]["KeyState"], "Disabled");
 
   // Everything survives a restart.
-  server_->Stop();
-  server_.reset();
-  StartServer();
+  kms_->Stop();
+  kms_->Start();
   EXPECT_EQ(Call("DescribeKey", {{"KeyId", id}}).body["KeyMetadata"]["KeyState"], "Disabled");
   ASSERT_EQ(Call("EnableKey", {{"KeyId", id}}).status, 200);
   EXPECT_EQ(Call("Decrypt", {{"CiphertextBlob", dk.body["CiphertextBlob"]}}).body["Plaintext"],
@@ -237,7 +186,7 @@ TEST_F(KmsServerTest, AuthenticationFailures) {
   unsigned_req.target = "/";
   unsigned_req.headers.Add("X-Amz-Target", "TrentService.ListKeys");
   unsigned_req.body = "{}";
-  auto resp = client_->Send(unsigned_req);
+  auto resp = kms_->client().Send(unsigned_req);
   ASSERT_TRUE(resp.ok());
   EXPECT_EQ(resp->status, 400);
   EXPECT_EQ(Json::parse(resp->body)["__type"], "MissingAuthenticationTokenException");
@@ -322,7 +271,7 @@ TEST_F(KmsServerTest, EveryRequestIsAudited) {
   std::string id = CreateKey();
   Call("Decrypt", {{"CiphertextBlob", "AAAA"}});  // denied/invalid: audited too
   Call("DescribeKey", {{"KeyId", id}}, true);     // parent: default policy allows only root
-  server_->Stop();
+  kms_->Stop();
   std::ifstream in(dir_ + "/audit.log");
   std::stringstream ss;
   ss << in.rdbuf();

@@ -22,9 +22,23 @@ namespace confide::kms::internal {
 struct TestReply {
   int status = 0;
   nlohmann::json body;
+  std::string request_id;    // x-amzn-RequestId
+  std::string content_type;  // Content-Type
   std::string type() const { return body.is_object() ? body.value("__type", "") : ""; }
   std::string message() const { return body.is_object() ? body.value("message", "") : ""; }
 };
+
+// StartTestServer starts a KMS on 127.0.0.1, port 0, over MakeTestKmsDir directory `dir`
+// (its identities, and its simulation root trusted).
+inline absl::StatusOr<std::unique_ptr<RunningKmsServer>> StartTestServer(const std::string& dir) {
+  KmsServerConfig config;
+  config.listen_port = 0;
+  config.data_dir = dir;
+  config.identities_path = dir + "/ids.toml";
+  config.trust_root_paths = {dir + "/root.pem"};
+  config.allow_simulation_root = true;
+  return RunningKmsServer::Start(config);
+}
 
 // TestKmsServer starts a server in a fresh test directory; Call signs and sends one request.
 class TestKmsServer {
@@ -44,15 +58,10 @@ class TestKmsServer {
   const std::string& dir() const { return dir_; }
   const std::shared_ptr<attest::SimulationCa>& ca() const { return ca_; }
   RunningKmsServer* server() { return server_.get(); }
+  http::Client& client() { return *client_; }
 
   void Start() {
-    KmsServerConfig config;
-    config.listen_port = 0;
-    config.data_dir = dir_;
-    config.identities_path = dir_ + "/ids.toml";
-    config.trust_root_paths = {dir_ + "/root.pem"};
-    config.allow_simulation_root = true;
-    auto s = RunningKmsServer::Start(config);
+    auto s = StartTestServer(dir_);
     EXPECT_TRUE(s.ok()) << s.status();
     if (!s.ok()) return;
     server_ = std::move(*s);
@@ -63,7 +72,10 @@ class TestKmsServer {
     server_.reset();
   }
 
-  TestReply Call(const std::string& op, const nlohmann::json& body, bool parent = false) {
+  // Call signs `body` for `op` as the admin (or the parent) and sends it — or, when `tamper` is
+  // not empty, sends `tamper` under the signature made for `body`.
+  TestReply Call(const std::string& op, const nlohmann::json& body, bool parent = false,
+                 const std::string& tamper = "") {
     HttpRequest req;
     req.method = "POST";
     req.target = "/";
@@ -86,13 +98,15 @@ class TestKmsServer {
     hreq.method = "POST";
     hreq.target = "/";
     for (const auto& h : req.headers) hreq.headers.Add(h.name, h.value);
-    hreq.body = text;
+    hreq.body = tamper.empty() ? text : tamper;
     auto resp = client_->Send(hreq);
     EXPECT_TRUE(resp.ok()) << resp.status();
     TestReply r;
     if (!resp.ok()) return r;
     r.status = resp->status;
     r.body = nlohmann::json::parse(resp->body, nullptr, false);
+    r.request_id = std::string(resp->headers.Get("x-amzn-RequestId").value_or(""));
+    r.content_type = std::string(resp->headers.Get("Content-Type").value_or(""));
     return r;
   }
 
