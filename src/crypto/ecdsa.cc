@@ -169,18 +169,22 @@ absl::StatusOr<EcdsaPublicKey> EcdsaPublicKey::FromUncompressedPoint(Curve curve
   return EcdsaPublicKey(curve, std::move(holder));
 }
 
+namespace {
+// SignatureDer returns `signature` as DER (converting raw r||s); Unauthenticated when a raw
+// signature has the wrong length for `curve`.
+absl::StatusOr<Bytes> SignatureDer(Curve curve, ByteSpan signature, SignatureFormat format) {
+  if (format != SignatureFormat::kRaw) return Bytes(signature.begin(), signature.end());
+  auto converted = EcdsaRawToDer(curve, signature);
+  if (!converted.ok()) return absl::UnauthenticatedError("ECDSA signature invalid: wrong length");
+  return converted;
+}
+}  // namespace
+
 absl::Status EcdsaPublicKey::Verify(ByteSpan message, ByteSpan signature,
                                     SignatureFormat format) const {
-  Bytes der_storage;
-  ByteSpan der = signature;
-  if (format == SignatureFormat::kRaw) {
-    auto converted = EcdsaRawToDer(curve_, signature);
-    if (!converted.ok()) {
-      return absl::UnauthenticatedError("ECDSA signature invalid: wrong length");
-    }
-    der_storage = *std::move(converted);
-    der = der_storage;
-  }
+  auto der_or = SignatureDer(curve_, signature, format);
+  if (!der_or.ok()) return der_or.status();
+  ByteSpan der = *der_or;
   internal::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, internal::Md(CurveHash(curve_)), nullptr,
                                    key_->get()) != 1) {
@@ -199,16 +203,9 @@ absl::Status EcdsaPublicKey::VerifyDigest(ByteSpan digest, ByteSpan signature,
   if (digest.size() != DigestLen(CurveHash(curve_))) {
     return absl::InvalidArgumentError("digest length does not match the curve's hash");
   }
-  Bytes der_storage;
-  ByteSpan der = signature;
-  if (format == SignatureFormat::kRaw) {
-    auto converted = EcdsaRawToDer(curve_, signature);
-    if (!converted.ok()) {
-      return absl::UnauthenticatedError("ECDSA signature invalid: wrong length");
-    }
-    der_storage = *std::move(converted);
-    der = der_storage;
-  }
+  auto der_or = SignatureDer(curve_, signature, format);
+  if (!der_or.ok()) return der_or.status();
+  ByteSpan der = *der_or;
   // Strict DER only (OpenSSL's ECDSA verify also re-encodes and compares; checked here too so the
   // rule does not depend on the OpenSSL version): a BER variant is not the same signature.
   if (!EcdsaDerToRaw(curve_, der).ok()) {
