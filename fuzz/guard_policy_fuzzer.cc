@@ -38,13 +38,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Check(g.ok() || g.status().code() == absl::StatusCode::kFailedPrecondition,
         "a parsed policy does not compile");
   if (!g.ok()) return 0;
-  GuardrailInput in;
-  in.guard_content = "Call ORD-123 at ann@example.com: which stock should I buy? It is 330 m.";
-  in.grounding_sources = {"The tower is 330 metres tall."};
-  in.query = "How tall is the tower?";
-  in.has_query = true;
+  GuardrailInput input;
+  input.guard_content = "Call ORD-123 at ann@example.com: which stock should I buy? It is 330 m.";
+  input.grounding_sources = {"The tower is 330 metres tall."};
+  input.query = "How tall is the tower?";
+  input.has_query = true;
   for (Source s : {Source::kInput, Source::kOutput}) {
-    GuardrailResult r = (*g)->Apply(in, s);
+    GuardrailResult r = (*g)->Apply(input, s);
     Check(r.intervened || r.output.empty(), "output without intervention");
     Check(!r.blocked || r.intervened, "blocked without intervention");
     for (const auto& f : r.grounding) Check(f.score >= 0 && f.score <= 1, "grounding score");
