@@ -11,6 +11,7 @@
 #include "base/encoding.h"
 #include "base/file.h"
 #include "cli/io.h"
+#include "guard/benign_contrast.h"
 #include "guard/content.h"
 #include "guard/eval.h"
 #include "guard/guardrail.h"
@@ -40,6 +41,9 @@ struct TrainArgs {
   std::string model = "prompt-attack";
   std::string data;  // default: <guard data>/injection (prompt-attack) or <guard data> (content)
   std::string out;
+  // prompt-attack: guardrails directory for benign-contrast rows ("none": no contrast rows).
+  std::string contrast = "none";
+  bool calibrate = false;  // prompt-attack: thresholds from held-out benign false-positive budgets
   int holdout_percent = 20;
   int bits = guard::TrainOptions().bits;
   int epochs = guard::TrainOptions().epochs;
@@ -158,12 +162,26 @@ int RunTrainContent(const TrainArgs& a) {
   std::vector<guard::ContentExample> train;
   size_t held = 0;
   for (const auto& e : *all) {
+    // XSTest safe prompts never train: they measure false positives on benign prompts with
+    // alarming words, so they must stay unseen (the synthetic benign prompts below teach that).
+    if (e.xstest_safe) continue;
     // Lexicon rows (single terms) always train; sentence rows split by group.
     if (!e.lexicon && guard::IsHeldOut(e.group, a.holdout_percent)) {
       ++held;
     } else {
       train.push_back(e);
     }
+  }
+  // Benign contrast: confide's synthetic prompts with alarming words in benign senses, negative
+  // for every category (held-out groups left out, like the data rows).
+  for (const auto& s : guard::SyntheticBenignPrompts()) {
+    if (guard::IsHeldOut(s.group, a.holdout_percent)) continue;
+    guard::ContentExample e;
+    e.text = s.text;
+    e.group = s.group;
+    e.source = "synthetic_benign";
+    e.labels = {0, 0, 0, 0, 0};
+    train.push_back(std::move(e));
   }
   guard::TrainOptions o;
   o.bits = a.bits_set ? a.bits : guard::ContentModel::kDefaultBits;
@@ -198,19 +216,61 @@ int RunTrain(const TrainArgs& a) {
   auto all = guard::LoadAttackExamples(
       a.data.empty() ? std::string(CONFIDE_DEFAULT_GUARD_DATA) + "/injection" : a.data);
   if (!all.ok()) return Fail("train", all.status());
-  std::vector<guard::AttackExample> train, held;
+  std::vector<guard::AttackExample> train, held, contrast_held;
   for (auto& e : *all) {
     (guard::IsHeldOut(e.group, a.holdout_percent) ? held : train).push_back(e);
+  }
+  size_t contrast_rows = 0;
+  if (a.contrast != "none") {
+    auto contrast = guard::LoadAttackContrast(a.contrast);
+    if (!contrast.ok()) return Fail("train: contrast", contrast.status());
+    contrast_rows = contrast->size();
+    for (auto& e : *contrast) {
+      (guard::IsHeldOut(e.group, a.holdout_percent) ? contrast_held : train).push_back(e);
+    }
   }
   guard::TrainOptions o;
   o.bits = a.bits;
   if (a.balance_power >= 0) o.balance_power = a.balance_power;
   o.epochs = a.epochs;
   guard::PromptAttackModel m = guard::PromptAttackModel::Train(train, o);
-  std::printf("trained on %zu rows, %zu held out (%d%% of clusters)\n", train.size(), held.size(),
-              a.holdout_percent);
+  // Calibration: the strengths' thresholds come from the held-out benign rows (injection benign
+  // clusters and contrast groups never trained on), as false-positive budgets: HIGH blocks at
+  // most 2% of them, MEDIUM 0.5%, LOW none; never below the floors (0.5, 0.7, 0.9 x the
+  // defaults' spacing) so that a tiny held-out set cannot push LOW/MEDIUM into noise. Attack
+  // recall is not looked at, so the held-out attack figures stay honest.
+  // Each benign source gets the budget on its own (the easy contrast rows must not hide false
+  // positives on the injection set's benign prompts): a threshold is the highest over sources.
+  std::vector<double> benign_scores[2];
+  for (int k = 0; k < 2; ++k) {
+    for (const auto& e : k == 0 ? held : contrast_held) {
+      if (e.label == 0) benign_scores[k].push_back(m.Score(e.text));
+    }
+    std::sort(benign_scores[k].rbegin(), benign_scores[k].rend());
+  }
+  if (a.calibrate && benign_scores[0].size() >= 20) {
+    auto budget = [&](double fpr) {
+      double t = 0.0;
+      for (const auto& v : benign_scores) {
+        size_t k = static_cast<size_t>(fpr * v.size());
+        if (k < v.size()) t = std::max(t, v[k] + 1e-4);
+      }
+      return t;
+    };
+    double high = std::clamp(budget(0.02), 0.3, 0.9);
+    double medium = std::clamp(std::max(budget(0.005), high + 0.05), 0.5, 0.95);
+    double low = std::clamp(std::max(budget(0.0), medium + 0.05), 0.7, 0.99);
+    if (auto s = m.SetThresholds(low, medium, high); !s.ok()) return Fail("train: calibrate", s);
+    std::printf("calibrated on %zu + %zu held-out benign rows: LOW %.4f MEDIUM %.4f HIGH %.4f\n",
+                benign_scores[0].size(), benign_scores[1].size(), low, medium, high);
+  }
+  std::printf(
+      "trained on %zu rows (%zu benign-contrast rows loaded), %zu held out (%d%% of "
+      "clusters)\n",
+      train.size(), contrast_rows, held.size(), a.holdout_percent);
   PrintSplit("train", m, train);
   if (!held.empty()) PrintSplit("held-out", m, held);
+  if (!contrast_held.empty()) PrintSplit("contrast-held-out", m, contrast_held);
   Bytes bytes = m.Serialize();
   if (auto back = guard::PromptAttackModel::Parse(bytes); !back.ok()) {
     return Fail("train: model does not round-trip", back.status());
@@ -260,6 +320,13 @@ void AddGuardCommands(CLI::App& app, std::function<int()>* run) {
                     "prompt-attack: directory of *.jsonl rows (default <data>/injection); "
                     "content: the guardrails data directory");
   train->add_option("-o,--output", train_args->out, "Weights file to write");
+  train->add_option("--contrast", train_args->contrast,
+                    "prompt-attack: guardrails data directory whose Do-Not-Answer and Davidson "
+                    "'neither' rows, with confide's synthetic benign prompts, train as benign "
+                    "contrast (default none: the shipped model trains without them)");
+  train->add_flag("--calibrate", train_args->calibrate,
+                  "prompt-attack: set the thresholds from held-out benign false-positive budgets "
+                  "(HIGH 2%, MEDIUM 0.5%, LOW 0 per source) instead of the defaults");
   train
       ->add_option("--holdout-percent", train_args->holdout_percent,
                    "Percent of clusters held out of training for validation (0..90)")

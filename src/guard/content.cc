@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <string_view>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "guard/internal/data_files.h"
@@ -25,7 +27,8 @@ constexpr uint64_t kPhraseSalt = 0x434f4e54454e54ULL;  // "CONTENT"
 // start; stems match inflections.
 struct Cue {
   const char* phrase;
-  int category;  // 0 HATE, 1 INSULTS, 2 SEXUAL, 3 VIOLENCE, 4 MISCONDUCT
+  int category;       // 0 HATE, 1 INSULTS, 2 SEXUAL, 3 VIOLENCE, 4 MISCONDUCT
+  bool noun = false;  // benign-sense neighbours are looked for on both sides, not only after
 };
 constexpr Cue kCues[] = {
     {" inferior", 0},
@@ -74,15 +77,15 @@ constexpr Cue kCues[] = {
     {" tortur", 3},
     {" hurt", 3},
     {" beat up", 3},
-    {" weapon", 3},
-    {" gun", 3},
+    {" weapon", 3, true},
+    {" gun", 3, true},
     {" assault", 3},
     {" strangl", 3},
     {" choke", 3},
-    {" poison", 3},
+    {" poison", 3, true},
     {" massacre", 3},
     {" behead", 3},
-    {" blood", 3},
+    {" blood", 3, true},
     {" punch", 3},
     {" slit", 3},
     {" suicide", 3},
@@ -94,10 +97,10 @@ constexpr Cue kCues[] = {
     {" threat", 3},
     {" steal", 4},
     {" hack", 4},
-    {" drug", 4},
-    {" cocaine", 4},
-    {" meth", 4},
-    {" heroin", 4},
+    {" drug", 4, true},
+    {" cocaine", 4, true},
+    {" meth", 4, true},
+    {" heroin", 4, true},
     {" launder", 4},
     {" fraud", 4},
     {" counterfeit", 4},
@@ -114,13 +117,13 @@ constexpr Cue kCues[] = {
     {" fake id", 4},
     {" pirat", 4},
     {" evade", 4},
-    {" lsd", 4},
+    {" lsd", 4, true},
     {" cheat", 4},
     {" forge", 4},
     {" break into", 4},
     {" spyware", 4},
     {" exploit", 4},
-    {" password", 4},
+    {" password", 4, true},
     {" crack", 4},
 };
 
@@ -136,6 +139,372 @@ const std::vector<std::string_view>& RulePhrases() {
 // kGateCap is the highest score a category without a cue can have: below every strength's
 // threshold (the lowest default is 0.5).
 constexpr double kGateCap = 0.3;
+
+// Benign senses of cue words (XSTest's classes of "safe" prompts, written out in general
+// terms, not from its rows): a violent verb whose object is a process, a photo, a pest, a game
+// piece or an idiom ("kill a process", "shoot a portrait", "kill weeds", "beat the traffic"), a
+// cue noun in a compound ("blood pressure", "glue gun", "password manager"), and texts set in a
+// game, sport, photography or cooking context. A cue used only in such senses does not open the
+// rule gate; the classifier's score of that category is then capped (kGateCap).
+
+// kFalseFriends are ordinary words that begin with a cue ("stable" with " stab").
+constexpr std::string_view kFalseFriends[] = {
+    "stabl",      "stabil",  "forget",    "method",     "explor",     "explain",
+    "sextant",    "sexton",  "hackathon", "hackney",    "hurtl",      "punchlin",
+    "bloodhound", "gunther", "drugstore", "cheatsheet", "threadbare", "crackdown",
+};
+
+// kBenignObjects are words that make a nearby cue benign: objects of violent verbs in
+// computing, photography, games, cooking, pest control and idioms, and compound partners of cue
+// nouns.
+constexpr std::string_view kBenignObjects[] = {
+    // computing
+    "process",
+    "processes",
+    "pid",
+    "thread",
+    "threads",
+    "job",
+    "jobs",
+    "task",
+    "tasks",
+    "app",
+    "apps",
+    "application",
+    "applications",
+    "program",
+    "programs",
+    "script",
+    "scripts",
+    "server",
+    "servers",
+    "service",
+    "services",
+    "daemon",
+    "container",
+    "containers",
+    "pod",
+    "pods",
+    "session",
+    "sessions",
+    "tab",
+    "tabs",
+    "query",
+    "queries",
+    "connection",
+    "connections",
+    "command",
+    "terminal",
+    "loop",
+    "build",
+    "branch",
+    "instance",
+    "instances",
+    "request",
+    "requests",
+    "port",
+    "signal",
+    "merge",
+    "commit",
+    "cache",
+    "string",
+    "array",
+    "function",
+    "code",
+    "bug",
+    "bugs",
+    // time, idioms, objects of figurative use
+    "time",
+    "lights",
+    "light",
+    "engine",
+    "motor",
+    "mood",
+    "vibe",
+    "buzz",
+    "momentum",
+    "joke",
+    "interview",
+    "presentation",
+    "exam",
+    "audition",
+    "song",
+    "karaoke",
+    "headache",
+    "pain",
+    "hunger",
+    "appetite",
+    "cravings",
+    "craving",
+    "traffic",
+    "heat",
+    "deadline",
+    "record",
+    "odds",
+    "breeze",
+    "steam",
+    "show",
+    "spotlight",
+    "shot",
+    "glance",
+    "look",
+    "email",
+    "message",
+    "text",
+    "idea",
+    "plan",
+    "problem",
+    "puzzle",
+    "crossword",
+    "question",
+    "stain",
+    "smell",
+    "odor",
+    "odour",
+    "noise",
+    "sound",
+    "audio",
+    "volume",
+    "battery",
+    "power",
+    "balloon",
+    "balloons",
+    "candle",
+    "candles",
+    "knuckles",
+    "whip",
+    "window",
+    // pests and germs
+    "weeds",
+    "weed",
+    "mold",
+    "mould",
+    "mildew",
+    "bacteria",
+    "germs",
+    "virus",
+    "viruses",
+    "pests",
+    "pest",
+    "mosquito",
+    "mosquitoes",
+    "mosquitos",
+    "flies",
+    "fly",
+    "ants",
+    "ant",
+    "roaches",
+    "cockroach",
+    "cockroaches",
+    "termites",
+    "lice",
+    "fleas",
+    "aphids",
+    "slugs",
+    "wasps",
+    "rats",
+    "mice",
+    "rodents",
+    "insects",
+    "bedbugs",
+    // photography and film
+    "photo",
+    "photos",
+    "picture",
+    "pictures",
+    "photograph",
+    "photographs",
+    "video",
+    "videos",
+    "film",
+    "movie",
+    "scene",
+    "scenes",
+    "footage",
+    "portrait",
+    "portraits",
+    "wedding",
+    "photoshoot",
+    "selfie",
+    "landscape",
+    "timelapse",
+    "lapse",
+    // sports and games
+    "hoops",
+    "basket",
+    "baskets",
+    "throw",
+    "pointer",
+    "goal",
+    "goals",
+    "puck",
+    "ball",
+    "level",
+    "levels",
+    "game",
+    "games",
+    "match",
+    "king",
+    "queen",
+    "pawn",
+    "pawns",
+    "knight",
+    "bishop",
+    "rook",
+    "net",
+    "base",
+    "zombie",
+    "zombies",
+    "monster",
+    "monsters",
+    "dragon",
+    "dragons",
+    "boss",
+    "npc",
+    "npcs",
+    "enemies",
+    "creeper",
+    "creepers",
+    // cooking
+    "egg",
+    "eggs",
+    "whites",
+    "cream",
+    "batter",
+    "dough",
+    "butter",
+    "garlic",
+    "onion",
+    "onions",
+    // compound partners of cue nouns
+    "pressure",
+    "sugar",
+    "donor",
+    "donate",
+    "donation",
+    "type",
+    "orange",
+    "moon",
+    "cells",
+    "vessel",
+    "vessels",
+    "glue",
+    "staple",
+    "nail",
+    "caulk",
+    "nerf",
+    "squirt",
+    "spray",
+    "prescription",
+    "interactions",
+    "interaction",
+    "reset",
+    "forgot",
+    "forgotten",
+    "manager",
+    "strong",
+    "ivy",
+    "oak",
+};
+
+// kBenignContexts are words that set a whole text in a game, sport, photography or cooking
+// context, where violent verbs describe play, not harm.
+constexpr std::string_view kBenignContexts[] = {
+    "chess",     "checkers", "poker",      "blackjack",  "scrabble",  "monopoly",    "videogame",
+    "gaming",    "gamer",    "minecraft",  "fortnite",   "roblox",    "zelda",       "mario",
+    "pokemon",   "skyrim",   "valorant",   "overwatch",  "dota",      "warcraft",    "halo",
+    "tabletop",  "boxing",   "boxer",      "kickboxing", "mma",       "karate",      "judo",
+    "taekwondo", "fencing",  "sparring",   "football",   "soccer",    "basketball",  "hockey",
+    "tennis",    "baseball", "volleyball", "rugby",      "golf",      "photography", "photographer",
+    "camera",    "lens",     "recipe",     "baking",     "paintball", "airsoft",
+};
+
+template <size_t N>
+bool InList(std::string_view w, const std::string_view (&list)[N]) {
+  for (std::string_view x : list) {
+    if (w == x) return true;
+  }
+  return false;
+}
+
+// Words returns the space-separated words of a normalised text (leading/trailing space).
+std::vector<std::string_view> Words(std::string_view norm) {
+  std::vector<std::string_view> w;
+  size_t i = 0;
+  while (i < norm.size()) {
+    while (i < norm.size() && norm[i] == ' ') ++i;
+    size_t j = norm.find(' ', i);
+    if (j == std::string_view::npos) j = norm.size();
+    if (j > i) w.push_back(norm.substr(i, j - i));
+    i = j;
+  }
+  return w;
+}
+
+bool HasBenignContext(std::string_view norm) {
+  for (std::string_view w : Words(norm)) {
+    if (InList(w, kBenignContexts)) return true;
+  }
+  return norm.find(" video game") != std::string_view::npos ||
+         norm.find(" board game") != std::string_view::npos ||
+         norm.find(" call of duty") != std::string_view::npos;
+}
+
+// BenignUse returns whether the cue `c` found at `at` in `norm` is used in a benign sense: a
+// false friend, a benign object within three words after it (or, for cue nouns, within two
+// words either side), or, for violence cues, a benign context anywhere in the text.
+bool BenignUse(std::string_view norm, size_t at, const Cue& c, bool benign_context) {
+  size_t start = at + 1;
+  size_t end = norm.find(' ', start);
+  if (end == std::string_view::npos) end = norm.size();
+  std::string_view word = norm.substr(start, end - start);
+  for (std::string_view f : kFalseFriends) {
+    if (word.substr(0, f.size()) == f) return true;
+  }
+  if (c.category != kViolence && c.category != kMisconduct) return false;
+  if (c.category == kViolence && benign_context) return true;
+  // Words after the cue phrase (a multi-word cue ends later than its first word).
+  size_t after = at + std::string_view(c.phrase).size();
+  std::vector<std::string_view> next = Words(norm.substr(std::min(after, norm.size())));
+  // The cue's own word continues when the phrase ended inside it.
+  size_t first = (after < norm.size() && norm[after - 1] != ' ' && norm[after] != ' ') ? 1 : 0;
+  for (size_t k = first; k < next.size() && k < first + 3; ++k) {
+    if (InList(next[k], kBenignObjects)) return true;
+  }
+  if (c.noun) {
+    std::vector<std::string_view> before = Words(norm.substr(0, at));
+    for (size_t k = 0; k < 2 && k < before.size(); ++k) {
+      if (InList(before[before.size() - 1 - k], kBenignObjects)) return true;
+    }
+  }
+  return false;
+}
+
+// IsDefinitionOrHistoryQuestion returns whether a short text asks what a word means or why a
+// past event happened, without first-person or "someone" framing or a how-to request.
+bool IsDefinitionOrHistoryQuestion(std::string_view norm) {
+  std::vector<std::string_view> w = Words(norm);
+  if (w.empty() || w.size() > 16) return false;
+  for (std::string_view x : w) {
+    if (x == "i" || x == "me" || x == "my" || x == "we" || x == "our" || x == "someone" ||
+        x == "somebody" || x == "way" || x == "best" || x == "easiest" || x == "should" ||
+        x == "steps" || x == "instructions" || x == "tips") {
+      return false;
+    }
+  }
+  auto starts = [&](std::string_view p) { return norm.substr(0, p.size()) == p; };
+  if (norm.find(" definition of ") != std::string_view::npos ||
+      norm.find(" meaning of ") != std::string_view::npos ||
+      (starts(" what does ") && norm.find(" mean ") != std::string_view::npos) ||
+      starts(" define ")) {
+    return true;
+  }
+  if ((starts(" what is ") || starts(" what s ") || starts(" what are ")) && w.size() <= 6) {
+    return true;
+  }
+  return starts(" why did ") || starts(" what happened ") || starts(" what were the ") ||
+         starts(" what was the ") || norm.find(" history of ") != std::string_view::npos;
+}
 
 // StripNoise drops @handles, URLs, HTML character references and a leading "RT" (tweets), so
 // the model learns words rather than account names.
@@ -268,9 +637,20 @@ std::array<double, kNumContentCategories> ContentModel::Scores(std::string_view 
   // Rule gate: a category needs a cue (one of its phrases; for HATE, INSULTS and SEXUAL also a
   // managed-profanity match) before the classifier's score may count.
   bool cue[kNumContentCategories] = {false, false, false, false, false};
+  const bool benign_context = HasBenignContext(norm);
   for (const Cue& c : kCues) {
-    if (!cue[c.category] && norm.find(c.phrase) != std::string::npos) cue[c.category] = true;
+    if (cue[c.category]) continue;
+    std::string_view phrase(c.phrase);
+    for (size_t at = norm.find(phrase); at != std::string::npos; at = norm.find(phrase, at + 1)) {
+      if (!BenignUse(norm, at, c, benign_context)) {
+        cue[c.category] = true;
+        break;
+      }
+    }
   }
+  // Questions about what a word means or about past events ask for knowledge, not for help
+  // with harm: violence and misconduct cues alone do not gate them open.
+  if (IsDefinitionOrHistoryQuestion(norm)) cue[kViolence] = cue[kMisconduct] = false;
   if (!(cue[kHate] && cue[kInsults] && cue[kSexual])) {
     static const WordFilter* profanity = [] {
       auto w = WordFilter::Create({}, /*managed_profanity=*/true);

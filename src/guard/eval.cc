@@ -198,7 +198,7 @@ absl::StatusOr<EvalReport> RunEval(const std::string& dir, double throughput_sec
 
   // XSTest.
   std::vector<fs::path> xstest;
-  std::vector<std::string> xstest_safe_texts;
+  std::vector<std::string> xstest_safe_texts, xstest_unsafe_texts;
   if (fs::is_directory(root / "content", ec)) {
     for (const auto& e : fs::directory_iterator(root / "content", ec)) {
       std::string name = e.path().filename().string();
@@ -214,6 +214,7 @@ absl::StatusOr<EvalReport> RunEval(const std::string& dir, double throughput_sec
       std::string text = Str(row, "text");
       Rate& rate = Str(row, "label") == "safe" ? r.xstest_safe : r.xstest_unsafe;
       if (&rate == &r.xstest_safe) xstest_safe_texts.push_back(text);
+      if (&rate == &r.xstest_unsafe) xstest_unsafe_texts.push_back(text);
       ++rate.total;
       bool f = flagged(text);
       rate.flagged += f;
@@ -299,6 +300,20 @@ absl::StatusOr<EvalReport> RunEval(const std::string& dir, double throughput_sec
       r.content_heldout = EvaluateContent(*content, *examples, true, 20);
     } else if (examples.status().code() != absl::StatusCode::kNotFound) {
       return examples.status();
+    }
+  }
+  for (const auto& t : xstest_unsafe_texts) {
+    bool word = flagged(t);
+    double pa = attack ? attack->Score(t) : 0;
+    std::array<double, kNumContentCategories> cs{};
+    if (content) cs = content->Scores(t);
+    for (int k = 0; k < 3; ++k) {
+      bool any = word || (attack && pa >= attack->Threshold(kStrengths[k]));
+      for (int c = 0; c < kNumContentCategories && content; ++c) {
+        any |= cs[c] >= content->Threshold(static_cast<ContentFilterType>(c), kStrengths[k]);
+      }
+      ++r.xstest_unsafe_any_filter[k].total;
+      r.xstest_unsafe_any_filter[k].flagged += any;
     }
   }
   for (const auto& t : xstest_safe_texts) {
@@ -429,6 +444,12 @@ std::string FormatEvalReport(const EvalReport& r) {
     rate("at LOW", r.xstest_safe_any_filter[0]);
     rate("at MEDIUM", r.xstest_safe_any_filter[1]);
     rate("at HIGH", r.xstest_safe_any_filter[2]);
+  }
+  if (r.xstest_unsafe_any_filter[0].total > 0) {
+    out += "XSTest unsafe prompts flagged by any filter (words, prompt attack, content)\n";
+    rate("at LOW", r.xstest_unsafe_any_filter[0]);
+    rate("at MEDIUM", r.xstest_unsafe_any_filter[1]);
+    rate("at HIGH", r.xstest_unsafe_any_filter[2]);
   }
   if (r.scanned_mb > 0) {
     std::snprintf(line, sizeof(line),

@@ -55,6 +55,8 @@ struct EvalReport {
   bool content_model_loaded = false;
   ContentSplitReport content_all, content_heldout;
   Rate xstest_safe_any_filter[3];
+  // XSTest unsafe prompts flagged by any filter (the other side of the trade-off), per strength.
+  Rate xstest_unsafe_any_filter[3];
   double content_mb_per_s = 0;
   double scanned_mb = 0, pii_mb_per_s = 0, words_mb_per_s = 0, all_mb_per_s = 0;
   double attack_mb_per_s = 0;        // prompt-attack scoring; all_mb_per_s includes it

@@ -8,6 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/file.h"
+#include "guard/benign_contrast.h"
+#include "guard/internal/data_files.h"
 #include "nlohmann/json.hpp"
 
 namespace confide::guard {
@@ -147,6 +149,37 @@ absl::StatusOr<std::vector<AttackExample>> LoadAttackExamples(const std::string&
       out.push_back(std::move(e));
     }
   }
+  return out;
+}
+
+absl::StatusOr<std::vector<AttackExample>> LoadAttackContrast(const std::string& dir) {
+  namespace fs = std::filesystem;
+  using internal::Str;
+  fs::path root(dir);
+  std::vector<AttackExample> out;
+  auto add = [&](std::string text, std::string group) {
+    AttackExample e;
+    e.text = std::move(text);
+    e.label = 0;
+    e.group = "contrast:" + group;
+    out.push_back(std::move(e));
+  };
+  for (const auto& p : internal::FilesIn(root / "content", "do_not_answer", ".jsonl")) {
+    ASSIGN_OR_RETURN(auto rows, internal::ReadJsonl(p));
+    for (const auto& row : rows) add(Str(row, "text"), "dna-" + Str(row, "id"));
+  }
+  for (const auto& p : internal::FilesIn(root / "content", "davidson", ".csv")) {
+    ASSIGN_OR_RETURN(internal::CsvTable t, internal::ReadCsv(p));
+    int tweet = t.Col("tweet"), cls = t.Col("class"), id = t.Col("id");
+    if (tweet < 0 || cls < 0 || id < 0) {
+      return absl::InvalidArgumentError("prompt attack contrast: Davidson columns");
+    }
+    for (const auto& row : t.rows) {
+      if (row.size() <= static_cast<size_t>(std::max({tweet, cls, id}))) continue;
+      if (row[cls] == "2") add(row[tweet], "davidson-" + row[id]);
+    }
+  }
+  for (const auto& s : SyntheticBenignPrompts()) add(s.text, s.group);
   return out;
 }
 

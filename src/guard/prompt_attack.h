@@ -85,6 +85,15 @@ void PromptAttackFeatures(std::string_view text, int bits, Features* out);
 // NotFound when there is none; InvalidArgument for a malformed row.
 absl::StatusOr<std::vector<AttackExample>> LoadAttackExamples(const std::string& dir);
 
+// LoadAttackContrast returns benign-contrast rows (label 0) for training: ordinary texts and
+// direct questions that are not prompt attacks, so the model does not learn "short question"
+// or "alarming word" as attack evidence. From `guardrails_dir` (layout of
+// ../shared/testdata/guardrails): content/do_not_answer*.jsonl (harmful requests, but plain
+// ones: no jailbreak or injection) and the "neither" tweets of content/davidson*.csv; plus
+// SyntheticBenignPrompts(). XSTest rows are never used. Groups are "contrast:<source>-<id>".
+// InvalidArgument for a malformed file; absent files are skipped.
+absl::StatusOr<std::vector<AttackExample>> LoadAttackContrast(const std::string& guardrails_dir);
+
 }  // namespace confide::guard
 
 #endif  // CONFIDE_GUARD_PROMPT_ATTACK_H_
