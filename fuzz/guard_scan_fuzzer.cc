@@ -53,8 +53,8 @@ const confide::guard::Guardrail& Anonymizer() {
   return *g;
 }
 
-const TopicMatcher& Topics() {
-  static const TopicMatcher m(
+const confide::guard::TopicMatcher& Topics() {
+  static const confide::guard::TopicMatcher m(
       {{"Investing", "Advice on which stocks or funds to buy.", {"Which stock should I buy?"}},
        {"Health", "Diagnosing illness from symptoms.", {}}});
   return m;
