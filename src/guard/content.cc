@@ -139,8 +139,9 @@ constexpr double kGateCap = 0.3;
 
 // StripNoise drops @handles, URLs, HTML character references and a leading "RT" (tweets), so
 // the model learns words rather than account names.
-std::string StripNoise(std::string_view t) {
-  std::string s;
+void StripNoiseInto(std::string_view t, std::string* out) {
+  std::string& s = *out;
+  s.clear();
   s.reserve(t.size());
   size_t i = 0;
   auto word_end = [&](size_t k) {
@@ -182,6 +183,11 @@ std::string StripNoise(std::string_view t) {
     s.push_back(c);
     ++i;
   }
+}
+
+std::string StripNoise(std::string_view t) {
+  std::string s;
+  StripNoiseInto(t, &s);
   return s;
 }
 
@@ -259,17 +265,21 @@ ContentModel ContentModel::Train(const std::vector<ContentExample>& examples,
 }
 
 std::array<double, kNumContentCategories> ContentModel::Scores(std::string_view text) const {
-  thread_local Features f;
-  f.clear();
-  std::string norm = NormaliseForFeatures(StripNoise(text));
-  HashedTextFeatures(norm, model_.bits(), RulePhrases(), kPhraseSalt, &f);
+  // Same features as ContentFeatures, without allocating per text.
+  static const TextFeaturizer* featurizer = new TextFeaturizer(RulePhrases(), kPhraseSalt);
+  thread_local std::string stripped, norm;
+  thread_local HashedFeatures f;
+  StripNoiseInto(text, &stripped);
+  NormaliseForFeaturesInto(stripped, &norm);
+  featurizer->Extract(norm, model_.bits(), &f);
   std::array<double, kNumContentCategories> out;
   model_.ScoreAll(f, out.data());
   // Rule gate: a category needs a cue (one of its phrases; for HATE, INSULTS and SEXUAL also a
-  // managed-profanity match) before the classifier's score may count.
+  // managed-profanity match) before the classifier's score may count. The phrases are the
+  // featurizer's, in kCues order, so its phrase_found is norm.find(c.phrase) != npos.
   bool cue[kNumContentCategories] = {false, false, false, false, false};
-  for (const Cue& c : kCues) {
-    if (!cue[c.category] && norm.find(c.phrase) != std::string::npos) cue[c.category] = true;
+  for (size_t r = 0; r < std::size(kCues); ++r) {
+    if (f.phrase_found(r)) cue[kCues[r].category] = true;
   }
   if (!(cue[kHate] && cue[kInsults] && cue[kSexual])) {
     static const WordFilter* profanity = [] {
