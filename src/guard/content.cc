@@ -508,8 +508,9 @@ bool IsDefinitionOrHistoryQuestion(std::string_view norm) {
 
 // StripNoise drops @handles, URLs, HTML character references and a leading "RT" (tweets), so
 // the model learns words rather than account names.
-std::string StripNoise(std::string_view t) {
-  std::string s;
+void StripNoiseInto(std::string_view t, std::string* out) {
+  std::string& s = *out;
+  s.clear();
   s.reserve(t.size());
   size_t i = 0;
   auto word_end = [&](size_t k) {
@@ -551,6 +552,11 @@ std::string StripNoise(std::string_view t) {
     s.push_back(c);
     ++i;
   }
+}
+
+std::string StripNoise(std::string_view t) {
+  std::string s;
+  StripNoiseInto(t, &s);
   return s;
 }
 
@@ -628,18 +634,25 @@ ContentModel ContentModel::Train(const std::vector<ContentExample>& examples,
 }
 
 std::array<double, kNumContentCategories> ContentModel::Scores(std::string_view text) const {
-  thread_local Features f;
-  f.clear();
-  std::string norm = NormaliseForFeatures(StripNoise(text));
-  HashedTextFeatures(norm, model_.bits(), RulePhrases(), kPhraseSalt, &f);
+  // Same features as ContentFeatures, without allocating per text.
+  static const TextFeaturizer* featurizer = new TextFeaturizer(RulePhrases(), kPhraseSalt);
+  thread_local std::string stripped, norm;
+  thread_local HashedFeatures f;
+  StripNoiseInto(text, &stripped);
+  NormaliseForFeaturesInto(stripped, &norm);
+  featurizer->Extract(norm, model_.bits(), &f);
   std::array<double, kNumContentCategories> out;
   model_.ScoreAll(f, out.data());
   // Rule gate: a category needs a cue (one of its phrases; for HATE, INSULTS and SEXUAL also a
-  // managed-profanity match) before the classifier's score may count.
+  // managed-profanity match) before the classifier's score may count. The phrases are the
+  // featurizer's, in kCues order, so its phrase_found is norm.find(c.phrase) != npos.
   bool cue[kNumContentCategories] = {false, false, false, false, false};
   const bool benign_context = HasBenignContext(norm);
-  for (const Cue& c : kCues) {
-    if (cue[c.category]) continue;
+  for (size_t r = 0; r < std::size(kCues); ++r) {
+    const Cue& c = kCues[r];
+    // The featurizer already knows whether the phrase occurs at all; only then look at where
+    // and in which sense.
+    if (cue[c.category] || !f.phrase_found(r)) continue;
     std::string_view phrase(c.phrase);
     for (size_t at = norm.find(phrase); at != std::string::npos; at = norm.find(phrase, at + 1)) {
       if (!BenignUse(norm, at, c, benign_context)) {

@@ -75,6 +75,9 @@ class ContentModel {
 
   int bits() const { return model_.bits(); }
 
+  // linear_model returns the underlying model (tests compare Score with the reference path).
+  const LinearModel& linear_model() const { return model_; }
+
  private:
   LinearModel model_;
 };

@@ -1,6 +1,7 @@
 #include "guard/linear_model.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -25,10 +26,72 @@ inline uint64_t Mix(uint64_t h) {
   return h;
 }
 
-void Emit(uint64_t h, uint32_t mask, Features* out) {
-  h = Mix(h);
-  out->emplace_back(static_cast<uint32_t>(h) & mask, (h >> 63) ? -1.0f : 1.0f);
+// KeyOf returns the HashedFeatures key of a feature whose mixed hash is `m`: the low bits as
+// the bucket, the top bit as the sign (set: -1).
+inline uint32_t KeyOf(uint64_t m, uint32_t mask) {
+  return (static_cast<uint32_t>(m) & mask) | (static_cast<uint32_t>(m >> 63) << 31);
 }
+inline uint32_t Key(uint64_t h, uint32_t mask) { return KeyOf(Mix(h), mask); }
+
+inline uint64_t Fnv(uint64_t h, unsigned char c) { return (h ^ c) * kFnvPrime; }
+
+// MaxNgramKeys bounds what NgramKeys writes for `len` bytes: at most three character n-grams
+// per position; a word takes at least one byte and the space after it, so at most len / 2 + 1
+// words and as many bigrams.
+inline size_t MaxNgramKeys(size_t len) { return 3 * len + 2 * (len / 2 + 1); }
+
+// NgramKeys writes the keys of the character 3..5-grams and then the word unigrams and bigrams
+// of `s` to out (room for MaxNgramKeys(s.size())), in HashedTextFeatures' order; returns how
+// many. One pass per part, no substrings: each gram's FNV-1a hash extends the previous one.
+size_t NgramKeys(std::string_view s, uint32_t mask, uint32_t* out) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  uint32_t* o = out;
+  size_t i = 0;
+  // Character 3..5-grams: the hash of the n-gram at i is FNV-1a over s[i..i+n), plus n - 1.
+  for (; i + 5 <= n; ++i) {
+    uint64_t h = Fnv(Fnv(Fnv(kFnvOffset, p[i]), p[i + 1]), p[i + 2]);
+    o[0] = Key(h + 2, mask);
+    h = Fnv(h, p[i + 3]);
+    o[1] = Key(h + 3, mask);
+    h = Fnv(h, p[i + 4]);
+    o[2] = Key(h + 4, mask);
+    o += 3;
+  }
+  for (; i + 3 <= n; ++i) {
+    uint64_t h = kFnvOffset;
+    for (size_t k = 0; k < 5 && i + k < n; ++k) {
+      h = Fnv(h, p[i + k]);
+      if (k >= 2) *o++ = Key(h + k, mask);
+    }
+  }
+  // Word unigrams and bigrams: words are the runs between single spaces after the first byte;
+  // stop at the first empty run or a run with no space after it.
+  uint64_t prev = 0;
+  i = 1;
+  while (i < n) {
+    const void* sp = std::memchr(p + i, ' ', n - i);
+    if (sp == nullptr) break;
+    size_t j = static_cast<size_t>(static_cast<const unsigned char*>(sp) - p);
+    if (j == i) break;
+    uint64_t h = kFnvOffset ^ 0x5757;
+    for (size_t k = i; k < j; ++k) h = Fnv(h, p[k]);
+    *o++ = Key(h ^ 0x1111, mask);
+    if (prev) *o++ = Key(prev * 31 + h, mask);
+    prev = h;
+    i = j + 1;
+  }
+  return static_cast<size_t>(o - out);
+}
+
+// IsFeatureByte is std::isalnum in the "C" locale, or any byte >= 0x80.
+constexpr std::array<bool, 256> kFeatureByte = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    t[c] = c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  }
+  return t;
+}();
 
 uint32_t ReadU32(const uint8_t* p) {
   return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
@@ -54,54 +117,104 @@ absl::Status Bad(std::string_view what, const char* why) {
 
 }  // namespace
 
-std::string NormaliseForFeatures(std::string_view text) {
-  std::string s;
-  s.reserve(text.size() + 2);
-  s.push_back(' ');
+void NormaliseForFeaturesInto(std::string_view text, std::string* out) {
+  // Write into a buffer sized for the worst case, then cut: no per-byte capacity checks.
+  out->resize(text.size() + 2);
+  char* d = out->data();
+  size_t k = 0;
+  d[k++] = ' ';
   for (unsigned char c : text) {
-    if (c >= 0x80 || std::isalnum(c)) {
-      s.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));
-    } else if (s.back() != ' ') {
-      s.push_back(' ');
+    if (kFeatureByte[c]) {
+      d[k++] = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    } else if (d[k - 1] != ' ') {
+      d[k++] = ' ';
     }
   }
-  if (s.back() != ' ') s.push_back(' ');
+  if (d[k - 1] != ' ') d[k++] = ' ';
+  out->resize(k);
+}
+
+std::string NormaliseForFeatures(std::string_view text) {
+  std::string s;
+  NormaliseForFeaturesInto(text, &s);
   return s;
 }
 
 void HashedTextFeatures(std::string_view s, int bits, const std::vector<std::string_view>& phrases,
                         uint64_t phrase_salt, Features* out) {
   const uint32_t mask = (1u << bits) - 1;
-  size_t start = out->size();
-  // Character 3..5-grams.
-  for (size_t i = 0; i + 3 <= s.size(); ++i) {
-    uint64_t h = kFnvOffset;
-    for (size_t n = 0; n < 5 && i + n < s.size(); ++n) {
-      h = (h ^ static_cast<unsigned char>(s[i + n])) * kFnvPrime;
-      if (n >= 2) Emit(h + n, mask, out);
-    }
-  }
-  // Word unigrams and bigrams.
-  uint64_t prev = 0;
-  size_t i = 1;
-  while (i < s.size()) {
-    size_t j = s.find(' ', i);
-    if (j == std::string_view::npos || j == i) break;
-    uint64_t h = kFnvOffset ^ 0x5757;
-    for (size_t k = i; k < j; ++k) h = (h ^ static_cast<unsigned char>(s[k])) * kFnvPrime;
-    Emit(h ^ 0x1111, mask, out);
-    if (prev) Emit(prev * 31 + h, mask, out);
-    prev = h;
-    i = j + 1;
-  }
+  std::vector<uint32_t> keys(MaxNgramKeys(s.size()) + phrases.size());
+  size_t n = NgramKeys(s, mask, keys.data());
   // Rule features.
   for (size_t r = 0; r < phrases.size(); ++r) {
-    if (s.find(phrases[r]) != std::string_view::npos) Emit(phrase_salt + r * 7919, mask, out);
+    if (s.find(phrases[r]) != std::string_view::npos) keys[n++] = Key(phrase_salt + r * 7919, mask);
   }
-  size_t n = out->size() - start;
   if (n == 0) return;
   float v = 1.0f / std::sqrt(static_cast<float>(n));
-  for (size_t k = start; k < out->size(); ++k) (*out)[k].second *= v;
+  for (size_t k = 0; k < n; ++k) {
+    out->emplace_back(keys[k] & ~HashedFeatures::kSignBit,
+                      (keys[k] & HashedFeatures::kSignBit) ? -1.0f * v : 1.0f * v);
+  }
+}
+
+TextFeaturizer::TextFeaturizer(const std::vector<std::string_view>& phrases, uint64_t phrase_salt) {
+  first_copy_.resize(phrases.size());
+  always_.assign(phrases.size(), 0);
+  phrase_hash_.resize(phrases.size());
+  for (size_t r = 0; r < phrases.size(); ++r) {
+    phrase_hash_[r] = Mix(phrase_salt + r * 7919);
+    size_t first = r;
+    for (size_t q = 0; q < r; ++q) {
+      if (phrases[q] == phrases[r]) {
+        first = q;
+        break;
+      }
+    }
+    first_copy_[r] = static_cast<uint32_t>(first);
+    if (phrases[r].empty()) {
+      always_[r] = 1;  // std::string_view::find("") finds it at 0
+    } else if (first == r) {
+      matcher_.Add(phrases[r], static_cast<uint32_t>(r));
+    }
+  }
+  matcher_.Build();
+}
+
+void TextFeaturizer::Extract(std::string_view s, int bits, HashedFeatures* out) const {
+  const uint32_t mask = (1u << bits) - 1;
+  const size_t np = phrase_hash_.size();
+  size_t need = MaxNgramKeys(s.size()) + np;
+  if (out->capacity_ < need) {
+    size_t cap = std::max(need, 2 * out->capacity_);
+    out->keys_.reset(new uint32_t[cap]);
+    out->capacity_ = cap;
+  }
+  uint32_t* keys = out->keys_.get();
+  size_t n = NgramKeys(s, mask, keys);
+  out->found_.assign(np, 0);
+  uint8_t* found = out->found_.data();
+  matcher_.ForEachMatch(s, [found](size_t, size_t, uint32_t id) {
+    found[id] = 1;
+    return true;
+  });
+  for (size_t r = 0; r < np; ++r) {
+    found[r] = always_[r] | found[first_copy_[r]];
+    if (found[r]) keys[n++] = KeyOf(phrase_hash_[r], mask);
+  }
+  out->size_ = n;
+}
+
+Features ToFeatures(const HashedFeatures& f) {
+  Features out;
+  if (f.size() == 0) return out;
+  float v = 1.0f / std::sqrt(static_cast<float>(f.size()));
+  out.reserve(f.size());
+  for (size_t k = 0; k < f.size(); ++k) {
+    uint32_t key = f.keys()[k];
+    out.emplace_back(key & ~HashedFeatures::kSignBit,
+                     (key & HashedFeatures::kSignBit) ? -1.0f * v : 1.0f * v);
+  }
+  return out;
 }
 
 absl::StatusOr<LinearModel> LinearModel::Parse(ByteSpan bytes, std::string_view magic,
@@ -178,6 +291,44 @@ void LinearModel::ScoreAll(const Features& f, double* out) const {
   for (const auto& [i, v] : f) {
     const float* w = &weights_[size_t(i) * heads_];
     for (int h = 0; h < heads_; ++h) z[h] += double(w[h]) * v;
+  }
+  for (int h = 0; h < heads_; ++h) out[h] = 1.0 / (1.0 + std::exp(-z[h]));
+}
+
+double LinearModel::Score(const HashedFeatures& f, int head) const {
+  double z = bias_[head];
+  const size_t n = f.size();
+  if (n > 0) {
+    // The value HashedTextFeatures stores: (+-1.0f) * (1.0f / sqrt(n)), exactly +-v.
+    const float v = 1.0f / std::sqrt(static_cast<float>(n));
+    const double pos = v, neg = -v;
+    const uint32_t* keys = f.keys();
+    const float* w = weights_.data() + head;
+    const size_t stride = static_cast<size_t>(heads_);
+    for (size_t k = 0; k < n; ++k) {
+      uint32_t key = keys[k];
+      double x = (key & HashedFeatures::kSignBit) ? neg : pos;
+      z += double(w[size_t(key & ~HashedFeatures::kSignBit) * stride]) * x;
+    }
+  }
+  return 1.0 / (1.0 + std::exp(-z));
+}
+
+void LinearModel::ScoreAll(const HashedFeatures& f, double* out) const {
+  double z[kMaxHeads];
+  for (int h = 0; h < heads_; ++h) z[h] = bias_[h];
+  const size_t n = f.size();
+  if (n > 0) {
+    const float v = 1.0f / std::sqrt(static_cast<float>(n));
+    const double pos = v, neg = -v;
+    const uint32_t* keys = f.keys();
+    const int heads = heads_;
+    for (size_t k = 0; k < n; ++k) {
+      uint32_t key = keys[k];
+      double x = (key & HashedFeatures::kSignBit) ? neg : pos;
+      const float* w = &weights_[size_t(key & ~HashedFeatures::kSignBit) * heads];
+      for (int h = 0; h < heads; ++h) z[h] += double(w[h]) * x;
+    }
   }
   for (int h = 0; h < heads_; ++h) out[h] = 1.0 / (1.0 + std::exp(-z[h]));
 }

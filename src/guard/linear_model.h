@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -13,12 +14,36 @@
 
 #include "base/bytes.h"
 #include "base/status.h"
+#include "guard/aho_corasick.h"
 #include "guard/policy.h"
 
 namespace confide::guard {
 
 // Features is a sparse feature vector: (bucket index, value) pairs, L2-normalised.
 using Features = std::vector<std::pair<uint32_t, float>>;
+
+// HashedFeatures is the fast form of a text's Features, filled by TextFeaturizer::Extract and
+// read by LinearModel::Score/ScoreAll: key(k) holds the k-th feature's bucket index in bits
+// 0..30 and its sign in bit 31 (set: -1). Every feature's value is sign / sqrt(size()) (the L2
+// normalisation of HashedTextFeatures), so values are not stored. Reuse one per thread: Extract
+// keeps the buffers, so it allocates only when a text is longer than any before. Not
+// thread-safe.
+class HashedFeatures {
+ public:
+  static constexpr uint32_t kSignBit = 0x80000000u;
+
+  size_t size() const { return size_; }
+  const uint32_t* keys() const { return keys_.get(); }
+  // phrase_found returns whether rule phrase r (in TextFeaturizer's order) occurs in the text.
+  bool phrase_found(size_t r) const { return found_[r] != 0; }
+
+ private:
+  friend class TextFeaturizer;
+  std::unique_ptr<uint32_t[]> keys_;  // not value-initialised: no memset per text
+  size_t capacity_ = 0;
+  size_t size_ = 0;
+  std::vector<uint8_t> found_;
+};
 
 // TrainOptions controls LinearModel::Train; the defaults produce the shipped prompt-attack
 // model.
@@ -73,6 +98,11 @@ class LinearModel {
   // ScoreAll writes the probability of every head into out[0..heads()).
   void ScoreAll(const Features& f, double* out) const;
 
+  // Score / ScoreAll on HashedFeatures extracted for this model's bits(): bit-identical to the
+  // Features overloads on the equivalent Features (same terms added in the same order).
+  double Score(const HashedFeatures& f, int head) const;
+  void ScoreAll(const HashedFeatures& f, double* out) const;
+
   // Threshold returns the score at or above which `strength` blocks for `head` (2.0 for kNone,
   // so that nothing blocks); thresholds fall as strength rises, so a lower strength blocks a
   // subset of what a higher one blocks.
@@ -107,6 +137,35 @@ class LinearModel {
 void HashedTextFeatures(std::string_view normalised, int bits,
                         const std::vector<std::string_view>& phrases, uint64_t phrase_salt,
                         Features* out);
+
+// TextFeaturizer computes HashedTextFeatures(normalised, bits, phrases, phrase_salt) as
+// HashedFeatures without allocating (after the buffers have grown) and finds the rule phrases
+// with one Aho-Corasick pass instead of one search per phrase. Immutable after construction;
+// Extract is const and thread-safe. Phrases are copied.
+class TextFeaturizer {
+ public:
+  TextFeaturizer(const std::vector<std::string_view>& phrases, uint64_t phrase_salt);
+
+  // Extract replaces out->keys with the features of `normalised` for a model of `bits` bits
+  // (kMinBits..kMaxBits of LinearModel), in HashedTextFeatures' order, and out->phrase_found
+  // with one flag per phrase.
+  void Extract(std::string_view normalised, int bits, HashedFeatures* out) const;
+
+  size_t num_phrases() const { return phrase_hash_.size(); }
+
+ private:
+  AhoCorasick matcher_;                // unique non-empty phrases, id = index of first copy
+  std::vector<uint32_t> first_copy_;   // phrase r -> index of the first equal phrase
+  std::vector<uint64_t> phrase_hash_;  // mixed hash of phrase r's feature
+  std::vector<uint8_t> always_;        // empty phrases occur in every text
+};
+
+// ToFeatures returns `f` as the Features HashedTextFeatures would have appended.
+Features ToFeatures(const HashedFeatures& f);
+
+// NormaliseForFeaturesInto is NormaliseForFeatures writing into *out (replacing it), so a
+// per-thread buffer can be reused.
+void NormaliseForFeaturesInto(std::string_view text, std::string* out);
 
 // NormaliseForFeatures returns `text` with ASCII letters lowered, ASCII non-alphanumerics
 // folded to one space, other bytes kept, and one space at each end.

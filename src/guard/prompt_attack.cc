@@ -21,6 +21,7 @@ extern const size_t kPromptAttackModelSize;
 namespace {
 
 constexpr std::string_view kMagic = "CFPA";
+constexpr uint64_t kPhraseSalt = 0x52554c45ULL;  // "RULE"
 
 // Rule features: phrases typical of jailbreaks and injections. They are features (their
 // weights are learned with the rest), not verdicts, so an ordinary prompt that happens to
@@ -65,7 +66,7 @@ const std::vector<std::string_view>& RulePhrases() {
 }
 
 void PromptAttackFeatures(std::string_view text, int bits, Features* out) {
-  HashedTextFeatures(NormaliseForFeatures(text), bits, RulePhrases(), 0x52554c45ULL, out);
+  HashedTextFeatures(NormaliseForFeatures(text), bits, RulePhrases(), kPhraseSalt, out);
 }
 
 absl::StatusOr<PromptAttackModel> PromptAttackModel::Parse(ByteSpan bytes) {
@@ -88,9 +89,12 @@ const PromptAttackModel* PromptAttackModel::Default() {
 }
 
 double PromptAttackModel::Score(std::string_view text) const {
-  thread_local Features f;
-  f.clear();
-  PromptAttackFeatures(text, model_.bits(), &f);
+  // Same features as PromptAttackFeatures, without allocating per text.
+  static const TextFeaturizer* featurizer = new TextFeaturizer(RulePhrases(), kPhraseSalt);
+  thread_local std::string norm;
+  thread_local HashedFeatures f;
+  NormaliseForFeaturesInto(text, &norm);
+  featurizer->Extract(norm, model_.bits(), &f);
   return model_.Score(f, 0);
 }
 

@@ -72,6 +72,9 @@ class PromptAttackModel {
 
   int bits() const { return model_.bits(); }
 
+  // linear_model returns the underlying model (tests compare Score with the reference path).
+  const LinearModel& linear_model() const { return model_; }
+
  private:
   // LOW 0.95, MEDIUM 0.85, HIGH 0.70; chosen on the held-out split (docs/guardrails.md).
   LinearModel model_;
