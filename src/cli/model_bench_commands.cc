@@ -267,7 +267,7 @@ absl::StatusOr<LlamaBenchFigures> ParseLlamaBenchJson(const std::string& json) {
     return absl::InvalidArgumentError("llama-bench output is not a JSON array");
   }
   LlamaBenchFigures f;
-  bool have_pp = false, have_tg = false;
+  bool have_tg = false;
   for (const nlohmann::json& test : doc) {
     if (!test.is_object()) return absl::InvalidArgumentError("llama-bench test is not an object");
     auto number = [&](const char* key, double* out) {
@@ -290,7 +290,6 @@ absl::StatusOr<LlamaBenchFigures> ParseLlamaBenchJson(const std::string& json) {
     f.threads = static_cast<int>(threads);
     if (n_prompt > 0 && n_gen == 0) {
       f.pp_tps = avg, f.pp_stddev = stddev, f.pp_tokens = static_cast<int>(n_prompt);
-      have_pp = true;
     } else if (n_prompt == 0 && n_gen > 0) {
       f.tg_tps = avg, f.tg_stddev = stddev, f.tg_tokens = static_cast<int>(n_gen);
       have_tg = true;
