@@ -1,6 +1,9 @@
 #include "cli/model_commands.h"
 
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdio>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -10,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "base/file.h"
+#include "llm/convert.h"
 #include "llm/generate.h"
 #include "llm/gguf.h"
 #include "llm/mapped_file.h"
@@ -237,6 +241,66 @@ int RunSynth(const SynthArgs& a) {
   return 0;
 }
 
+// TerminalProgress returns a ProgressFn that redraws one line on stderr when stderr is a
+// terminal (and does nothing otherwise, so logs and pipes stay clean).
+llm::ProgressFn TerminalProgress(const std::string& verb) {
+  if (::isatty(2) == 0) return {};
+  return [verb](size_t done, size_t total, const std::string& what) {
+    std::fprintf(stderr, "\r\033[K%s [%zu/%zu] %s", verb.c_str(), done, total, what.c_str());
+    if (done == total) std::fprintf(stderr, "\n");
+    std::fflush(stderr);
+  };
+}
+
+struct QuantizeArgs {
+  std::string in, out, type;
+};
+
+int RunQuantize(const QuantizeArgs& a) {
+  auto type = llm::QuantizableType(a.type);
+  if (!type.ok()) {
+    std::cerr << "error: --type: " << type.status().message() << "\n";
+    return 2;
+  }
+  auto mapped = llm::MappedFile::Open(a.in);
+  if (!mapped.ok()) return Fail("opening the model", mapped.status());
+  auto f = llm::GgufFile::Parse(mapped->bytes());
+  if (!f.ok()) return Fail("reading GGUF", f.status());
+  auto bytes = llm::QuantizeGguf(*f, *type, TerminalProgress("quantizing"));
+  if (!bytes.ok()) return Fail("quantizing", bytes.status());
+  if (auto s = base::WriteFileAtomic(a.out, *bytes); !s.ok()) return Fail("writing the output", s);
+  std::cerr << "wrote " << bytes->size() << " bytes to " << a.out << "\n";
+  return 0;
+}
+
+struct ConvertArgs {
+  std::string checkpoint, tokenizer, out, type = "f32";
+};
+
+int RunConvert(const ConvertArgs& a) {
+  auto type = llm::QuantizableType(a.type);
+  if (!type.ok()) {
+    std::cerr << "error: --type: " << type.status().message() << "\n";
+    return 2;
+  }
+  auto ckpt = llm::MappedFile::Open(a.checkpoint);
+  if (!ckpt.ok()) return Fail("opening the checkpoint", ckpt.status());
+  auto tok = llm::MappedFile::Open(a.tokenizer);
+  if (!tok.ok()) return Fail("opening the tokenizer", tok.status());
+  auto bytes = llm::ConvertLlama2c(ckpt->bytes(), tok->bytes(), TerminalProgress("converting"));
+  if (!bytes.ok()) return Fail("converting", bytes.status());
+  if (*type != llm::GgmlType::kF32) {
+    auto f = llm::GgufFile::Parse(*bytes);
+    if (!f.ok()) return Fail("reading the converted GGUF", f.status());
+    auto q = llm::QuantizeGguf(*f, *type, TerminalProgress("quantizing"));
+    if (!q.ok()) return Fail("quantizing", q.status());
+    *bytes = std::move(*q);
+  }
+  if (auto s = base::WriteFileAtomic(a.out, *bytes); !s.ok()) return Fail("writing -o", s);
+  std::cerr << "wrote " << bytes->size() << " bytes to " << a.out << "\n";
+  return 0;
+}
+
 }  // namespace
 
 void AddModelCommands(CLI::App& app, std::function<int()>* run) {
@@ -288,6 +352,32 @@ void AddModelCommands(CLI::App& app, std::function<int()>* run) {
   synth->add_option("--seed", synth_args->seed, "Random seed");
   synth->add_option("-o,--out", synth_args->out, "Output GGUF file")->required();
   synth->callback([run, synth_args] { *run = [synth_args] { return RunSynth(*synth_args); }; });
+
+  auto quantize_args = std::make_shared<QuantizeArgs>();
+  CLI::App* quantize = model->add_subcommand(
+      "quantize",
+      "Re-encode a GGUF model's F32/F16/BF16 matrices as another type (norms and other 1-D "
+      "tensors stay F32, as llama.cpp keeps them)");
+  quantize->add_option("input", quantize_args->in, "Input GGUF file")->required();
+  quantize->add_option("output", quantize_args->out, "Output GGUF file")->required();
+  quantize->add_option("--type", quantize_args->type, "q8_0, q4_0, q5_0, f16, bf16 or f32")
+      ->required();
+  quantize->callback(
+      [run, quantize_args] { *run = [quantize_args] { return RunQuantize(*quantize_args); }; });
+
+  auto convert_args = std::make_shared<ConvertArgs>();
+  CLI::App* convert = model->add_subcommand(
+      "convert", "Convert a llama2.c checkpoint and its tokenizer file into a GGUF model");
+  convert->add_option("--llama2c", convert_args->checkpoint, "llama2.c checkpoint (legacy format)")
+      ->required();
+  convert->add_option("--tokenizer", convert_args->tokenizer, "llama2.c tokenizer file (tok*.bin)")
+      ->required();
+  convert->add_option("-o,--out", convert_args->out, "Output GGUF file")->required();
+  convert->add_option("--type", convert_args->type,
+                      "Matrix type of the output: f32 (default, as stored), f16, bf16, q8_0, "
+                      "q4_0 or q5_0");
+  convert->callback(
+      [run, convert_args] { *run = [convert_args] { return RunConvert(*convert_args); }; });
 }
 
 }  // namespace confide::cli

@@ -335,6 +335,10 @@ uint16_t F32ToF16(float f) {
 }
 
 void QuantizeRowQ8_0(std::span<const float> x, std::span<uint8_t> out) {
+  if (internal::UseAvx2Kernels()) {
+    internal::Avx2QuantizeRowQ8_0(x.data(), x.size(), out.data());
+    return;
+  }
   const size_t nb = x.size() / kQ8_0BlockElems;
   for (size_t b = 0; b < nb; ++b) {
     const float* xb = x.data() + b * kQ8_0BlockElems;
@@ -467,6 +471,54 @@ void MatVecRowsQ8_0(const WeightView& w, std::span<const uint8_t> xq, std::span<
   }
   for (size_t r = row_begin; r < row_end; ++r) {
     out[r] = dot(w.data + r * w.row_bytes, xq.data(), w.cols);
+  }
+}
+
+namespace {
+// Rows of a tile: kTileRows weight rows (a few KiB each) stay in L1/L2 while every group of
+// tokens passes over them, and each group's activations stay in L1 for the tile.
+constexpr size_t kTileRows = 16;
+constexpr size_t kTokenGroup = 4;
+}  // namespace
+
+void MatMulRows(const WeightView& w, std::span<const float> x, size_t x_stride, size_t num_tokens,
+                std::span<float> out, size_t out_stride, size_t row_begin, size_t row_end) {
+  for (size_t r0 = row_begin; r0 < row_end; r0 += kTileRows) {
+    const size_t r1 = std::min(row_end, r0 + kTileRows);
+    for (size_t t = 0; t < num_tokens; ++t) {
+      MatVecRows(w, x.subspan(t * x_stride, w.cols), out.subspan(t * out_stride), r0, r1);
+    }
+  }
+}
+
+void MatMulRowsQ8_0(const WeightView& w, std::span<const uint8_t> xq, size_t xq_stride,
+                    size_t num_tokens, std::span<float> out, size_t out_stride, size_t row_begin,
+                    size_t row_end) {
+  const size_t row_q8_bytes = w.cols / kQ8_0BlockElems * kQ8_0BlockBytes;
+  if (!internal::UseAvx2Kernels()) {
+    for (size_t r0 = row_begin; r0 < row_end; r0 += kTileRows) {
+      const size_t r1 = std::min(row_end, r0 + kTileRows);
+      for (size_t t = 0; t < num_tokens; ++t) {
+        MatVecRowsQ8_0(w, xq.subspan(t * xq_stride, row_q8_bytes), out.subspan(t * out_stride), r0,
+                       r1);
+      }
+    }
+    return;
+  }
+  void (*mat)(const uint8_t*, const uint8_t*, size_t, size_t, size_t, float*, size_t) =
+      w.type == GgmlType::kQ4_0   ? internal::Avx2MatQ4_0Q8_0
+      : w.type == GgmlType::kQ5_0 ? internal::Avx2MatQ5_0Q8_0
+                                  : internal::Avx2MatQ8_0Q8_0;
+  for (size_t r0 = row_begin; r0 < row_end; r0 += kTileRows) {
+    const size_t r1 = std::min(row_end, r0 + kTileRows);
+    for (size_t t = 0; t < num_tokens; t += kTokenGroup) {
+      const size_t group = std::min(kTokenGroup, num_tokens - t);
+      const uint8_t* x = xq.data() + t * xq_stride;
+      for (size_t r = r0; r < r1; ++r) {
+        mat(w.data + r * w.row_bytes, x, xq_stride, group, w.cols, &out[t * out_stride + r],
+            out_stride);
+      }
+    }
   }
 }
 

@@ -86,6 +86,21 @@ bool SupportsQ8Activations(GgmlType type);
 void MatVecRowsQ8_0(const WeightView& w, std::span<const uint8_t> xq, std::span<float> out,
                     size_t row_begin, size_t row_end);
 
+// MatMulRows computes rows [row_begin, row_end) of W x_t for `num_tokens` activation rows x_t
+// (x_t = x[t * x_stride, t * x_stride + w.cols)), writing out[t * out_stride + r]: a prompt's
+// tokens as one matrix, each block of weight rows read once for all of them. Every value is
+// bit-identical to MatVecRows's for that row and token alone. Does not allocate.
+void MatMulRows(const WeightView& w, std::span<const float> x, size_t x_stride, size_t num_tokens,
+                std::span<float> out, size_t out_stride, size_t row_begin, size_t row_end);
+
+// MatMulRowsQ8_0 is MatMulRows with the activations already quantised to Q8_0 (row t at
+// xq[t * xq_stride], w.cols/32 blocks) for the weight types of SupportsQ8Activations; the AVX2
+// kernels decode each weight block once for up to four tokens. Every value is bit-identical to
+// MatVecRowsQ8_0's for that row and token alone.
+void MatMulRowsQ8_0(const WeightView& w, std::span<const uint8_t> xq, size_t xq_stride,
+                    size_t num_tokens, std::span<float> out, size_t out_stride, size_t row_begin,
+                    size_t row_end);
+
 // KernelSetName returns the dot-product kernels MatVecRows / MatVecRowsQ8_0 use now:
 // "avx2/fma/f16c" when the CPU has them (chosen at run time), else "portable".
 const char* KernelSetName();

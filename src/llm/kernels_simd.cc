@@ -198,6 +198,145 @@ CONFIDE_AVX2 float Avx2DotQ5_0Q8_0(const uint8_t* w, const uint8_t* x, size_t n)
   return HorizontalSum(acc);
 }
 
+namespace {
+
+// Block decoders for the multi-row kernels: Quants returns the 32 signed quants of a weight
+// block exactly as the single-row kernels above compute them; kTwoAccumulators says whether
+// that kernel alternates two accumulators between even and odd blocks.
+struct Q8Block {
+  static constexpr size_t kBytes = kQ8Bytes;
+  static constexpr bool kTwoAccumulators = true;
+  CONFIDE_AVX2 static __m256i Quants(const uint8_t* blk) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2));
+  }
+};
+struct Q4Block {
+  static constexpr size_t kBytes = kQ4Bytes;
+  static constexpr bool kTwoAccumulators = true;
+  CONFIDE_AVX2 static __m256i Quants(const uint8_t* blk) {
+    return _mm256_sub_epi8(UnpackNibbles(blk + 2), _mm256_set1_epi8(8));
+  }
+};
+struct Q5Block {
+  static constexpr size_t kBytes = kQ5Bytes;
+  static constexpr bool kTwoAccumulators = false;
+  CONFIDE_AVX2 static __m256i Quants(const uint8_t* blk) {
+    uint32_t qh;
+    std::memcpy(&qh, blk + 2, 4);
+    return _mm256_or_si256(UnpackNibbles(blk + 6),
+                           _mm256_andnot_si256(ExpandBits(qh), _mm256_set1_epi8(0xF0 - 256)));
+  }
+};
+
+// MatStep adds block b of the weight row times block b of each of the N activation rows into
+// acc[t]: SignedDot split so that |q| is computed once for all rows.
+template <typename Block, int N>
+CONFIDE_AVX2 inline void MatStep(const uint8_t* w, const uint8_t* x, size_t x_stride, size_t b,
+                                 __m256* acc) {
+  const uint8_t* wb = w + b * Block::kBytes;
+  const __m256i q = Block::Quants(wb);
+  const __m256i abs_q = _mm256_sign_epi8(q, q);
+  const float dw = HalfToFloat(wb);
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int t = 0; t < N; ++t) {
+    const uint8_t* xb = x + t * x_stride + b * kQ8Bytes;
+    const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 2));
+    const __m256i pairs = _mm256_maddubs_epi16(abs_q, _mm256_sign_epi8(xv, q));
+    acc[t] = BlockStep(acc[t], dw * HalfToFloat(xb), _mm256_madd_epi16(pairs, ones));
+  }
+}
+
+template <typename Block, int N>
+CONFIDE_AVX2 void MatRow(const uint8_t* w, const uint8_t* x, size_t x_stride, size_t n, float* out,
+                         size_t out_stride) {
+  const size_t nb = n / 32;
+  __m256 acc0[N], acc1[N];
+  for (int t = 0; t < N; ++t) acc0[t] = acc1[t] = _mm256_setzero_ps();
+  size_t b = 0;
+  if constexpr (Block::kTwoAccumulators) {
+    for (; b + 2 <= nb; b += 2) {
+      MatStep<Block, N>(w, x, x_stride, b, acc0);
+      MatStep<Block, N>(w, x, x_stride, b + 1, acc1);
+    }
+  }
+  for (; b < nb; ++b) MatStep<Block, N>(w, x, x_stride, b, acc0);
+  for (int t = 0; t < N; ++t) {
+    out[t * out_stride] = Block::kTwoAccumulators ? HorizontalSum(_mm256_add_ps(acc0[t], acc1[t]))
+                                                  : HorizontalSum(acc0[t]);
+  }
+}
+
+template <typename Block>
+CONFIDE_AVX2 void MatRows(const uint8_t* w, const uint8_t* x, size_t x_stride, size_t num_tokens,
+                          size_t n, float* out, size_t out_stride) {
+  switch (num_tokens) {
+    case 1:
+      return MatRow<Block, 1>(w, x, x_stride, n, out, out_stride);
+    case 2:
+      return MatRow<Block, 2>(w, x, x_stride, n, out, out_stride);
+    case 3:
+      return MatRow<Block, 3>(w, x, x_stride, n, out, out_stride);
+    default:
+      return MatRow<Block, 4>(w, x, x_stride, n, out, out_stride);
+  }
+}
+
+}  // namespace
+
+CONFIDE_AVX2 void Avx2MatQ8_0Q8_0(const uint8_t* w, const uint8_t* x, size_t x_stride,
+                                  size_t num_tokens, size_t n, float* out, size_t out_stride) {
+  MatRows<Q8Block>(w, x, x_stride, num_tokens, n, out, out_stride);
+}
+CONFIDE_AVX2 void Avx2MatQ4_0Q8_0(const uint8_t* w, const uint8_t* x, size_t x_stride,
+                                  size_t num_tokens, size_t n, float* out, size_t out_stride) {
+  MatRows<Q4Block>(w, x, x_stride, num_tokens, n, out, out_stride);
+}
+CONFIDE_AVX2 void Avx2MatQ5_0Q8_0(const uint8_t* w, const uint8_t* x, size_t x_stride,
+                                  size_t num_tokens, size_t n, float* out, size_t out_stride) {
+  MatRows<Q5Block>(w, x, x_stride, num_tokens, n, out, out_stride);
+}
+
+CONFIDE_AVX2 void Avx2QuantizeRowQ8_0(const float* x, size_t n, uint8_t* out) {
+  const __m256 sign_bit = _mm256_set1_ps(-0.0f);
+  const __m256 half = _mm256_set1_ps(0.5f);
+  const __m256 one = _mm256_set1_ps(1.0f);
+  for (size_t b = 0; b < n / 32; ++b) {
+    const float* xb = x + b * 32;
+    __m256 v[4];
+    __m256 amax = _mm256_setzero_ps();
+    for (int k = 0; k < 4; ++k) {
+      v[k] = _mm256_loadu_ps(xb + 8 * k);
+      amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign_bit, v[k]));
+    }
+    // Horizontal max (order-free, so equal to the portable loop's).
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    const float d = _mm_cvtss_f32(m) / 127.0f;
+    const float id = d != 0 ? 1.0f / d : 0.0f;
+    uint8_t* blk = out + b * kQ8Bytes;
+    const uint16_t dh = static_cast<uint16_t>(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT));
+    std::memcpy(blk, &dh, 2);
+    __m256i q[4];
+    for (int k = 0; k < 4; ++k) {
+      // lround: truncate, then step away from zero when the dropped part is at least a half
+      // (v - trunc(v) is exact for |v| < 2^23).
+      const __m256 s = _mm256_mul_ps(v[k], _mm256_set1_ps(id));
+      const __m256 t = _mm256_round_ps(s, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+      const __m256 frac = _mm256_andnot_ps(sign_bit, _mm256_sub_ps(s, t));
+      const __m256 step = _mm256_or_ps(_mm256_and_ps(s, sign_bit), one);
+      const __m256 r = _mm256_add_ps(t, _mm256_and_ps(_mm256_cmp_ps(frac, half, _CMP_GE_OQ), step));
+      q[k] = _mm256_cvtps_epi32(r);
+    }
+    // Pack 32 int32 to 32 int8 in order (packs work per 128-bit lane; permute restores order).
+    const __m256i p01 = _mm256_packs_epi32(q[0], q[1]);
+    const __m256i p23 = _mm256_packs_epi32(q[2], q[3]);
+    __m256i p = _mm256_packs_epi16(p01, p23);
+    p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(blk + 2), p);
+  }
+}
+
 #else  // !CONFIDE_HAVE_AVX2_KERNELS
 
 bool HaveAvx2Kernels() { return false; }
@@ -206,6 +345,10 @@ float Avx2DotF16(const uint8_t*, const float*, size_t) { return 0; }
 float Avx2DotQ8_0Q8_0(const uint8_t*, const uint8_t*, size_t) { return 0; }
 float Avx2DotQ4_0Q8_0(const uint8_t*, const uint8_t*, size_t) { return 0; }
 float Avx2DotQ5_0Q8_0(const uint8_t*, const uint8_t*, size_t) { return 0; }
+void Avx2MatQ8_0Q8_0(const uint8_t*, const uint8_t*, size_t, size_t, size_t, float*, size_t) {}
+void Avx2MatQ4_0Q8_0(const uint8_t*, const uint8_t*, size_t, size_t, size_t, float*, size_t) {}
+void Avx2MatQ5_0Q8_0(const uint8_t*, const uint8_t*, size_t, size_t, size_t, float*, size_t) {}
+void Avx2QuantizeRowQ8_0(const float*, size_t, uint8_t*) {}
 
 #endif  // CONFIDE_HAVE_AVX2_KERNELS
 

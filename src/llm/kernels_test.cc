@@ -439,5 +439,92 @@ TEST(KernelsTest, RopeMatchesNaiveReference) {
   }
 }
 
+// The quantiser of the SIMD path gives the portable path's bytes exactly, ties included (x * id
+// landing on k + 0.5 rounds away from zero, as lround does).
+TEST(KernelsTest, SimdQuantizeQ8_0MatchesPortableBytes) {
+  if (!internal::HaveAvx2Kernels()) GTEST_SKIP() << "no AVX2/FMA/F16C on this CPU or build";
+  std::mt19937 rng(21);
+  for (int trial = 0; trial < 50; ++trial) {
+    std::vector<float> x = RandomVec(rng, 32 * 24, trial % 2 ? 100.0f : 0.01f);
+    std::fill(x.begin() + 64, x.begin() + 96, 0.0f);  // all-zero block
+    // A block whose scale is exactly 1 (max 127) holding halves: every x * id is k + 0.5.
+    for (size_t i = 0; i < 32; ++i) x[128 + i] = static_cast<float>(i) - 15.5f;
+    x[128] = 127.0f;
+    x[160] = -127.0f;
+    for (size_t i = 1; i < 32; ++i) x[160 + i] = -static_cast<float>(i) - 0.5f;
+    Bytes simd(x.size() / 32 * 34), portable(simd.size());
+    QuantizeRowQ8_0(x, simd);
+    internal::SetPortableKernelsForTesting(true);
+    QuantizeRowQ8_0(x, portable);
+    internal::SetPortableKernelsForTesting(false);
+    ASSERT_EQ(simd, portable) << trial;
+  }
+}
+
+// Batched products (a prompt's tokens as one matrix) give exactly the per-token products, for
+// every weight type, token count (groups of four and remainders) and kernel set.
+TEST(KernelsTest, MatMulMatchesPerTokenMatVecExactly) {
+  std::mt19937 rng(22);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (bool portable : {false, true}) {
+    internal::SetPortableKernelsForTesting(portable);
+    for (GgmlType type : {GgmlType::kF32, GgmlType::kF16, GgmlType::kBF16, GgmlType::kQ8_0,
+                          GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ4_K, GgmlType::kQ6_K}) {
+      const bool k_quant = type == GgmlType::kQ4_K || type == GgmlType::kQ6_K;
+      const size_t cols = k_quant ? 512 : 96, rows = 37;
+      Bytes data;
+      if (k_quant) {
+        const size_t block_bytes = type == GgmlType::kQ4_K ? 144 : 210;
+        data.resize(rows * cols / 256 * block_bytes);
+        for (auto& v : data) v = static_cast<uint8_t>(byte(rng));
+        for (size_t b = 0; b < data.size() / block_bytes; ++b) {
+          const uint16_t d = F32ToF16(0.01f), dmin = F32ToF16(0.002f);
+          std::memcpy(&data[b * block_bytes + (type == GgmlType::kQ4_K ? 0 : 208)], &d, 2);
+          if (type == GgmlType::kQ4_K) std::memcpy(&data[b * block_bytes + 2], &dmin, 2);
+        }
+      } else {
+        data = Encode(type, RandomVec(rng, rows * cols));
+      }
+      const WeightView w{type, data.data(), rows, cols, data.size() / rows};
+      for (size_t tokens : {1u, 2u, 3u, 4u, 5u, 8u, 11u}) {
+        const size_t x_stride = cols + 32, out_stride = rows + 3;  // strides wider than rows
+        std::vector<float> x = RandomVec(rng, tokens * x_stride, 2.0f);
+        std::vector<float> batched(tokens * out_stride, -1.0f), single(rows);
+        MatMulRows(w, x, x_stride, tokens, batched, out_stride, 0, rows);
+        for (size_t t = 0; t < tokens; ++t) {
+          MatVecRows(w, std::span<const float>(x).subspan(t * x_stride, cols), single, 0, rows);
+          for (size_t r = 0; r < rows; ++r) {
+            ASSERT_EQ(batched[t * out_stride + r], single[r])
+                << GgmlTypeName(type) << " float t=" << t << " r=" << r << " p=" << portable;
+          }
+        }
+        if (!SupportsQ8Activations(type)) continue;
+        const size_t q_bytes = cols / 32 * 34, xq_stride = q_bytes + 34;
+        Bytes xq(tokens * xq_stride);
+        for (size_t t = 0; t < tokens; ++t) {
+          QuantizeRowQ8_0(std::span<const float>(x).subspan(t * x_stride, cols),
+                          std::span<uint8_t>(xq).subspan(t * xq_stride, q_bytes));
+        }
+        // Rows 5..30 only: a partial range, as a thread's share is.
+        std::fill(batched.begin(), batched.end(), -1.0f);
+        MatMulRowsQ8_0(w, xq, xq_stride, tokens, batched, out_stride, 5, 30);
+        for (size_t t = 0; t < tokens; ++t) {
+          MatVecRowsQ8_0(w, std::span<const uint8_t>(xq).subspan(t * xq_stride, q_bytes), single, 0,
+                         rows);
+          for (size_t r = 0; r < rows; ++r) {
+            if (r < 5 || r >= 30) {
+              ASSERT_EQ(batched[t * out_stride + r], -1.0f) << "wrote outside its rows";
+              continue;
+            }
+            ASSERT_EQ(batched[t * out_stride + r], single[r])
+                << GgmlTypeName(type) << " q8 t=" << t << " r=" << r << " p=" << portable;
+          }
+        }
+      }
+    }
+  }
+  internal::SetPortableKernelsForTesting(false);
+}
+
 }  // namespace
 }  // namespace confide::llm

@@ -213,20 +213,22 @@ absl::Status Model::Init(const ModelOptions& options) {
   }
 
   RunState& s = state_;
-  s.x.assign(c.dim, 0);
-  s.xb.assign(c.dim, 0);
-  s.xq.assign(c.q_dim(), 0);
-  s.q.assign(c.q_dim(), 0);
-  s.k.assign(c.kv_dim(), 0);
-  s.v.assign(c.kv_dim(), 0);
-  s.hb.assign(c.hidden_dim, 0);
-  s.hb2.assign(c.hidden_dim, 0);
+  const size_t batch = std::clamp<size_t>(options.batch_size, 1, 512);
+  s.batch = batch;
+  s.x.assign(batch * c.dim, 0);
+  s.xb.assign(batch * c.dim, 0);
+  s.xq.assign(batch * c.q_dim(), 0);
+  s.q.assign(batch * c.q_dim(), 0);
+  s.k.assign(batch * c.kv_dim(), 0);
+  s.v.assign(batch * c.kv_dim(), 0);
+  s.hb.assign(batch * c.hidden_dim, 0);
+  s.hb2.assign(batch * c.hidden_dim, 0);
   s.att.assign(c.num_heads * c.context_length, 0);
   s.logits.assign(c.vocab_size, 0);
   kv_cache_ = options.kv_cache;
   quantize_activations_ = options.quantize_activations;
   const size_t widest = std::max({c.dim, c.q_dim(), c.hidden_dim});
-  s.xq8.assign((widest + kQ8_0BlockElems - 1) / kQ8_0BlockElems * kQ8_0BlockBytes, 0);
+  s.xq8.assign(batch * ((widest + kQ8_0BlockElems - 1) / kQ8_0BlockElems * kQ8_0BlockBytes), 0);
   pool_ = std::make_unique<ThreadPool>(std::clamp<size_t>(options.num_threads, 1, 256));
   const size_t cache_elems = c.num_layers * c.context_length * c.kv_dim();
   if (kv_cache_ == KvCacheType::kF32) {
@@ -239,38 +241,43 @@ absl::Status Model::Init(const ModelOptions& options) {
   return absl::OkStatus();
 }
 
-void Model::MatVec(const WeightView& w, std::span<const float> x, std::span<float> out) {
-  MatVecShared(x, {MatVecJob{&w, out}});
-}
-
-void Model::MatVecShared(std::span<const float> x, std::initializer_list<MatVecJob> jobs) {
+void Model::MatMulShared(const float* x, size_t x_stride, size_t num_tokens,
+                         std::initializer_list<MatJob> jobs) {
   bool any_q8 = false;
-  size_t total_rows = 0;
-  for (const MatVecJob& j : jobs) {
+  size_t total_rows = 0, cols = 0;
+  for (const MatJob& j : jobs) {
     any_q8 = any_q8 || SupportsQ8Activations(j.w->type);
     total_rows += j.w->rows;
+    cols = j.w->cols;
   }
   const bool q8 = quantize_activations_ && any_q8;
-  std::span<uint8_t> xq;
+  // Q8_0/Q4_0/Q5_0 rows have cols % 32 == 0 (checked by the reader), so x quantises whole
+  // blocks; every job shares x, so once per token is enough.
+  const size_t q8_stride = cols / kQ8_0BlockElems * kQ8_0BlockBytes;
+  std::span<const uint8_t> xq;
   if (q8) {
-    // Q8_0/Q4_0/Q5_0 rows have cols % 32 == 0 (checked by the reader), so x quantises whole
-    // blocks; every job shares x, so once is enough.
-    xq = std::span<uint8_t>(state_.xq8.data(), x.size() / kQ8_0BlockElems * kQ8_0BlockBytes);
-    QuantizeRowQ8_0(x, xq);
+    for (size_t t = 0; t < num_tokens; ++t) {
+      QuantizeRowQ8_0(std::span<const float>(x + t * x_stride, cols),
+                      std::span<uint8_t>(state_.xq8.data() + t * q8_stride, q8_stride));
+    }
+    xq = std::span<const uint8_t>(state_.xq8.data(), num_tokens * q8_stride);
   }
+  const std::span<const float> xs(x, (num_tokens - 1) * x_stride + cols);
   // Chunks of 16 rows keep each thread on whole cache lines of the output; every matrix here
   // has a multiple of 16 rows or is the last job, so chunks rarely straddle two outputs.
   pool_->ParallelFor(
       total_rows,
       [&](size_t begin, size_t end) {
         size_t base = 0;
-        for (const MatVecJob& j : jobs) {
+        for (const MatJob& j : jobs) {
           const size_t lo = std::max(begin, base), hi = std::min(end, base + j.w->rows);
           if (lo < hi) {
+            const std::span<float> out(j.out, (num_tokens - 1) * j.out_stride + j.w->rows);
             if (q8 && SupportsQ8Activations(j.w->type)) {
-              MatVecRowsQ8_0(*j.w, xq, j.out, lo - base, hi - base);
+              MatMulRowsQ8_0(*j.w, xq, q8_stride, num_tokens, out, j.out_stride, lo - base,
+                             hi - base);
             } else {
-              MatVecRows(*j.w, x, j.out, lo - base, hi - base);
+              MatMulRows(*j.w, xs, x_stride, num_tokens, out, j.out_stride, lo - base, hi - base);
             }
           }
           base += j.w->rows;
@@ -280,104 +287,142 @@ void Model::MatVecShared(std::span<const float> x, std::initializer_list<MatVecJ
 }
 
 absl::StatusOr<std::span<const float>> Model::Forward(int token, size_t pos) {
+  return ForwardBatch(std::span<const int>(&token, 1), pos);
+}
+
+absl::StatusOr<std::span<const float>> Model::ForwardBatch(std::span<const int> tokens,
+                                                           size_t pos) {
+  const Config& c = config_;
+  if (tokens.empty()) return absl::InvalidArgumentError("no tokens to run");
+  for (int token : tokens) {
+    if (token < 0 || static_cast<size_t>(token) >= c.vocab_size) {
+      return absl::InvalidArgumentError(absl::StrCat("token id ", token, " is out of range"));
+    }
+  }
+  if (pos >= c.context_length || tokens.size() > c.context_length - pos) {
+    return absl::InvalidArgumentError(absl::StrCat("position ", pos + tokens.size() - 1,
+                                                   " is beyond the context of ", c.context_length));
+  }
+  for (size_t i = 0; i < tokens.size(); i += state_.batch) {
+    const size_t n = std::min(state_.batch, tokens.size() - i);
+    Step(tokens.subspan(i, n), pos + i, i + n == tokens.size());
+  }
+  return std::span<const float>(state_.logits);
+}
+
+void Model::Step(std::span<const int> tokens, size_t pos, bool logits) {
   const Config& c = config_;
   RunState& s = state_;
-  if (token < 0 || static_cast<size_t>(token) >= c.vocab_size) {
-    return absl::InvalidArgumentError(absl::StrCat("token id ", token, " is out of range"));
-  }
-  if (pos >= c.context_length) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("position ", pos, " is beyond the context of ", c.context_length));
-  }
-  const size_t dim = c.dim, kv_dim = c.kv_dim(), hd = c.head_dim;
+  const size_t n = tokens.size();
+  const size_t dim = c.dim, q_dim = c.q_dim(), kv_dim = c.kv_dim(), hd = c.head_dim;
+  const size_t hidden = c.hidden_dim;
   const size_t group = c.num_heads / c.num_kv_heads;  // query heads per kv head
   const float att_scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const bool f16 = kv_cache_ == KvCacheType::kF16;
+  // Row i of a [batch x width] buffer.
+  auto row = [](std::vector<float>& buf, size_t width, size_t i) {
+    return std::span<float>(buf.data() + i * width, width);
+  };
 
-  // x = token_embd[token]
-  DequantizeRow(
-      weights_.token_embd.type,
-      weights_.token_embd.data + static_cast<size_t>(token) * weights_.token_embd.row_bytes, s.x);
+  // x_i = token_embd[token_i]
+  const WeightView& embd = weights_.token_embd;
+  for (size_t i = 0; i < n; ++i) {
+    DequantizeRow(embd.type, embd.data + static_cast<size_t>(tokens[i]) * embd.row_bytes,
+                  row(s.x, dim, i));
+  }
 
   for (size_t l = 0; l < c.num_layers; ++l) {
     const LayerWeights& w = weights_.layers[l];
-    std::span<float> k(s.k), v(s.v);  // [kv_dim] each
 
     // Attention: xb = rmsnorm(x); q, k, v = W xb (+ b); rope(q, k); append k, v to the cache.
-    RmsNorm(s.xb, s.x, w.attn_norm, c.rms_eps);
-    MatVecShared(s.xb, {{&w.wq, s.q}, {&w.wk, k}, {&w.wv, v}});
-    if (c.qkv_bias) {
-      for (size_t i = 0; i < c.q_dim(); ++i) s.q[i] += w.bq[i];
-      for (size_t i = 0; i < kv_dim; ++i) k[i] += w.bk[i];
-      for (size_t i = 0; i < kv_dim; ++i) v[i] += w.bv[i];
-    }
-    Rope(s.q, c.num_heads, hd, c.rope_dims, static_cast<int>(pos), c.rope_freq_base,
-         c.rope_freq_scale, c.rope_style);
-    Rope(k, c.num_kv_heads, hd, c.rope_dims, static_cast<int>(pos), c.rope_freq_base,
-         c.rope_freq_scale, c.rope_style);
+    for (size_t i = 0; i < n; ++i)
+      RmsNorm(row(s.xb, dim, i), row(s.x, dim, i), w.attn_norm, c.rms_eps);
+    MatMulShared(
+        s.xb.data(), dim, n,
+        {{&w.wq, s.q.data(), q_dim}, {&w.wk, s.k.data(), kv_dim}, {&w.wv, s.v.data(), kv_dim}});
     const size_t layer_base = l * c.context_length * kv_dim;  // this layer's [ctx x kv_dim]
-    const bool f16 = kv_cache_ == KvCacheType::kF16;
-    if (f16) {
-      for (size_t i = 0; i < kv_dim; ++i) {
-        s.key_cache16[layer_base + pos * kv_dim + i] = F32ToF16(k[i]);
-        s.value_cache16[layer_base + pos * kv_dim + i] = F32ToF16(v[i]);
+    for (size_t i = 0; i < n; ++i) {
+      std::span<float> q = row(s.q, q_dim, i), k = row(s.k, kv_dim, i), v = row(s.v, kv_dim, i);
+      if (c.qkv_bias) {
+        for (size_t j = 0; j < q_dim; ++j) q[j] += w.bq[j];
+        for (size_t j = 0; j < kv_dim; ++j) k[j] += w.bk[j];
+        for (size_t j = 0; j < kv_dim; ++j) v[j] += w.bv[j];
       }
-      // ggml rounds q to f16 for the dot products with the f16 keys.
-      for (float& qv : s.q) qv = F16ToF32(F32ToF16(qv));
-    } else {
-      std::copy(k.begin(), k.end(), s.key_cache.begin() + layer_base + pos * kv_dim);
-      std::copy(v.begin(), v.end(), s.value_cache.begin() + layer_base + pos * kv_dim);
+      const int p = static_cast<int>(pos + i);
+      Rope(q, c.num_heads, hd, c.rope_dims, p, c.rope_freq_base, c.rope_freq_scale, c.rope_style);
+      Rope(k, c.num_kv_heads, hd, c.rope_dims, p, c.rope_freq_base, c.rope_freq_scale,
+           c.rope_style);
+      const size_t at = layer_base + (pos + i) * kv_dim;
+      if (f16) {
+        for (size_t j = 0; j < kv_dim; ++j) {
+          s.key_cache16[at + j] = F32ToF16(k[j]);
+          s.value_cache16[at + j] = F32ToF16(v[j]);
+        }
+        // ggml rounds q to f16 for the dot products with the f16 keys.
+        for (float& qv : q) qv = F16ToF32(F32ToF16(qv));
+      } else {
+        std::copy(k.begin(), k.end(), s.key_cache.begin() + at);
+        std::copy(v.begin(), v.end(), s.value_cache.begin() + at);
+      }
     }
 
-    // Heads are independent: threads take whole heads (same arithmetic for any thread count).
+    // Heads are independent: threads take whole heads (same arithmetic for any thread count),
+    // and each head runs the step's tokens in order, token i seeing positions 0..pos+i.
     const float* f16_table = F16ToF32Table();
     auto heads = [&](size_t h_begin, size_t h_end) {
       for (size_t h = h_begin; h < h_end; ++h) {
-        const float* qh = s.q.data() + h * hd;                               // [hd]
-        const size_t kv_off = layer_base + (h / group) * hd;                 // shared kv head (GQA)
-        std::span<float> att(s.att.data() + h * c.context_length, pos + 1);  // [pos+1]
-        for (size_t t = 0; t <= pos; ++t) {
-          float dot = 0;
-          if (f16) {
-            const uint16_t* kt = s.key_cache16.data() + kv_off + t * kv_dim;
-            for (size_t i = 0; i < hd; ++i) dot += qh[i] * f16_table[kt[i]];
-          } else {
-            const float* kt = s.key_cache.data() + kv_off + t * kv_dim;
-            for (size_t i = 0; i < hd; ++i) dot += qh[i] * kt[i];
+        const size_t kv_off = layer_base + (h / group) * hd;  // shared kv head (GQA)
+        for (size_t i = 0; i < n; ++i) {
+          const size_t last = pos + i;
+          const float* qh = s.q.data() + i * q_dim + h * hd;                    // [hd]
+          std::span<float> att(s.att.data() + h * c.context_length, last + 1);  // [last+1]
+          for (size_t t = 0; t <= last; ++t) {
+            float dot = 0;
+            if (f16) {
+              const uint16_t* kt = s.key_cache16.data() + kv_off + t * kv_dim;
+              for (size_t j = 0; j < hd; ++j) dot += qh[j] * f16_table[kt[j]];
+            } else {
+              const float* kt = s.key_cache.data() + kv_off + t * kv_dim;
+              for (size_t j = 0; j < hd; ++j) dot += qh[j] * kt[j];
+            }
+            att[t] = dot * att_scale;
           }
-          att[t] = dot * att_scale;
-        }
-        Softmax(att);
-        float* out = s.xq.data() + h * hd;  // [hd]
-        std::fill(out, out + hd, 0.0f);
-        for (size_t t = 0; t <= pos; ++t) {
-          if (f16) {
-            const uint16_t* vt = s.value_cache16.data() + kv_off + t * kv_dim;
-            const float a = F16ToF32(F32ToF16(att[t]));  // as ggml: probabilities to f16
-            for (size_t i = 0; i < hd; ++i) out[i] += a * f16_table[vt[i]];
-          } else {
-            const float* vt = s.value_cache.data() + kv_off + t * kv_dim;
-            const float a = att[t];
-            for (size_t i = 0; i < hd; ++i) out[i] += a * vt[i];
+          Softmax(att);
+          float* out = s.xq.data() + i * q_dim + h * hd;  // [hd]
+          std::fill(out, out + hd, 0.0f);
+          for (size_t t = 0; t <= last; ++t) {
+            if (f16) {
+              const uint16_t* vt = s.value_cache16.data() + kv_off + t * kv_dim;
+              const float a = F16ToF32(F32ToF16(att[t]));  // as ggml: probabilities to f16
+              for (size_t j = 0; j < hd; ++j) out[j] += a * f16_table[vt[j]];
+            } else {
+              const float* vt = s.value_cache.data() + kv_off + t * kv_dim;
+              const float a = att[t];
+              for (size_t j = 0; j < hd; ++j) out[j] += a * vt[j];
+            }
           }
         }
       }
     };
     pool_->ParallelFor(c.num_heads, heads);
 
-    MatVec(w.wo, s.xq, s.xb);
-    for (size_t i = 0; i < dim; ++i) s.x[i] += s.xb[i];
+    MatMulShared(s.xq.data(), q_dim, n, {{&w.wo, s.xb.data(), dim}});
+    for (size_t j = 0; j < n * dim; ++j) s.x[j] += s.xb[j];
 
     // Feed-forward (SwiGLU): x += W_down(silu(W_gate xb) * W_up xb), xb = rmsnorm(x).
-    RmsNorm(s.xb, s.x, w.ffn_norm, c.rms_eps);
-    MatVecShared(s.xb, {{&w.w_gate, s.hb}, {&w.w_up, s.hb2}});
-    for (size_t i = 0; i < c.hidden_dim; ++i) s.hb[i] = Silu(s.hb[i]) * s.hb2[i];
-    MatVec(w.w_down, s.hb, s.xb);
-    for (size_t i = 0; i < dim; ++i) s.x[i] += s.xb[i];
+    for (size_t i = 0; i < n; ++i)
+      RmsNorm(row(s.xb, dim, i), row(s.x, dim, i), w.ffn_norm, c.rms_eps);
+    MatMulShared(s.xb.data(), dim, n,
+                 {{&w.w_gate, s.hb.data(), hidden}, {&w.w_up, s.hb2.data(), hidden}});
+    for (size_t j = 0; j < n * hidden; ++j) s.hb[j] = Silu(s.hb[j]) * s.hb2[j];
+    MatMulShared(s.hb.data(), hidden, n, {{&w.w_down, s.xb.data(), dim}});
+    for (size_t j = 0; j < n * dim; ++j) s.x[j] += s.xb[j];
   }
 
-  RmsNorm(s.x, s.x, weights_.output_norm, c.rms_eps);
-  MatVec(weights_.output, s.x, s.logits);
-  return std::span<const float>(s.logits);
+  if (!logits) return;
+  std::span<float> last = row(s.x, dim, n - 1);
+  RmsNorm(last, last, weights_.output_norm, c.rms_eps);
+  MatMulShared(last.data(), dim, 1, {{&weights_.output, s.logits.data(), c.vocab_size}});
 }
 
 }  // namespace confide::llm

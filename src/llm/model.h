@@ -89,19 +89,22 @@ enum class KvCacheType {
   kF32,
 };
 
-// RunState owns the activations and KV cache for one sequence; sized once at load.
+// RunState owns the activations and KV cache for one sequence; sized once at load. The
+// per-token buffers hold `batch` rows (ModelOptions::batch_size): ForwardBatch runs up to that
+// many prompt tokens through each layer together, row i being token i of the step.
 struct RunState {
-  std::vector<float> x;       // [dim] residual stream
-  std::vector<float> xb;      // [dim] normalised input / block output
-  std::vector<float> xq;      // [q_dim] attention output before wo
-  std::vector<float> q;       // [q_dim]
-  std::vector<float> k;       // [kv_dim] this position's key (after RoPE)
-  std::vector<float> v;       // [kv_dim] this position's value
-  std::vector<float> hb;      // [hidden_dim] gate
-  std::vector<float> hb2;     // [hidden_dim] up
+  size_t batch = 1;           // rows of the per-token buffers
+  std::vector<float> x;       // [batch x dim] residual stream
+  std::vector<float> xb;      // [batch x dim] normalised input / block output
+  std::vector<float> xq;      // [batch x q_dim] attention output before wo
+  std::vector<float> q;       // [batch x q_dim]
+  std::vector<float> k;       // [batch x kv_dim] the step's keys (after RoPE)
+  std::vector<float> v;       // [batch x kv_dim] the step's values
+  std::vector<float> hb;      // [batch x hidden_dim] gate
+  std::vector<float> hb2;     // [batch x hidden_dim] up
   std::vector<float> att;     // [num_heads x context_length] scores
-  std::vector<float> logits;  // [vocab_size]
-  std::vector<uint8_t> xq8;   // [max(dim, q_dim, hidden_dim) / 32 x 34] activations as Q8_0
+  std::vector<float> logits;  // [vocab_size] of the last token of a step
+  std::vector<uint8_t> xq8;   // [batch x max(dim, q_dim, hidden_dim) / 32 x 34] as Q8_0
   // Exactly one pair of caches is sized, by KvCacheType.
   std::vector<float> key_cache;         // [num_layers x context_length x kv_dim] (kF32)
   std::vector<float> value_cache;       // [num_layers x context_length x kv_dim] (kF32)
@@ -123,6 +126,10 @@ struct ModelOptions {
   // quantize_activations multiplies Q8_0 weights with activations quantised to Q8_0 in exact
   // integers, as llama.cpp does (faster; off gives the float reference numerics).
   bool quantize_activations = true;
+  // batch_size is how many prompt tokens ForwardBatch runs through the layers together (each
+  // weight block is read once per step for all of them); 1..512, larger costs activation memory
+  // ((2 * hidden_dim + 4 * dim) floats per token).
+  size_t batch_size = 64;
 };
 
 // Model is a loaded transformer. Not thread-safe: one sequence at a time (Forward mutates the
@@ -151,20 +158,32 @@ class Model {
   // out of range or pos >= context_length. Allocates nothing.
   absl::StatusOr<std::span<const float>> Forward(int token, size_t pos);
 
+  // ForwardBatch runs tokens[i] at position pos + i for every i (positions before pos must have
+  // been run) and returns the logits of the last token, valid until the next call: a prompt as
+  // a matrix, batch_size tokens per step. The logits and the KV cache are bit-identical to
+  // calling Forward for each token in turn (tests check this), so goldens hold either way.
+  // InvalidArgument if `tokens` is empty, a token is out of range or pos + tokens.size() exceeds
+  // context_length (nothing is run then). Allocates nothing.
+  absl::StatusOr<std::span<const float>> ForwardBatch(std::span<const int> tokens, size_t pos);
+
  private:
   Model() = default;
   absl::Status Init(const ModelOptions& options);
-  // MatVecJob is one product W x of a MatVecShared call.
-  struct MatVecJob {
+  // MatJob is one product of a MatMulShared call: out row t (out + t * out_stride) = W x_t.
+  struct MatJob {
     const WeightView* w;
-    std::span<float> out;
+    float* out;
+    size_t out_stride;
   };
-  // MatVecShared computes out = W x for every job (all with w->cols == x.size()) in one pool
-  // dispatch, quantising x to Q8_0 once for the weights that take Q8_0 activations; rows of all
-  // jobs form one range split over the threads.
-  void MatVecShared(std::span<const float> x, std::initializer_list<MatVecJob> jobs);
-  // MatVec is MatVecShared with one job.
-  void MatVec(const WeightView& w, std::span<const float> x, std::span<float> out);
+  // MatMulShared computes every job's W x_t for the `num_tokens` rows x_t of `x` (row t at
+  // x + t * x_stride, w->cols floats, the same for every job) in one pool dispatch, quantising x
+  // to Q8_0 once for the weights that take Q8_0 activations; rows of all jobs form one range
+  // split over the threads, each thread doing its rows for every token.
+  void MatMulShared(const float* x, size_t x_stride, size_t num_tokens,
+                    std::initializer_list<MatJob> jobs);
+  // Step runs tokens (at most state_.batch) at positions pos.. and, if `logits`, computes the
+  // last one's logits. Arguments already checked.
+  void Step(std::span<const int> tokens, size_t pos, bool logits);
 
   std::optional<MappedFile> mapped_;
   GgufFile gguf_;

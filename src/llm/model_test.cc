@@ -320,6 +320,45 @@ TEST_P(ReferenceForwardTest, MatchesReference) {
   }
 }
 
+// A prompt run as a matrix (ForwardBatch, in steps of batch_size tokens, from any position)
+// gives exactly the logits and KV cache of running it token by token, for every architecture,
+// type, cache type, activation numerics and thread count.
+TEST_P(ReferenceForwardTest, BatchMatchesTokenByToken) {
+  const SynthSpec& spec = GetParam().spec;
+  auto file = SynthesizeModel(spec);
+  ASSERT_TRUE(file.ok()) << file.status();
+  const int tokens[] = {1, 77, 5, 260, 299, 3, 42, 42, 7, 100, 258};
+  for (KvCacheType kv : {KvCacheType::kF32, KvCacheType::kF16}) {
+    for (bool q8 : {false, true}) {
+      auto seq = Model::FromBuffer(*file, {.kv_cache = kv, .quantize_activations = q8});
+      ASSERT_TRUE(seq.ok()) << seq.status();
+      std::vector<std::vector<float>> want;
+      for (size_t pos = 0; pos < std::size(tokens); ++pos) {
+        auto logits = (*seq)->Forward(tokens[pos], pos);
+        ASSERT_TRUE(logits.ok()) << logits.status();
+        want.emplace_back(logits->begin(), logits->end());
+      }
+      for (size_t threads : {1u, 2u}) {
+        auto batched = Model::FromBuffer(
+            *file,
+            {.kv_cache = kv, .num_threads = threads, .quantize_activations = q8, .batch_size = 3});
+        ASSERT_TRUE(batched.ok()) << batched.status();
+        // 7 tokens in steps of 3, 3, 1; then 3 more from position 7; then one at a time.
+        std::span<const int> all(tokens);
+        auto a = (*batched)->ForwardBatch(all.subspan(0, 7), 0);
+        ASSERT_TRUE(a.ok()) << a.status();
+        EXPECT_EQ(std::vector<float>(a->begin(), a->end()), want[6]) << q8 << threads;
+        auto b = (*batched)->ForwardBatch(all.subspan(7, 3), 7);
+        ASSERT_TRUE(b.ok()) << b.status();
+        EXPECT_EQ(std::vector<float>(b->begin(), b->end()), want[9]) << q8 << threads;
+        auto c = (*batched)->Forward(tokens[10], 10);  // reads the cache the batches wrote
+        ASSERT_TRUE(c.ok()) << c.status();
+        EXPECT_EQ(std::vector<float>(c->begin(), c->end()), want[10]) << q8 << threads;
+      }
+    }
+  }
+}
+
 SynthSpec Spec(Architecture arch, GgmlType type, bool tied, size_t kv_heads, size_t rope_dims) {
   SynthSpec s;
   s.arch = arch;
@@ -459,6 +498,11 @@ TEST(ModelTest, RejectsBadModels) {
   EXPECT_FALSE((*m)->Forward(300, 0).ok());
   EXPECT_FALSE((*m)->Forward(1, 16).ok());
   EXPECT_TRUE((*m)->Forward(1, 15).ok());
+  const int three[] = {1, 2, 3}, bad[] = {1, 300};
+  EXPECT_FALSE((*m)->ForwardBatch({}, 0).ok());
+  EXPECT_FALSE((*m)->ForwardBatch(three, 14).ok());  // positions 14..16 of a 16-position cache
+  EXPECT_FALSE((*m)->ForwardBatch(bad, 0).ok());
+  EXPECT_TRUE((*m)->ForwardBatch(three, 13).ok());
   std::vector<int> long_prompt(16, 5);
   EXPECT_FALSE(GenerateGreedy(**m, long_prompt, {}).ok());
   EXPECT_FALSE(GenerateGreedy(**m, {}, {}).ok());

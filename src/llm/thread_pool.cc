@@ -21,7 +21,7 @@ constexpr int kPauseSpins = 4000;
 ThreadPool::ThreadPool(size_t num_threads) {
   const size_t workers = num_threads > 1 ? num_threads - 1 : 0;
   workers_.reserve(workers);
-  for (size_t i = 0; i < workers; ++i) workers_.emplace_back([this, i] { Worker(i + 1); });
+  for (size_t i = 0; i < workers; ++i) workers_.emplace_back([this] { Worker(); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -33,14 +33,14 @@ ThreadPool::~ThreadPool() {
   for (std::thread& t : workers_) t.join();
 }
 
-void ThreadPool::Chunk(size_t index, size_t* begin, size_t* end) const {
-  const size_t threads = size();
-  const size_t blocks = (n_ + grain_ - 1) / grain_;
-  const size_t per = blocks / threads, extra = blocks % threads;
-  const size_t first = index * per + std::min(index, extra);
-  const size_t count = per + (index < extra ? 1 : 0);
-  *begin = std::min(n_, first * grain_);
-  *end = std::min(n_, (first + count) * grain_);
+void ThreadPool::RunChunks() {
+  for (;;) {
+    const size_t first = next_block_.fetch_add(chunk_blocks_, std::memory_order_relaxed);
+    if (first >= blocks_) return;
+    const size_t begin = first * grain_;
+    const size_t end = std::min(n_, (first + chunk_blocks_) * grain_);
+    (*job_)(begin, end);
+  }
 }
 
 void ThreadPool::ParallelFor(size_t n, absl::FunctionRef<void(size_t, size_t)> fn, size_t grain) {
@@ -53,6 +53,9 @@ void ThreadPool::ParallelFor(size_t n, absl::FunctionRef<void(size_t, size_t)> f
   job_ = &fn;
   n_ = n;
   grain_ = grain == 0 ? 1 : grain;
+  blocks_ = (n + grain_ - 1) / grain_;
+  chunk_blocks_ = std::max<size_t>(1, blocks_ / (4 * size()));
+  next_block_.store(0, std::memory_order_relaxed);
   pending_.store(workers_.size(), std::memory_order_relaxed);
   {
     // Under the lock so that a worker between its predicate check and its wait cannot miss it.
@@ -60,9 +63,7 @@ void ThreadPool::ParallelFor(size_t n, absl::FunctionRef<void(size_t, size_t)> f
     generation_.fetch_add(1, std::memory_order_release);
   }
   work_cv_.notify_all();
-  size_t begin, end;
-  Chunk(0, &begin, &end);
-  if (begin < end) fn(begin, end);
+  RunChunks();
   for (int spins = 0; spins < kPauseSpins && pending_.load(std::memory_order_acquire) != 0;
        ++spins) {
     CONFIDE_CPU_RELAX();
@@ -74,7 +75,7 @@ void ThreadPool::ParallelFor(size_t n, absl::FunctionRef<void(size_t, size_t)> f
   job_ = nullptr;
 }
 
-void ThreadPool::Worker(size_t index) {
+void ThreadPool::Worker() {
   uint64_t seen = 0;
   for (;;) {
     for (int spins = 0;
@@ -91,9 +92,7 @@ void ThreadPool::Worker(size_t index) {
     }
     if (stop_.load()) return;
     seen = generation_.load(std::memory_order_acquire);
-    size_t begin, end;
-    Chunk(index, &begin, &end);
-    if (begin < end) (*job_)(begin, end);
+    RunChunks();
     if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       // Under the lock so that a caller between its predicate check and its wait cannot miss it.
       std::lock_guard<std::mutex> lock(mu_);

@@ -33,15 +33,17 @@ class ThreadPool {
   // size returns the number of threads ParallelFor uses, the caller included.
   size_t size() const { return workers_.size() + 1; }
 
-  // ParallelFor splits [0, n) into size() contiguous chunks (multiples of `grain` except the
-  // last) and calls fn(begin, end) for each non-empty one, the caller running the first; it
-  // returns when every chunk is done.
+  // ParallelFor splits [0, n) into contiguous chunks (multiples of `grain` except the last,
+  // about four per thread) and calls fn(begin, end) once for each, the threads (caller
+  // included) taking chunks in turn from a shared counter: a thread the scheduler delays costs
+  // the others only the chunks it took, not a fixed share. It returns when every chunk is done.
+  // Which thread runs a chunk varies; fn must give the same result either way.
   void ParallelFor(size_t n, absl::FunctionRef<void(size_t, size_t)> fn, size_t grain = 1);
 
  private:
-  void Worker(size_t index);
-  // Chunk returns chunk `index` of the current job.
-  void Chunk(size_t index, size_t* begin, size_t* end) const;
+  void Worker();
+  // RunChunks takes and runs chunks of the current job until none is left.
+  void RunChunks();
 
   std::mutex mu_;  // guards sleeping on work_cv_ / done_cv_ (the fields below are atomics or
                    // published before generation_ is bumped with release order)
@@ -53,6 +55,9 @@ class ThreadPool {
   const absl::FunctionRef<void(size_t, size_t)>* job_ = nullptr;
   size_t n_ = 0;
   size_t grain_ = 1;
+  size_t blocks_ = 0;                  // grains in [0, n_)
+  size_t chunk_blocks_ = 1;            // grains per chunk
+  std::atomic<size_t> next_block_{0};  // first grain not yet taken
   std::vector<std::thread> workers_;
 };
 

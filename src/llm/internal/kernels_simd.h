@@ -30,6 +30,21 @@ float Avx2DotQ8_0Q8_0(const uint8_t* w, const uint8_t* x, size_t n);
 float Avx2DotQ4_0Q8_0(const uint8_t* w, const uint8_t* x, size_t n);
 float Avx2DotQ5_0Q8_0(const uint8_t* w, const uint8_t* x, size_t n);
 
+// Avx2MatQ8_0Q8_0 / Avx2MatQ4_0Q8_0 / Avx2MatQ5_0Q8_0 compute the dot products of one weight row
+// `w` (n elements, n a multiple of 32) with `num_tokens` (1..4) Q8_0 activation rows, row t at
+// x + t * x_stride, writing row t's result to out[t * out_stride]. Each weight block is decoded
+// once and used for every row; every result is bit-identical to the Avx2Dot* kernel's for that
+// row alone (same block order, same accumulators, same float operations).
+void Avx2MatQ8_0Q8_0(const uint8_t* w, const uint8_t* x, size_t x_stride, size_t num_tokens,
+                     size_t n, float* out, size_t out_stride);
+void Avx2MatQ4_0Q8_0(const uint8_t* w, const uint8_t* x, size_t x_stride, size_t num_tokens,
+                     size_t n, float* out, size_t out_stride);
+void Avx2MatQ5_0Q8_0(const uint8_t* w, const uint8_t* x, size_t x_stride, size_t num_tokens,
+                     size_t n, float* out, size_t out_stride);
+
+// Avx2QuantizeRowQ8_0 is QuantizeRowQ8_0 (same bytes: round half away from zero as lround).
+void Avx2QuantizeRowQ8_0(const float* x, size_t n, uint8_t* out);
+
 }  // namespace confide::llm::internal
 
 #endif  // CONFIDE_LLM_INTERNAL_KERNELS_SIMD_H_
