@@ -522,7 +522,35 @@ void MatMulRowsQ8_0(const WeightView& w, std::span<const uint8_t> xq, size_t xq_
   }
 }
 
-const char* KernelSetName() { return internal::UseAvx2Kernels() ? "avx2/fma/f16c" : "portable"; }
+float AttentionDotF16(const uint16_t* k, const float* q, size_t n) {
+  const uint8_t* bytes = reinterpret_cast<const uint8_t*>(k);
+  return internal::UseAvx2Kernels() ? internal::Avx2DotF16(bytes, q, n) : DotF16(bytes, q, n);
+}
+
+float AttentionDotF32(const float* k, const float* q, size_t n) {
+  return internal::UseAvx2Kernels() ? internal::Avx2DotF32(k, q, n) : DotF32(k, q, n);
+}
+
+void AttentionAxpyF16(float a, const uint16_t* v, float* out, size_t n) {
+  if (internal::UseAvx2Kernels()) return internal::Avx2AxpyF16(a, v, out, n);
+  const float* f16 = F16ToF32Table();
+  for (size_t i = 0; i < n; ++i) out[i] += a * f16[v[i]];
+}
+
+void AttentionAxpyF32(float a, const float* v, float* out, size_t n) {
+  if (internal::UseAvx2Kernels()) return internal::Avx2AxpyF32(a, v, out, n);
+  for (size_t i = 0; i < n; ++i) out[i] += a * v[i];
+}
+
+void RoundToF16(std::span<const float> x, uint16_t* out) {
+  if (internal::UseAvx2Kernels()) return internal::Avx2F32ToF16(x.data(), x.size(), out);
+  for (size_t i = 0; i < x.size(); ++i) out[i] = F32ToF16(x[i]);
+}
+
+const char* KernelSetName() {
+  if (!internal::UseAvx2Kernels()) return "portable";
+  return internal::HaveVnniKernels() ? "avx2/fma/f16c+avx512vnni" : "avx2/fma/f16c";
+}
 
 void ForcePortableKernels(bool portable) { internal::SetPortableKernelsForTesting(portable); }
 

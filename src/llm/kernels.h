@@ -101,6 +101,18 @@ void MatMulRowsQ8_0(const WeightView& w, std::span<const uint8_t> xq, size_t xq_
                     size_t num_tokens, std::span<float> out, size_t out_stride, size_t row_begin,
                     size_t row_end);
 
+// AttentionDotF16 returns sum_i q[i] * k[i] for keys stored as binary16 (an F16 KV cache row);
+// AttentionDotF32 the same for float keys. n is any size. The SIMD and portable versions differ
+// only in float summation order.
+float AttentionDotF16(const uint16_t* k, const float* q, size_t n);
+float AttentionDotF32(const float* k, const float* q, size_t n);
+// AttentionAxpyF16 adds a * v[i] to out[i] for i < n, v stored as binary16; AttentionAxpyF32 the
+// same for float v.
+void AttentionAxpyF16(float a, const uint16_t* v, float* out, size_t n);
+void AttentionAxpyF32(float a, const float* v, float* out, size_t n);
+// RoundToF16 stores x[i] as binary16 in out[i] (round to nearest even, as F32ToF16).
+void RoundToF16(std::span<const float> x, uint16_t* out);
+
 // KernelSetName returns the dot-product kernels MatVecRows / MatVecRowsQ8_0 use now:
 // "avx2/fma/f16c" when the CPU has them (chosen at run time), else "portable".
 const char* KernelSetName();

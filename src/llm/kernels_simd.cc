@@ -266,9 +266,62 @@ CONFIDE_AVX2 void MatRow(const uint8_t* w, const uint8_t* x, size_t x_stride, si
   }
 }
 
+// The same with vpdpbusd (AVX512-VNNI on 256-bit vectors): dpbusd(0, |q|, sign(x, q)) equals
+// madd(maddubs(|q|, sign(x, q)), 1) exactly, since no pair sum reaches the 16-bit limit.
+#define CONFIDE_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
+
+template <typename Block, int N>
+CONFIDE_VNNI inline void MatStepVnni(const uint8_t* w, const uint8_t* x, size_t x_stride, size_t b,
+                                     __m256* acc) {
+  const uint8_t* wb = w + b * Block::kBytes;
+  const __m256i q = Block::Quants(wb);
+  const __m256i abs_q = _mm256_sign_epi8(q, q);
+  const float dw = HalfToFloat(wb);
+  for (int t = 0; t < N; ++t) {
+    const uint8_t* xb = x + t * x_stride + b * kQ8Bytes;
+    const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 2));
+    const __m256i sums =
+        _mm256_dpbusd_epi32(_mm256_setzero_si256(), abs_q, _mm256_sign_epi8(xv, q));
+    acc[t] = BlockStep(acc[t], dw * HalfToFloat(xb), sums);
+  }
+}
+
+template <typename Block, int N>
+CONFIDE_VNNI void MatRowVnni(const uint8_t* w, const uint8_t* x, size_t x_stride, size_t n,
+                             float* out, size_t out_stride) {
+  const size_t nb = n / 32;
+  __m256 acc0[N], acc1[N];
+  for (int t = 0; t < N; ++t) acc0[t] = acc1[t] = _mm256_setzero_ps();
+  size_t b = 0;
+  if constexpr (Block::kTwoAccumulators) {
+    for (; b + 2 <= nb; b += 2) {
+      MatStepVnni<Block, N>(w, x, x_stride, b, acc0);
+      MatStepVnni<Block, N>(w, x, x_stride, b + 1, acc1);
+    }
+  }
+  for (; b < nb; ++b) MatStepVnni<Block, N>(w, x, x_stride, b, acc0);
+  for (int t = 0; t < N; ++t) {
+    out[t * out_stride] = Block::kTwoAccumulators ? HorizontalSum(_mm256_add_ps(acc0[t], acc1[t]))
+                                                  : HorizontalSum(acc0[t]);
+  }
+}
+
 template <typename Block>
 CONFIDE_AVX2 void MatRows(const uint8_t* w, const uint8_t* x, size_t x_stride, size_t num_tokens,
                           size_t n, float* out, size_t out_stride) {
+  static const bool vnni = HaveVnniKernels();
+  if (vnni) {
+    switch (num_tokens) {
+      case 1:
+        return MatRowVnni<Block, 1>(w, x, x_stride, n, out, out_stride);
+      case 2:
+        return MatRowVnni<Block, 2>(w, x, x_stride, n, out, out_stride);
+      case 3:
+        return MatRowVnni<Block, 3>(w, x, x_stride, n, out, out_stride);
+      default:
+        return MatRowVnni<Block, 4>(w, x, x_stride, n, out, out_stride);
+    }
+  }
   switch (num_tokens) {
     case 1:
       return MatRow<Block, 1>(w, x, x_stride, n, out, out_stride);
@@ -294,6 +347,40 @@ CONFIDE_AVX2 void Avx2MatQ4_0Q8_0(const uint8_t* w, const uint8_t* x, size_t x_s
 CONFIDE_AVX2 void Avx2MatQ5_0Q8_0(const uint8_t* w, const uint8_t* x, size_t x_stride,
                                   size_t num_tokens, size_t n, float* out, size_t out_stride) {
   MatRows<Q5Block>(w, x, x_stride, num_tokens, n, out, out_stride);
+}
+
+bool HaveVnniKernels() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl");
+}
+
+CONFIDE_AVX2 void Avx2AxpyF16(float a, const uint16_t* v, float* out, size_t n) {
+  const __m256 va = _mm256_set1_ps(a);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 x = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(v + i)));
+    _mm256_storeu_ps(out + i, _mm256_fmadd_ps(va, x, _mm256_loadu_ps(out + i)));
+  }
+  for (; i < n; ++i) out[i] += a * _cvtsh_ss(v[i]);
+}
+
+CONFIDE_AVX2 void Avx2AxpyF32(float a, const float* v, float* out, size_t n) {
+  const __m256 va = _mm256_set1_ps(a);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm256_storeu_ps(out + i,
+                     _mm256_fmadd_ps(va, _mm256_loadu_ps(v + i), _mm256_loadu_ps(out + i)));
+  }
+  for (; i < n; ++i) out[i] += a * v[i];
+}
+
+CONFIDE_AVX2 void Avx2F32ToF16(const float* x, size_t n, uint16_t* out) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
+                     _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+  }
+  for (; i < n; ++i) out[i] = static_cast<uint16_t>(_cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT));
 }
 
 CONFIDE_AVX2 void Avx2QuantizeRowQ8_0(const float* x, size_t n, uint8_t* out) {
@@ -349,6 +436,10 @@ void Avx2MatQ8_0Q8_0(const uint8_t*, const uint8_t*, size_t, size_t, size_t, flo
 void Avx2MatQ4_0Q8_0(const uint8_t*, const uint8_t*, size_t, size_t, size_t, float*, size_t) {}
 void Avx2MatQ5_0Q8_0(const uint8_t*, const uint8_t*, size_t, size_t, size_t, float*, size_t) {}
 void Avx2QuantizeRowQ8_0(const float*, size_t, uint8_t*) {}
+bool HaveVnniKernels() { return false; }
+void Avx2AxpyF16(float, const uint16_t*, float*, size_t) {}
+void Avx2AxpyF32(float, const float*, float*, size_t) {}
+void Avx2F32ToF16(const float*, size_t, uint16_t*) {}
 
 #endif  // CONFIDE_HAVE_AVX2_KERNELS
 

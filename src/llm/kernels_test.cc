@@ -526,5 +526,37 @@ TEST(KernelsTest, MatMulMatchesPerTokenMatVecExactly) {
   internal::SetPortableKernelsForTesting(false);
 }
 
+// The attention helpers (scores against an F16 or F32 cache, weighted sums of values, rounding
+// to F16) against naive double-precision references, on both kernel sets.
+TEST(KernelsTest, AttentionHelpersMatchNaiveReference) {
+  std::mt19937 rng(23);
+  for (bool portable : {false, true}) {
+    internal::SetPortableKernelsForTesting(portable);
+    for (size_t n : {1u, 7u, 8u, 9u, 64u, 100u}) {
+      std::vector<float> q = RandomVec(rng, n), k = RandomVec(rng, n), out0 = RandomVec(rng, n);
+      std::vector<uint16_t> k16(n);
+      RoundToF16(k, k16.data());
+      double dot16 = 0, dot32 = 0, mag = 0;
+      for (size_t i = 0; i < n; ++i) {
+        ASSERT_EQ(k16[i], F32ToF16(k[i])) << i;
+        dot16 += static_cast<double>(q[i]) * RefF16(k16[i]);
+        dot32 += static_cast<double>(q[i]) * k[i];
+        mag += std::fabs(static_cast<double>(q[i]) * k[i]);
+      }
+      EXPECT_NEAR(AttentionDotF16(k16.data(), q.data(), n), dot16, 1e-5 * mag + 1e-6) << n;
+      EXPECT_NEAR(AttentionDotF32(k.data(), q.data(), n), dot32, 1e-5 * mag + 1e-6) << n;
+      const float a = 0.37f;
+      std::vector<float> o16 = out0, o32 = out0;
+      AttentionAxpyF16(a, k16.data(), o16.data(), n);
+      AttentionAxpyF32(a, k.data(), o32.data(), n);
+      for (size_t i = 0; i < n; ++i) {
+        EXPECT_NEAR(o16[i], out0[i] + a * RefF16(k16[i]), 1e-6) << n << " " << i;
+        EXPECT_NEAR(o32[i], out0[i] + static_cast<double>(a) * k[i], 1e-6) << n << " " << i;
+      }
+    }
+  }
+  internal::SetPortableKernelsForTesting(false);
+}
+
 }  // namespace
 }  // namespace confide::llm

@@ -354,10 +354,8 @@ void Model::Step(std::span<const int> tokens, size_t pos, bool logits) {
            c.rope_style);
       const size_t at = layer_base + (pos + i) * kv_dim;
       if (f16) {
-        for (size_t j = 0; j < kv_dim; ++j) {
-          s.key_cache16[at + j] = F32ToF16(k[j]);
-          s.value_cache16[at + j] = F32ToF16(v[j]);
-        }
+        RoundToF16(k, s.key_cache16.data() + at);
+        RoundToF16(v, s.value_cache16.data() + at);
         // ggml rounds q to f16 for the dot products with the f16 keys.
         for (float& qv : q) qv = F16ToF32(F32ToF16(qv));
       } else {
@@ -368,7 +366,6 @@ void Model::Step(std::span<const int> tokens, size_t pos, bool logits) {
 
     // Heads are independent: threads take whole heads (same arithmetic for any thread count),
     // and each head runs the step's tokens in order, token i seeing positions 0..pos+i.
-    const float* f16_table = F16ToF32Table();
     auto heads = [&](size_t h_begin, size_t h_end) {
       for (size_t h = h_begin; h < h_end; ++h) {
         const size_t kv_off = layer_base + (h / group) * hd;  // shared kv head (GQA)
@@ -377,14 +374,9 @@ void Model::Step(std::span<const int> tokens, size_t pos, bool logits) {
           const float* qh = s.q.data() + i * q_dim + h * hd;                    // [hd]
           std::span<float> att(s.att.data() + h * c.context_length, last + 1);  // [last+1]
           for (size_t t = 0; t <= last; ++t) {
-            float dot = 0;
-            if (f16) {
-              const uint16_t* kt = s.key_cache16.data() + kv_off + t * kv_dim;
-              for (size_t j = 0; j < hd; ++j) dot += qh[j] * f16_table[kt[j]];
-            } else {
-              const float* kt = s.key_cache.data() + kv_off + t * kv_dim;
-              for (size_t j = 0; j < hd; ++j) dot += qh[j] * kt[j];
-            }
+            const float dot =
+                f16 ? AttentionDotF16(s.key_cache16.data() + kv_off + t * kv_dim, qh, hd)
+                    : AttentionDotF32(s.key_cache.data() + kv_off + t * kv_dim, qh, hd);
             att[t] = dot * att_scale;
           }
           Softmax(att);
@@ -392,13 +384,10 @@ void Model::Step(std::span<const int> tokens, size_t pos, bool logits) {
           std::fill(out, out + hd, 0.0f);
           for (size_t t = 0; t <= last; ++t) {
             if (f16) {
-              const uint16_t* vt = s.value_cache16.data() + kv_off + t * kv_dim;
               const float a = F16ToF32(F32ToF16(att[t]));  // as ggml: probabilities to f16
-              for (size_t j = 0; j < hd; ++j) out[j] += a * f16_table[vt[j]];
+              AttentionAxpyF16(a, s.value_cache16.data() + kv_off + t * kv_dim, out, hd);
             } else {
-              const float* vt = s.value_cache.data() + kv_off + t * kv_dim;
-              const float a = att[t];
-              for (size_t j = 0; j < hd; ++j) out[j] += a * vt[j];
+              AttentionAxpyF32(att[t], s.value_cache.data() + kv_off + t * kv_dim, out, hd);
             }
           }
         }

@@ -42,6 +42,16 @@ void Avx2MatQ4_0Q8_0(const uint8_t* w, const uint8_t* x, size_t x_stride, size_t
 void Avx2MatQ5_0Q8_0(const uint8_t* w, const uint8_t* x, size_t x_stride, size_t num_tokens,
                      size_t n, float* out, size_t out_stride);
 
+// HaveVnniKernels returns true when the CPU also has AVX512-VNNI with AVX512-VL, for which
+// Avx2Mat* use vpdpbusd on 256-bit vectors (the same exact integer sums, one instruction
+// fewer per block and token). UseAvx2Kernels() must hold too.
+bool HaveVnniKernels();
+
+// Avx2AxpyF16 / Avx2AxpyF32: out[i] += a * v[i] (n any size); Avx2F32ToF16: out[i] = f16(x[i]).
+void Avx2AxpyF16(float a, const uint16_t* v, float* out, size_t n);
+void Avx2AxpyF32(float a, const float* v, float* out, size_t n);
+void Avx2F32ToF16(const float* x, size_t n, uint16_t* out);
+
 // Avx2QuantizeRowQ8_0 is QuantizeRowQ8_0 (same bytes: round half away from zero as lround).
 void Avx2QuantizeRowQ8_0(const float* x, size_t n, uint8_t* out);
 
