@@ -1,6 +1,7 @@
 #include "cli/kms_bench.h"
 
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -44,9 +45,13 @@ struct PhaseResult {
   uint64_t ops = 0;
   uint64_t errors = 0;
   double seconds = 0;
+  double cpu_seconds = 0;  // process CPU time (clients + servers) inside the measured window
   std::string first_error;
   std::vector<float> latency_us;
 
+  double CpuMicrosPerOp() const {
+    return ops > 0 ? cpu_seconds * 1e6 / static_cast<double>(ops) : 0;
+  }
   double OpsPerSecond() const { return seconds > 0 ? static_cast<double>(ops) / seconds : 0; }
   double Percentile(double p) const {
     if (latency_us.empty()) return 0;
@@ -54,6 +59,16 @@ struct PhaseResult {
     return latency_us[i] / 1000.0;
   }
 };
+
+// ProcessCpuSeconds returns the user + system CPU time of this process so far.
+double ProcessCpuSeconds() {
+  rusage u{};
+  if (getrusage(RUSAGE_SELF, &u) != 0) return 0;
+  auto sec = [](const timeval& tv) {
+    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+  };
+  return sec(u.ru_utime) + sec(u.ru_stime);
+}
 
 // ClientFactory returns a client with its own keep-alive connection.
 using ClientFactory = std::function<kms::KmsClient()>;
@@ -112,6 +127,13 @@ PhaseResult RunPhase(const std::string& name, const BenchArgs& args, const Clien
   while (ready.load() < args.clients) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   start = Clock::now();
   go.store(true);
+  // CPU time of the whole process over the measured window: whether a slower phase spends more
+  // CPU per operation (CPU-bound) or waits (latency-bound, e.g. on the audit log's fdatasync).
+  std::this_thread::sleep_until(start + std::chrono::duration_cast<Clock::duration>(warmup));
+  const double cpu_from = ProcessCpuSeconds();
+  std::this_thread::sleep_until(start +
+                                std::chrono::duration_cast<Clock::duration>(warmup + duration));
+  result.cpu_seconds = ProcessCpuSeconds() - cpu_from;
   for (auto& t : threads) t.join();
   result.seconds = args.duration_s;
   std::sort(result.latency_us.begin(), result.latency_us.end());
@@ -125,9 +147,10 @@ std::string LoadAverage() {
 }
 
 void Print(const PhaseResult& r) {
-  std::cout << absl::StrFormat("%-18s %10.0f ops/s   p50 %7.2f ms   p99 %7.2f ms   errors %llu\n",
-                               r.name, r.OpsPerSecond(), r.Percentile(0.5), r.Percentile(0.99),
-                               static_cast<unsigned long long>(r.errors));
+  std::cout << absl::StrFormat(
+      "%-18s %10.0f ops/s   p50 %7.2f ms   p99 %7.2f ms   cpu %5.0f us/op   errors %llu\n", r.name,
+      r.OpsPerSecond(), r.Percentile(0.5), r.Percentile(0.99), r.CpuMicrosPerOp(),
+      static_cast<unsigned long long>(r.errors));
 }
 
 int RunBench(const BenchArgs& a) {

@@ -151,7 +151,7 @@ Response Response::Text(int status, std::string body) {
 // ----------------------------------------------------------------------------------- server
 
 struct Server::Impl {
-  Impl(const ServerOptions& o, Handler h)
+  Impl(const ServerOptions& o, AsyncHandler h)
       : core(o, std::move(h)), acceptor(asio::make_strand(core.ioc)) {}
 
   ServerCore core;
@@ -236,7 +236,7 @@ absl::Status CheckOptions(const ServerOptions& options) {
 }
 
 absl::StatusOr<std::unique_ptr<Server::Impl>> NewImpl(const ServerOptions& options,
-                                                      Handler handler) {
+                                                      AsyncHandler handler) {
   RETURN_IF_ERROR(CheckOptions(options));
   TlsServerContextPtr tls;
   if (options.tls) {
@@ -247,10 +247,22 @@ absl::StatusOr<std::unique_ptr<Server::Impl>> NewImpl(const ServerOptions& optio
   return impl;
 }
 
+// Synchronous answers a request with `handler` on the handler thread.
+AsyncHandler Synchronous(Handler handler) {
+  return [handler = std::move(handler)](const Request& req, Responder respond) {
+    respond(handler(req));
+  };
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
                                                       Handler handler) {
+  return StartAsync(options, Synchronous(std::move(handler)));
+}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::StartAsync(const ServerOptions& options,
+                                                           AsyncHandler handler) {
   ASSIGN_OR_RETURN(auto impl, NewImpl(options, std::move(handler)));
   beast::error_code ec;
   auto address = asio::ip::make_address(options.host, ec);
@@ -279,7 +291,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::StartWithAcceptor(AcceptFn accep
                                                                   const ServerOptions& options,
                                                                   Handler handler) {
   if (!accept) return absl::InvalidArgumentError("HTTP server accept function is empty");
-  ASSIGN_OR_RETURN(auto impl, NewImpl(options, std::move(handler)));
+  ASSIGN_OR_RETURN(auto impl, NewImpl(options, Synchronous(std::move(handler))));
   impl->accept_fn = std::move(accept);
   impl->RunThreads();
   impl->accept_thread = std::thread([raw = impl.get()] { raw->AcceptLoop(); });

@@ -85,6 +85,14 @@ struct Response {
 
 using Handler = std::function<Response(const Request&)>;
 
+// Responder delivers the response to one request. Call it exactly once, from any thread; a
+// streamed response (Response::stream) must be delivered on the handler thread, before the
+// handler returns. Dropping it uncalled closes the connection.
+using Responder = std::function<void(Response)>;
+// AsyncHandler answers a request through `respond`, now or later (e.g. once a record of the
+// request is durable), so that the handler thread is free for the next request meanwhile.
+using AsyncHandler = std::function<void(const Request&, Responder respond)>;
+
 // TlsServerOptions configures TLS on a server (PEM files). TLS 1.2 minimum, 1.3 preferred;
 // TLS 1.2 only with ECDHE and AEAD suites.
 struct TlsServerOptions {
@@ -134,6 +142,12 @@ class Server {
   // message names it); InvalidArgument for a bad host.
   static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerOptions& options,
                                                        Handler handler);
+  // StartAsync is Start with a handler that may answer after it returns. Responses delivered
+  // after Stop() are dropped (the connections are closed); the server must outlive every
+  // Responder it handed out, so an owner that completes requests from its own threads drains
+  // them between Stop() and the server's destruction.
+  static absl::StatusOr<std::unique_ptr<Server>> StartAsync(const ServerOptions& options,
+                                                            AsyncHandler handler);
   // StartWithAcceptor serves connections produced by `accept` (e.g. a vsock or Unix listener)
   // instead of binding TCP (options.host and options.port are ignored); the server owns the
   // accepted fds. port() returns 0. `accept` runs on a thread of its own and is called with

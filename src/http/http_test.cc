@@ -400,6 +400,49 @@ TEST(HttpServer, BlockingHandlersDoNotStallOtherConnections) {
   EXPECT_EQ(waited, "released");
 }
 
+// With one handler thread, four requests are all taken while none has been answered (the
+// handler returns before responding), then answered from another thread in reverse order; each
+// client gets its own response. A dropped Responder closes its connection.
+TEST(HttpServer, AsyncHandlersAnswerLaterFromAnotherThread) {
+  std::mutex mu;
+  std::vector<std::pair<std::string, Responder>> held;
+  Gate taken;
+  ServerOptions o;
+  o.threads = 1;
+  o.handler_threads = 1;
+  auto server = Server::StartAsync(o, [&](const Request& r, Responder respond) {
+    if (r.target == "/drop") return;  // never answered
+    std::lock_guard<std::mutex> lock(mu);
+    held.emplace_back(r.target, std::move(respond));
+    taken.Raise();
+  });
+  ASSERT_TRUE(server.ok()) << server.status();
+  constexpr int kClients = 4;
+  std::vector<std::string> got(kClients);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&, i] {
+      Client client("127.0.0.1", (*server)->port());
+      auto res = client.Send(Get(absl::StrCat("/", i)));
+      if (res.ok()) got[i] = res->body;
+    });
+  }
+  ASSERT_TRUE(taken.WaitFor(kClients));
+  std::thread answerer([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    for (auto it = held.rbegin(); it != held.rend(); ++it) {
+      it->second(Response::Text(200, absl::StrCat("answer for ", it->first)));
+    }
+    held.clear();
+  });
+  answerer.join();
+  for (auto& t : clients) t.join();
+  for (int i = 0; i < kClients; ++i) EXPECT_EQ(got[i], absl::StrCat("answer for /", i));
+
+  Client dropped("127.0.0.1", (*server)->port(), absl::Seconds(10));
+  EXPECT_FALSE(dropped.Send(Get("/drop")).ok());
+}
+
 // UnixListener is an AF_UNIX stream listener in a temporary directory.
 class UnixListener {
  public:

@@ -6,13 +6,18 @@
 #include <algorithm>
 #include <cerrno>
 #include <condition_variable>
+#include <deque>
+#include <functional>
 #include <mutex>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "base/encoding.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "crypto/sha.h"
+#include "kms/internal/audit_event_json.h"
 #include "nlohmann/json.hpp"
 
 namespace confide::kms {
@@ -140,15 +145,32 @@ struct AuditLog::Impl {
   crypto::EcdsaPrivateKey key;
   AuditLogOptions options;
   mutable std::mutex mu;
-  std::condition_variable cv;
+  std::condition_variable idle_cv;  // a leader finished (Close waits for no leader)
+  // batch_cv[b % 2]: waiters whose lines are in batch b. At most two batches are live (one being
+  // synced, one filling), so a leader finishing batch b wakes exactly the requests it made
+  // durable, plus one request of batch b + 1 to lead it — not every waiting handler thread.
+  std::condition_variable batch_cv[2];
   int fd = -1;
-  ChainState chain;            // guarded by mu; covers every line added (written or pending)
-  std::string pending;         // guarded by mu: lines added but not yet written
-  uint64_t lines_added = 0;    // guarded by mu
-  uint64_t lines_synced = 0;   // guarded by mu
-  uint64_t lines_at_open = 0;  // guarded by mu
-  uint64_t syncs = 0;          // guarded by mu
-  bool syncing = false;        // guarded by mu: a leader is writing and syncing a batch
+  ChainState chain;             // guarded by mu; covers every line added (written or pending)
+  std::string pending;          // guarded by mu: lines added but not yet written
+  uint64_t lines_added = 0;     // guarded by mu
+  uint64_t lines_synced = 0;    // guarded by mu
+  uint64_t lines_at_open = 0;   // guarded by mu
+  uint64_t syncs = 0;           // guarded by mu
+  bool syncing = false;         // guarded by mu: a leader is writing and syncing a batch
+  uint64_t batches_taken = 0;   // guarded by mu: batches a leader has taken (the next is this)
+  uint64_t syncing_covers = 0;  // guarded by mu: lines_added when the syncing batch was taken
+  // AppendAsync's requests, in line order: `done` runs once the line `target` is durable (or the
+  // log broke), on whichever thread made it so, with mu released.
+  struct Waiter {
+    uint64_t target;
+    std::function<void(absl::Status)> done;
+  };
+  std::deque<Waiter> async_waiters;  // guarded by mu
+  // The flusher thread leads batches that only AppendAsync callers wait for (they never block).
+  std::condition_variable flusher_cv;
+  bool stopping = false;  // guarded by mu
+  std::thread flusher;
   // Only the leader (or Open/Close, with no leader) touches these:
   uint64_t data_end = 0;       // file offset of the next line
   uint64_t allocated_end = 0;  // file size: data, then zero padding
@@ -170,6 +192,10 @@ struct AuditLog::Impl {
     pending.push_back('\n');
     ++lines_added;
   }
+
+  // AddEventLocked chains and queues a serialized event (and a checkpoint when one is due).
+  // FailedPrecondition when closed; the write error once the log broke. mu held.
+  absl::Status AddEventLocked(const std::string& body);
 
   // AddCheckpoint queues a signed checkpoint line. mu held.
   absl::Status AddCheckpoint() {
@@ -199,26 +225,75 @@ struct AuditLog::Impl {
     while (lines_synced < target) {
       RETURN_IF_ERROR(broken);
       if (syncing) {
-        cv.wait(lock);
+        // In the batch being synced, or in the one filling behind it.
+        const uint64_t batch = target <= syncing_covers ? batches_taken - 1 : batches_taken;
+        batch_cv[batch % 2].wait(lock);
         continue;
       }
-      syncing = true;
-      std::string batch;
-      batch.swap(pending);
-      const uint64_t covering = lines_added;
-      lock.unlock();
-      absl::Status st = WriteAndSync(batch);
-      lock.lock();
-      syncing = false;
-      if (!st.ok()) {
-        broken = st;
-      } else {
-        lines_synced = covering;
-        ++syncs;
-      }
-      cv.notify_all();
+      RunBatch(lock);
     }
     return absl::OkStatus();
+  }
+
+  // RunBatch leads one batch: takes every pending line, writes and syncs them with mu released,
+  // wakes the blocked writers it made durable (and one of the next batch, to lead it, or the
+  // flusher), then runs the AppendAsync callbacks it completed, with mu released. mu held via
+  // `lock` on entry and on return; no other leader may be running.
+  void RunBatch(std::unique_lock<std::mutex>& lock) {
+    syncing = true;
+    const uint64_t index = batches_taken++;
+    std::string batch;
+    batch.swap(pending);
+    const uint64_t covering = lines_added;
+    syncing_covers = covering;
+    lock.unlock();
+    absl::Status st = WriteAndSync(batch);
+    lock.lock();
+    syncing = false;
+    if (!st.ok()) {
+      broken = st;
+      batch_cv[(index + 1) % 2].notify_all();  // everyone behind fails too
+    } else {
+      lines_synced = covering;
+      ++syncs;
+      if (lines_added > covering) {
+        batch_cv[(index + 1) % 2].notify_one();  // the next leader
+        flusher_cv.notify_one();                 // or the flusher, for asynchronous lines
+      }
+    }
+    batch_cv[index % 2].notify_all();
+    idle_cv.notify_all();
+    std::vector<Waiter> ready;
+    while (!async_waiters.empty() &&
+           (!broken.ok() || async_waiters.front().target <= lines_synced)) {
+      ready.push_back(std::move(async_waiters.front()));
+      async_waiters.pop_front();
+    }
+    if (ready.empty()) return;
+    const absl::Status result = broken;
+    lock.unlock();
+    for (Waiter& w : ready) w.done(result);
+    lock.lock();
+  }
+
+  // FlusherLoop leads batches while asynchronous appenders wait and no other leader runs, until
+  // Close stops it (after draining).
+  void FlusherLoop() {
+    std::unique_lock<std::mutex> lock(mu);
+    for (;;) {
+      flusher_cv.wait(lock, [&] {
+        return stopping || (!syncing && !async_waiters.empty() && lines_synced < lines_added);
+      });
+      if (stopping) return;
+      // Let handler threads that are ready to append do so first: a bigger batch costs one
+      // flush instead of several (each flush is a device round trip).
+      lock.unlock();
+      std::this_thread::yield();
+      lock.lock();
+      if (stopping) return;
+      if (syncing || lines_synced >= lines_added) continue;
+      RunBatch(lock);
+    }
   }
 
   // WriteAndSync writes `batch` at data_end, first extending the zero padding when it would not
@@ -322,12 +397,52 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path
     impl->AddLine(j.dump());
     RETURN_IF_ERROR(impl->SyncThrough(lock, impl->lines_added));
   }
+  impl->flusher = std::thread([raw = impl.get()] { raw->FlusherLoop(); });
   return std::unique_ptr<AuditLog>(new AuditLog(std::move(impl)));
 }
 
-absl::Status AuditLog::Append(const AuditEvent& e) {
-  RETURN_IF_ERROR(CheckEvent(e));
-  // Serialize outside the lock; only chaining and queuing happen under it.
+namespace {}  // namespace
+
+namespace internal {
+
+// SerializeEvent returns the event's members as a JSON object (AddLine prepends seq and prev):
+// the bytes ordered_json's dump() gives, written directly. CheckEvent has already limited every
+// string to identifier characters, none of which JSON escapes, so each is copied verbatim.
+std::string SerializeEvent(const AuditEvent& e) {
+  std::string out;
+  out.reserve(256);
+  auto member = [&out](const char* name, const std::string& value) {
+    absl::StrAppend(&out, out.empty() ? "{\"" : ",\"", name, "\":\"", value, "\"");
+  };
+  member("eventTime", FormatRfc3339(e.event_time));
+  member("eventName", e.event_name);
+  member("principal", e.principal);
+  if (!e.key_id.empty()) member("keyId", e.key_id);
+  member("requestId", e.request_id);
+  if (!e.encryption_context_keys.empty()) {
+    out.append(",\"encryptionContextKeys\":[");
+    for (size_t i = 0; i < e.encryption_context_keys.size(); ++i) {
+      absl::StrAppend(&out, i == 0 ? "\"" : ",\"", e.encryption_context_keys[i], "\"");
+    }
+    out.push_back(']');
+  }
+  if (!e.recipient.empty()) {
+    out.append(",\"recipient\":{");
+    bool first = true;
+    for (const auto& [k, v] : e.recipient) {
+      absl::StrAppend(&out, first ? "\"" : ",\"", k, "\":\"", v, "\"");
+      first = false;
+    }
+    out.push_back('}');
+  }
+  if (!e.error_code.empty()) member("errorCode", e.error_code);
+  if (!e.source_ip.empty()) member("sourceIp", e.source_ip);
+  out.push_back('}');
+  return out;
+}
+
+// SerializeEventWithJson is SerializeEvent through ordered_json (the reference it must equal).
+std::string SerializeEventWithJson(const AuditEvent& e) {
   Json j;
   j["eventTime"] = FormatRfc3339(e.event_time);
   j["eventName"] = e.event_name;
@@ -342,16 +457,48 @@ absl::Status AuditLog::Append(const AuditEvent& e) {
   }
   if (!e.error_code.empty()) j["errorCode"] = e.error_code;
   if (!e.source_ip.empty()) j["sourceIp"] = e.source_ip;
-  const std::string body = j.dump();
+  return j.dump();
+}
 
+}  // namespace internal
+
+absl::Status AuditLog::Impl::AddEventLocked(const std::string& body) {
+  if (fd < 0) return absl::FailedPreconditionError("audit log is closed");
+  RETURN_IF_ERROR(broken);
+  AddLine(body);
+  if (chain.summary.unanchored >= options.checkpoint_every) RETURN_IF_ERROR(AddCheckpoint());
+  return absl::OkStatus();
+}
+
+absl::Status AuditLog::Append(const AuditEvent& e) {
+  RETURN_IF_ERROR(CheckEvent(e));
+  // Serialize outside the lock; only chaining and queuing happen under it.
+  const std::string body = internal::SerializeEvent(e);
   std::unique_lock<std::mutex> lock(impl_->mu);
-  if (impl_->fd < 0) return absl::FailedPreconditionError("audit log is closed");
-  RETURN_IF_ERROR(impl_->broken);
-  impl_->AddLine(body);
-  if (impl_->chain.summary.unanchored >= impl_->options.checkpoint_every) {
-    RETURN_IF_ERROR(impl_->AddCheckpoint());
-  }
+  RETURN_IF_ERROR(impl_->AddEventLocked(body));
   return impl_->SyncThrough(lock, impl_->lines_added);
+}
+
+void AuditLog::AppendAsync(const std::vector<AuditEvent>& events,
+                           std::function<void(absl::Status)> done) {
+  std::vector<std::string> bodies;
+  bodies.reserve(events.size());
+  for (const AuditEvent& e : events) {
+    if (absl::Status st = CheckEvent(e); !st.ok()) return done(st);
+    bodies.push_back(internal::SerializeEvent(e));
+  }
+  std::unique_lock<std::mutex> lock(impl_->mu);
+  absl::Status st =
+      impl_->stopping ? absl::FailedPreconditionError("audit log is closed") : absl::OkStatus();
+  for (const std::string& body : bodies) {
+    if (st.ok()) st = impl_->AddEventLocked(body);
+  }
+  if (!st.ok()) {
+    lock.unlock();
+    return done(st);
+  }
+  impl_->async_waiters.push_back({impl_->lines_added, std::move(done)});
+  if (!impl_->syncing) impl_->flusher_cv.notify_one();
 }
 
 absl::Status AuditLog::Checkpoint() {
@@ -368,7 +515,18 @@ absl::Status AuditLog::Close() {
   if (impl_->chain.summary.unanchored > 0) s = impl_->AddCheckpoint();
   if (s.ok()) s = impl_->SyncThrough(lock, impl_->lines_added);
   // Wait for a leader still writing (it uses fd with mu released).
-  impl_->cv.wait(lock, [&] { return !impl_->syncing; });
+  impl_->idle_cv.wait(lock, [&] { return !impl_->syncing; });
+  // Asynchronous appenders were all answered by the last batch (or failed with the log); stop
+  // the flusher (after a broken write, fail whoever is left).
+  impl_->stopping = true;
+  impl_->flusher_cv.notify_all();
+  std::vector<Impl::Waiter> left;
+  for (Impl::Waiter& w : impl_->async_waiters) left.push_back(std::move(w));
+  impl_->async_waiters.clear();
+  lock.unlock();
+  if (impl_->flusher.joinable()) impl_->flusher.join();
+  for (Impl::Waiter& w : left) w.done(s.ok() ? absl::InternalError("audit log closed") : s);
+  lock.lock();
   if (s.ok() && impl_->allocated_end != impl_->data_end) {
     // Drop the zero padding: a closed log ends with its last line.
     if (::ftruncate(impl_->fd, static_cast<off_t>(impl_->data_end)) != 0 ||

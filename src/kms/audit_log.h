@@ -25,6 +25,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -72,6 +73,13 @@ class AuditLog {
 
   // Append writes `event` durably. InvalidArgument if a string field is not an identifier.
   absl::Status Append(const AuditEvent& event);
+  // AppendAsync appends `events` (consecutive lines; all or none) and returns at once; `done`
+  // runs exactly once: with OK once every line is durable (on the thread that synced them), or
+  // with the error (on this thread when an event is invalid or the log is closed or broken; on
+  // a syncing thread when the write fails). Lines are durable in order, so a later `done` never
+  // runs before an earlier one's lines are on disk. Used by the server so that no thread sleeps
+  // per request while its line waits for the next group fdatasync.
+  void AppendAsync(const std::vector<AuditEvent>& events, std::function<void(absl::Status)> done);
   // Checkpoint appends a signed checkpoint now.
   absl::Status Checkpoint();
   // Close appends a final checkpoint (if records follow the last one) and closes the file.

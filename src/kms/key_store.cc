@@ -208,7 +208,12 @@ class SqliteKeyStore final : public KeyStore {
 
   absl::StatusOr<KeyRecord> GetKey(std::string_view key_id) override {
     std::lock_guard<std::mutex> lock(mu_);
-    return GetKeyLocked(key_id);
+    auto it = key_cache_.find(key_id);
+    if (it != key_cache_.end()) return it->second;
+    ASSIGN_OR_RETURN(KeyRecord key, GetKeyLocked(key_id));
+    if (key_cache_.size() >= kMaxCachedKeys) key_cache_.clear();
+    key_cache_.emplace(key.key_id, key);
+    return key;
   }
 
   absl::StatusOr<std::vector<KeyRecord>> ListKeys() override {
@@ -224,6 +229,7 @@ class SqliteKeyStore final : public KeyStore {
 
   absl::Status UpdateKey(const KeyRecord& key) override {
     std::lock_guard<std::mutex> lock(mu_);
+    key_cache_.erase(key.key_id);  // whether or not the update commits
     return InTransaction([&]() -> absl::Status {
       Stmt s(db_,
              "UPDATE keys SET key_state=?, description=?, policy=?, rotation_enabled=?, "
@@ -241,6 +247,7 @@ class SqliteKeyStore final : public KeyStore {
   absl::StatusOr<uint32_t> AddBackingKey(std::string_view key_id,
                                          const SecretBytes& material) override {
     std::lock_guard<std::mutex> lock(mu_);
+    key_cache_.erase(std::string(key_id));  // current_version changes
     uint32_t version = 0;
     absl::Status st = InTransaction([&]() -> absl::Status {
       ASSIGN_OR_RETURN(KeyRecord key, GetKeyLocked(key_id));
@@ -261,6 +268,8 @@ class SqliteKeyStore final : public KeyStore {
     Bytes sealed;
     {
       std::lock_guard<std::mutex> lock(mu_);
+      auto it = backing_cache_.find(std::make_pair(std::string(key_id), version));
+      if (it != backing_cache_.end()) return SecretBytes::CopyFrom(it->second.ExposeSecret());
       Stmt s(db_, "SELECT sealed FROM backing_keys WHERE key_id=? AND version=?", &cache_);
       RETURN_IF_ERROR(s.ok());
       s.Bind(1, key_id);
@@ -276,11 +285,21 @@ class SqliteKeyStore final : public KeyStore {
     }
     SecretBytes out = SecretBytes::CopyFrom(*opened);
     SecureZero(*opened);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (backing_cache_.size() >= kMaxCachedBackingKeys) backing_cache_.clear();
+      backing_cache_.emplace(std::make_pair(std::string(key_id), version),
+                             SecretBytes::CopyFrom(out.ExposeSecret()));
+    }
     return out;
   }
 
   absl::Status DeleteKey(std::string_view key_id) override {
     std::lock_guard<std::mutex> lock(mu_);
+    key_cache_.erase(std::string(key_id));
+    for (auto it = backing_cache_.begin(); it != backing_cache_.end();) {
+      it = it->first.first == key_id ? backing_cache_.erase(it) : std::next(it);
+    }
     return InTransaction([&]() -> absl::Status {
       Stmt s(db_, "DELETE FROM keys WHERE key_id=?");
       RETURN_IF_ERROR(s.ok());
@@ -437,9 +456,19 @@ class SqliteKeyStore final : public KeyStore {
     return absl::OkStatus();
   }
 
+  // Read caches. This process is the store's only writer (the server opens it once), and every
+  // write below drops the entries it may change before touching the database, so a cached
+  // record is never staler than the row. Backing keys never change once written; they are kept
+  // unsealed here (SecretBytes, zeroised when dropped) so Decrypt does not open the root seal
+  // and query SQLite on every call. Both caches are bounded (cleared when full).
+  static constexpr size_t kMaxCachedKeys = 16384;
+  static constexpr size_t kMaxCachedBackingKeys = 16384;
+
   std::mutex mu_;
   sqlite3* db_;
-  StmtCache cache_;  // guarded by mu_
+  StmtCache cache_;                                                        // guarded by mu_
+  std::map<std::string, KeyRecord, std::less<>> key_cache_;                // guarded by mu_
+  std::map<std::pair<std::string, uint32_t>, SecretBytes> backing_cache_;  // guarded by mu_
   crypto::Aead root_;
 };
 

@@ -46,6 +46,9 @@ class KmsService {
 
   // Handle answers one HTTP request (never fails: errors are AWS error responses).
   http::Response Handle(const http::Request& request);
+  // HandleAsync is Handle without waiting: `respond` gets the response once its audit record is
+  // durable (on the thread that synced it; at once for a request that failed before auditing).
+  void HandleAsync(const http::Request& request, http::Responder respond);
 
   // HandleAuthenticated answers `operation` (e.g. "Decrypt") with the JSON `body` for `caller`,
   // already authenticated, from `source_ip`: exactly what Handle does once the SigV4 signature

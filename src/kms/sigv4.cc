@@ -1,6 +1,7 @@
 #include "kms/sigv4.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -10,6 +11,7 @@
 #include "base/bytes.h"
 #include "base/ct.h"
 #include "base/encoding.h"
+#include "base/secret_bytes.h"
 #include "base/status.h"
 #include "crypto/hmac.h"
 #include "crypto/sha.h"
@@ -165,9 +167,47 @@ std::string StringToSign(std::string_view amz_date, std::string_view scope,
                       HexSha256(AsBytes(canonical_request)));
 }
 
+// SigningKeyCache remembers the last few derived signing keys of one thread. The derivation is
+// four HMACs that give the same key all day for one secret, region and service, so a server
+// verifying (or a client signing) request after request recomputes nothing. Entries hold a copy
+// of the secret (SecretBytes: zeroised when replaced or when the thread exits) and are matched
+// on the public scope first, then on the secret in constant time.
+class SigningKeyCache {
+ public:
+  const SecretBytes& Get(ByteSpan secret, std::string_view date, std::string_view region,
+                         std::string_view service) {
+    for (Entry& e : entries_) {
+      if (e.used && e.date == date && e.region == region && e.service == service &&
+          e.secret.size() == secret.size() && ConstantTimeEquals(e.secret.ExposeSecret(), secret)) {
+        return e.key;
+      }
+    }
+    Entry& e = entries_[next_];
+    next_ = (next_ + 1) % entries_.size();
+    e.used = true;
+    e.secret = SecretBytes::CopyFrom(secret);
+    e.date = std::string(date);
+    e.region = std::string(region);
+    e.service = std::string(service);
+    e.key = DeriveSigningKey(secret, date, region, service);
+    return e.key;
+  }
+
+ private:
+  struct Entry {
+    bool used = false;
+    SecretBytes secret;
+    std::string date, region, service;
+    SecretBytes key;
+  };
+  std::array<Entry, 4> entries_;
+  size_t next_ = 0;
+};
+
 std::string ComputeSignature(ByteSpan secret, std::string_view date, std::string_view region,
                              std::string_view service, std::string_view string_to_sign) {
-  SecretBytes key = DeriveSigningKey(secret, date, region, service);
+  thread_local SigningKeyCache cache;
+  const SecretBytes& key = cache.Get(secret, date, region, service);
   return base::HexEncode(
       crypto::Hmac(crypto::HashAlg::kSha256, key.ExposeSecret(), AsBytes(string_to_sign)));
 }

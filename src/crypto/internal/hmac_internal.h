@@ -24,6 +24,9 @@ class HmacState {
   void Update(ByteSpan data);
   // Finish writes the MAC (exactly DigestLen(alg) bytes) and starts a new message.
   void Finish(std::span<uint8_t> out);
+  // FinishLast writes the MAC like Finish but leaves the state finished: only the destructor
+  // may follow (saves re-keying a one-shot state).
+  void FinishLast(std::span<uint8_t> out);
 
  private:
   HashAlg alg_;

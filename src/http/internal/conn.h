@@ -87,7 +87,7 @@ class SessionBase {
 
 // ServerCore is the server state sessions use.
 struct ServerCore {
-  ServerCore(const ServerOptions& o, Handler h)
+  ServerCore(const ServerOptions& o, AsyncHandler h)
       : options(o),
         handler(std::move(h)),
         ioc(o.threads),
@@ -95,7 +95,7 @@ struct ServerCore {
         pool(o.handler_threads) {}
 
   ServerOptions options;
-  Handler handler;
+  AsyncHandler handler;
   asio::io_context ioc;
   asio::executor_work_guard<asio::io_context::executor_type> work;
   HandlerPool pool;
@@ -234,7 +234,14 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   // RunHandler runs on a handler thread.
   void RunHandler(const Request& req, unsigned version, bool keep_alive, bool head) {
-    Response res = core_->handler(req);
+    core_->handler(req, [self = this->shared_from_this(), version, keep_alive, head](Response r) {
+      self->Deliver(std::move(r), version, keep_alive, head);
+    });
+  }
+
+  // Deliver sends the handler's response: on the handler thread for a streamed one, from any
+  // thread (posted to the connection's strand) otherwise.
+  void Deliver(Response res, unsigned version, bool keep_alive, bool head) {
     if (res.stream && !res.body.empty()) res = Response::Text(500, "internal error\n");
     if (res.stream && !head) return StreamResponse(res, version, keep_alive);
     if (res.stream) res.stream = nullptr;  // HEAD: the head only
