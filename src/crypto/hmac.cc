@@ -40,15 +40,7 @@ const EVP_MAC_CTX* HmacTemplate(HashAlg alg) {
   static const EVP_MAC_CTX* const k256 = make(HashAlg::kSha256);
   static const EVP_MAC_CTX* const k384 = make(HashAlg::kSha384);
   static const EVP_MAC_CTX* const k512 = make(HashAlg::kSha512);
-  switch (alg) {
-    case HashAlg::kSha256:
-      return k256;
-    case HashAlg::kSha384:
-      return k384;
-    case HashAlg::kSha512:
-      return k512;
-  }
-  std::abort();
+  return ForAlg(alg, k256, k384, k512);
 }
 
 }  // namespace

@@ -83,6 +83,20 @@ inline const EVP_MD* FetchedMd(const char* name) {
   return md;
 }
 
+// ForAlg returns the one of `sha256`, `sha384`, `sha512` that belongs to `alg`.
+template <typename T>
+T ForAlg(HashAlg alg, T sha256, T sha384, T sha512) {
+  switch (alg) {
+    case HashAlg::kSha256:
+      return sha256;
+    case HashAlg::kSha384:
+      return sha384;
+    case HashAlg::kSha512:
+      return sha512;
+  }
+  std::abort();
+}
+
 // Md returns the EVP_MD for `alg` (static, never freed). These are explicitly fetched: passing
 // OpenSSL 3's legacy EVP_sha256() to EVP_Digest* makes every call fetch the implementation
 // again under a global lock (it was ~3% of a KMS Decrypt's CPU).
@@ -90,15 +104,7 @@ inline const EVP_MD* Md(HashAlg alg) {
   static const EVP_MD* const kSha256 = FetchedMd("SHA2-256");
   static const EVP_MD* const kSha384 = FetchedMd("SHA2-384");
   static const EVP_MD* const kSha512 = FetchedMd("SHA2-512");
-  switch (alg) {
-    case HashAlg::kSha256:
-      return kSha256;
-    case HashAlg::kSha384:
-      return kSha384;
-    case HashAlg::kSha512:
-      return kSha512;
-  }
-  std::abort();
+  return ForAlg(alg, kSha256, kSha384, kSha512);
 }
 
 }  // namespace confide::crypto::internal
