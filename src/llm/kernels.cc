@@ -491,9 +491,45 @@ void MatMulRows(const WeightView& w, std::span<const float> x, size_t x_stride, 
   }
 }
 
+size_t PackedWeightBytes(const WeightView& w) {
+  if ((w.type != GgmlType::kQ4_0 && w.type != GgmlType::kQ8_0) || w.rows < kPackRows) return 0;
+  return w.rows / kPackRows * kPackRows * w.row_bytes;
+}
+
+void PackWeights(const WeightView& w, std::span<uint8_t> out) {
+  const size_t block_bytes = w.type == GgmlType::kQ4_0 ? kQ4_0BlockBytes : kQ8_0BlockBytes;
+  const size_t quant_bytes = kPackRows * (block_bytes - 2);  // per block, all 8 rows
+  const size_t pieces = (block_bytes - 2) / 4;
+  const size_t nb = w.cols / 32;
+  for (size_t g = 0; g < w.rows / kPackRows; ++g) {
+    uint8_t* group = out.data() + g * kPackRows * w.row_bytes;
+    uint8_t* scales = group + nb * quant_bytes;
+    for (size_t i = 0; i < kPackRows; ++i) {
+      const uint8_t* row = w.data + (g * kPackRows + i) * w.row_bytes;
+      for (size_t b = 0; b < nb; ++b) {
+        const uint8_t* blk = row + b * block_bytes;
+        std::memcpy(scales + 16 * b + 2 * i, blk, 2);
+        for (size_t j = 0; j < pieces; ++j) {
+          std::memcpy(group + b * quant_bytes + 32 * j + 4 * i, blk + 2 + 4 * j, 4);
+        }
+      }
+    }
+  }
+}
+
+void Q8_0BlockInfos(std::span<const uint8_t> xq, std::span<Q8_0BlockInfo> info) {
+  for (size_t b = 0; b < info.size(); ++b) {
+    const uint8_t* blk = xq.data() + b * kQ8_0BlockBytes;
+    int32_t sum = 0;
+    for (size_t i = 0; i < kQ8_0BlockElems; ++i) sum += static_cast<int8_t>(blk[2 + i]);
+    info[b].d = F16ToF32(LoadU16(blk));
+    info[b].sum = sum;
+  }
+}
+
 void MatMulRowsQ8_0(const WeightView& w, std::span<const uint8_t> xq, size_t xq_stride,
                     size_t num_tokens, std::span<float> out, size_t out_stride, size_t row_begin,
-                    size_t row_end) {
+                    size_t row_end, std::span<const Q8_0BlockInfo> info, size_t info_stride) {
   const size_t row_q8_bytes = w.cols / kQ8_0BlockElems * kQ8_0BlockBytes;
   if (!internal::UseAvx2Kernels()) {
     for (size_t r0 = row_begin; r0 < row_end; r0 += kTileRows) {
@@ -504,6 +540,32 @@ void MatMulRowsQ8_0(const WeightView& w, std::span<const uint8_t> xq, size_t xq_
       }
     }
     return;
+  }
+  if (w.packed != nullptr && !info.empty() && PackedWeightBytes(w) != 0) {
+    // Whole groups of eight rows from the packed copy: each group once per four tokens (its
+    // 8 * row_bytes stay in L1/L2 meanwhile), rows outside [row_begin, row_end) computed and
+    // dropped, so a row's value never depends on the range.
+    auto group_kernel =
+        w.type == GgmlType::kQ4_0 ? internal::Avx2PackedQ4_0Q8_0 : internal::Avx2PackedQ8_0Q8_0;
+    const size_t packed_end = w.rows / kPackRows * kPackRows;
+    const size_t nb = w.cols / kQ8_0BlockElems;
+    for (size_t g0 = row_begin / kPackRows * kPackRows; g0 < std::min(row_end, packed_end);
+         g0 += kPackRows) {
+      const uint8_t* group = w.packed + g0 * w.row_bytes;
+      const size_t lo = std::max(row_begin, g0), hi = std::min(row_end, g0 + kPackRows);
+      for (size_t t = 0; t < num_tokens; t += kTokenGroup) {
+        const size_t n = std::min(kTokenGroup, num_tokens - t);
+        float tile[kTokenGroup * kPackRows];
+        group_kernel(group, nb, xq.data() + t * xq_stride, xq_stride, info.data() + t * info_stride,
+                     info_stride, n, tile);
+        for (size_t i = 0; i < n; ++i) {
+          for (size_t r = lo; r < hi; ++r)
+            out[(t + i) * out_stride + r] = tile[i * kPackRows + r - g0];
+        }
+      }
+    }
+    if (row_end <= packed_end) return;
+    row_begin = std::max(row_begin, packed_end);
   }
   void (*mat)(const uint8_t*, const uint8_t*, size_t, size_t, size_t, float*, size_t) =
       w.type == GgmlType::kQ4_0   ? internal::Avx2MatQ4_0Q8_0

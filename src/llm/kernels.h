@@ -66,7 +66,27 @@ struct WeightView {
   size_t rows = 0;
   size_t cols = 0;
   size_t row_bytes = 0;
+  // packed, when set, is PackWeights's interleaved copy of `data` (derived from it; `data` stays
+  // the source of truth and serves every row outside the copy and the portable kernels).
+  const uint8_t* packed = nullptr;
 };
+
+// kPackRows is how many weight rows PackWeights interleaves.
+inline constexpr size_t kPackRows = 8;
+
+// PackedWeightBytes returns the size of PackWeights's copy of `w`: row_bytes per row of the
+// whole groups of kPackRows rows (the last rows % 8 are not copied), for Q4_0 and Q8_0 weights;
+// 0 for other types or fewer than eight rows.
+size_t PackedWeightBytes(const WeightView& w);
+
+// PackWeights writes the interleaved copy of Q4_0/Q8_0 `w` that MatMulRowsQ8_0's SIMD kernels
+// read (out.size() == PackedWeightBytes(w)). Group g (rows 8g..8g+7, nb = cols/32 blocks) takes
+// nb * 8 * block bytes at g * 8 * row_bytes: first the quants of every block b in turn, as
+// 4-byte pieces j = 0..(Q4_0: 3, Q8_0: 7) of rows 0..7 (piece j of row i at b * Q + 32j + 4i,
+// Q = 128 or 256: bytes qs[4j..4j+3] of that row's block b, unchanged), then the 8 F16 scales
+// of each block b at nb * Q + 16b (row i's at + 2i). A vector load thus holds one piece of
+// each of the 8 rows, one per 32-bit lane.
+void PackWeights(const WeightView& w, std::span<uint8_t> out);
 
 // MatVec computes out[r] = sum_c W[r][c] * x[c] for r < w.rows (x.size() == w.cols,
 // out.size() == w.rows). F32 data must be 4-byte aligned, F16/BF16 2-byte (the model loader
@@ -93,13 +113,29 @@ void MatVecRowsQ8_0(const WeightView& w, std::span<const uint8_t> xq, std::span<
 void MatMulRows(const WeightView& w, std::span<const float> x, size_t x_stride, size_t num_tokens,
                 std::span<float> out, size_t out_stride, size_t row_begin, size_t row_end);
 
+// Q8_0BlockInfo is what the packed kernels read of a Q8_0 activation block besides its quants:
+// its scale as float and the sum of its 32 quants.
+struct Q8_0BlockInfo {
+  float d = 0;
+  int32_t sum = 0;
+};
+
+// Q8_0BlockInfos fills info[b] for each Q8_0 block b of `xq` (info.size() == xq.size() / 34).
+void Q8_0BlockInfos(std::span<const uint8_t> xq, std::span<Q8_0BlockInfo> info);
+
 // MatMulRowsQ8_0 is MatMulRows with the activations already quantised to Q8_0 (row t at
 // xq[t * xq_stride], w.cols/32 blocks) for the weight types of SupportsQ8Activations; the AVX2
-// kernels decode each weight block once for up to four tokens. Every value is bit-identical to
-// MatVecRowsQ8_0's for that row and token alone.
+// kernels decode each weight block once for up to four tokens. Without w.packed (or `info`),
+// every value is bit-identical to MatVecRowsQ8_0's for that row and token alone. With w.packed
+// and `info` (Q8_0BlockInfos of each row t at info[t * info_stride]) the SIMD kernels read the
+// packed copy for the rows of whole groups of eight (same exact integer block sums, one float
+// accumulator per row in block order: within float summation order of MatVecRowsQ8_0); every
+// value is then bit-identical to MatMulRowsQ8_0's for that row and token alone, whatever the
+// token count and row range.
 void MatMulRowsQ8_0(const WeightView& w, std::span<const uint8_t> xq, size_t xq_stride,
                     size_t num_tokens, std::span<float> out, size_t out_stride, size_t row_begin,
-                    size_t row_end);
+                    size_t row_end, std::span<const Q8_0BlockInfo> info = {},
+                    size_t info_stride = 0);
 
 // AttentionDotF16 returns sum_i q[i] * k[i] for keys stored as binary16 (an F16 KV cache row);
 // AttentionDotF32 the same for float keys. n is any size. The SIMD and portable versions differ

@@ -16,9 +16,11 @@
 namespace confide::llm::internal {
 namespace {
 std::atomic<bool> force_portable{false};
+std::atomic<bool> force_no_vnni{false};
 }  // namespace
 
 void SetPortableKernelsForTesting(bool portable) { force_portable.store(portable); }
+void SetNoVnniForTesting(bool no_vnni) { force_no_vnni.store(no_vnni); }
 
 bool UseAvx2Kernels() {
   static const bool have = HaveAvx2Kernels();
@@ -349,6 +351,159 @@ CONFIDE_AVX2 void Avx2MatQ5_0Q8_0(const uint8_t* w, const uint8_t* x, size_t x_s
   MatRows<Q5Block>(w, x, x_stride, num_tokens, n, out, out_stride);
 }
 
+namespace {
+
+// Packed-group kernels (PackWeights's layout): vector j of a block holds 4 weight bytes of each
+// of the 8 rows, one row per 32-bit lane, so broadcasting the 4 matching activation bytes and
+// one dpbusd (or maddubs + madd) gives every row's partial sum in its own lane. The weights are
+// taken as unsigned bytes u = q + offset (Q4_0: the nibble, offset 8; Q8_0: q ^ 0x80, offset
+// 128), so the exact block sum is sum(u * x) - offset * sum(x), with sum(x) from
+// Q8_0BlockInfos.
+
+CONFIDE_AVX2 inline __m256i Broadcast4(const uint8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+struct PackedQ4 {
+  static constexpr size_t kQuantBytes = 128;
+  static constexpr int32_t kOffset = 8;
+  // XOffset is where in the activation block's quants the bytes of vector j start: the low
+  // nibbles of piece j are elements 4j..4j+3, the high nibbles 16 + 4j...
+  static constexpr size_t XOffset(int j) { return j < 4 ? 4 * j : 16 + 4 * (j - 4); }
+  CONFIDE_AVX2 static void Load(const uint8_t* q, __m256i* w) {
+    const __m256i m = _mm256_set1_epi8(0x0F);
+    for (int j = 0; j < 4; ++j) {
+      const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 32 * j));
+      w[j] = _mm256_and_si256(raw, m);
+      w[j + 4] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m);
+    }
+  }
+  // SumAvx2: u <= 15 and |x| <= 128, so each maddubs pair is below 3840 and eight of them stay
+  // below 32768 in 16 bits.
+  CONFIDE_AVX2 static __m256i SumAvx2(const __m256i* w, const uint8_t* xq, int32_t xsum) {
+    __m256i p = _mm256_maddubs_epi16(w[0], Broadcast4(xq + XOffset(0)));
+    for (int j = 1; j < 8; ++j) {
+      p = _mm256_add_epi16(p, _mm256_maddubs_epi16(w[j], Broadcast4(xq + XOffset(j))));
+    }
+    return _mm256_add_epi32(_mm256_madd_epi16(p, _mm256_set1_epi16(1)),
+                            _mm256_set1_epi32(-kOffset * xsum));
+  }
+};
+
+struct PackedQ8 {
+  static constexpr size_t kQuantBytes = 256;
+  static constexpr int32_t kOffset = 128;
+  static constexpr size_t XOffset(int j) { return 4 * j; }
+  CONFIDE_AVX2 static void Load(const uint8_t* q, __m256i* w) {
+    const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+    for (int j = 0; j < 8; ++j) {
+      w[j] =
+          _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 32 * j)), flip);
+    }
+  }
+  // SumAvx2: u * x can exceed 16 bits in maddubs, so the signed weights q = u ^ 0x80 go through
+  // the sign trick of SignedDot instead (no offset then).
+  CONFIDE_AVX2 static __m256i SumAvx2(const __m256i* w, const uint8_t* xq, int32_t) {
+    const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i s = _mm256_setzero_si256();
+    for (int j = 0; j < 8; ++j) {
+      const __m256i q = _mm256_xor_si256(w[j], flip);
+      const __m256i pairs =
+          _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(Broadcast4(xq + 4 * j), q));
+      s = _mm256_add_epi32(s, _mm256_madd_epi16(pairs, ones));
+    }
+    return s;
+  }
+};
+
+template <typename P>
+CONFIDE_VNNI inline __m256i PackedSumVnni(const __m256i* w, const uint8_t* xq, int32_t xsum) {
+  __m256i s0 = _mm256_set1_epi32(-P::kOffset * xsum), s1 = _mm256_setzero_si256();
+  for (int j = 0; j < 8; j += 2) {
+    s0 = _mm256_dpbusd_epi32(s0, w[j], Broadcast4(xq + P::XOffset(j)));
+    s1 = _mm256_dpbusd_epi32(s1, w[j + 1], Broadcast4(xq + P::XOffset(j + 1)));
+  }
+  return _mm256_add_epi32(s0, s1);
+}
+
+// PackedGroup is the body of Avx2Packed*: the same float operations whichever integer path.
+#define CONFIDE_PACKED_GROUP_BODY(SUM)                                                            \
+  const uint8_t* scales = group + nb * P::kQuantBytes;                                            \
+  __m256 acc[N];                                                                                  \
+  for (int t = 0; t < N; ++t) acc[t] = _mm256_setzero_ps();                                       \
+  for (size_t b = 0; b < nb; ++b) {                                                               \
+    __m256i w[8];                                                                                 \
+    P::Load(group + b * P::kQuantBytes, w);                                                       \
+    const __m256 dw =                                                                             \
+        _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + 16 * b)));      \
+    for (int t = 0; t < N; ++t) {                                                                 \
+      const Q8_0BlockInfo& in = info[t * info_stride + b];                                        \
+      const __m256i isum = SUM(w, x + t * x_stride + b * kQ8Bytes + 2, in.sum);                   \
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw, _mm256_set1_ps(in.d)), \
+                               acc[t]);                                                           \
+    }                                                                                             \
+  }                                                                                               \
+  for (int t = 0; t < N; ++t) _mm256_storeu_ps(out + 8 * t, acc[t]);
+
+template <typename P, int N>
+CONFIDE_AVX2 void PackedGroupAvx2(const uint8_t* group, size_t nb, const uint8_t* x,
+                                  size_t x_stride, const Q8_0BlockInfo* info, size_t info_stride,
+                                  float* out) {
+  CONFIDE_PACKED_GROUP_BODY(P::SumAvx2)
+}
+
+template <typename P, int N>
+CONFIDE_VNNI void PackedGroupVnni(const uint8_t* group, size_t nb, const uint8_t* x,
+                                  size_t x_stride, const Q8_0BlockInfo* info, size_t info_stride,
+                                  float* out) {
+  CONFIDE_PACKED_GROUP_BODY(PackedSumVnni<P>)
+}
+#undef CONFIDE_PACKED_GROUP_BODY
+
+template <typename P>
+void PackedGroup(const uint8_t* group, size_t nb, const uint8_t* x, size_t x_stride,
+                 const Q8_0BlockInfo* info, size_t info_stride, size_t num_tokens, float* out) {
+  static const bool have_vnni = HaveVnniKernels();
+  if (have_vnni && !force_no_vnni.load(std::memory_order_relaxed)) {
+    switch (num_tokens) {
+      case 1:
+        return PackedGroupVnni<P, 1>(group, nb, x, x_stride, info, info_stride, out);
+      case 2:
+        return PackedGroupVnni<P, 2>(group, nb, x, x_stride, info, info_stride, out);
+      case 3:
+        return PackedGroupVnni<P, 3>(group, nb, x, x_stride, info, info_stride, out);
+      default:
+        return PackedGroupVnni<P, 4>(group, nb, x, x_stride, info, info_stride, out);
+    }
+  }
+  switch (num_tokens) {
+    case 1:
+      return PackedGroupAvx2<P, 1>(group, nb, x, x_stride, info, info_stride, out);
+    case 2:
+      return PackedGroupAvx2<P, 2>(group, nb, x, x_stride, info, info_stride, out);
+    case 3:
+      return PackedGroupAvx2<P, 3>(group, nb, x, x_stride, info, info_stride, out);
+    default:
+      return PackedGroupAvx2<P, 4>(group, nb, x, x_stride, info, info_stride, out);
+  }
+}
+
+}  // namespace
+
+void Avx2PackedQ4_0Q8_0(const uint8_t* group, size_t nb, const uint8_t* x, size_t x_stride,
+                        const Q8_0BlockInfo* info, size_t info_stride, size_t num_tokens,
+                        float* out) {
+  PackedGroup<PackedQ4>(group, nb, x, x_stride, info, info_stride, num_tokens, out);
+}
+void Avx2PackedQ8_0Q8_0(const uint8_t* group, size_t nb, const uint8_t* x, size_t x_stride,
+                        const Q8_0BlockInfo* info, size_t info_stride, size_t num_tokens,
+                        float* out) {
+  PackedGroup<PackedQ8>(group, nb, x, x_stride, info, info_stride, num_tokens, out);
+}
+
 bool HaveVnniKernels() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl");
@@ -435,6 +590,10 @@ float Avx2DotQ5_0Q8_0(const uint8_t*, const uint8_t*, size_t) { return 0; }
 void Avx2MatQ8_0Q8_0(const uint8_t*, const uint8_t*, size_t, size_t, size_t, float*, size_t) {}
 void Avx2MatQ4_0Q8_0(const uint8_t*, const uint8_t*, size_t, size_t, size_t, float*, size_t) {}
 void Avx2MatQ5_0Q8_0(const uint8_t*, const uint8_t*, size_t, size_t, size_t, float*, size_t) {}
+void Avx2PackedQ4_0Q8_0(const uint8_t*, size_t, const uint8_t*, size_t, const Q8_0BlockInfo*,
+                        size_t, size_t, float*) {}
+void Avx2PackedQ8_0Q8_0(const uint8_t*, size_t, const uint8_t*, size_t, const Q8_0BlockInfo*,
+                        size_t, size_t, float*) {}
 void Avx2QuantizeRowQ8_0(const float*, size_t, uint8_t*) {}
 bool HaveVnniKernels() { return false; }
 void Avx2AxpyF16(float, const uint16_t*, float*, size_t) {}

@@ -526,6 +526,95 @@ TEST(KernelsTest, MatMulMatchesPerTokenMatVecExactly) {
   internal::SetPortableKernelsForTesting(false);
 }
 
+// PackWeights's interleaved copy through MatMulRowsQ8_0: random-byte quants (Q8_0 weights
+// holding -128, every nibble) with rows in whole groups of eight and a remainder; the values must
+// match a double sum of the dequantised products, the portable kernels up to float order, each
+// other exactly for every token count and row range, and the VNNI and AVX2-only paths exactly.
+TEST(KernelsTest, PackedKernelsMatchReferenceAndAreExactAcrossBatchesAndRanges) {
+  if (!internal::HaveAvx2Kernels()) GTEST_SKIP() << "no AVX2/FMA/F16C on this CPU or build";
+  std::mt19937 rng(31);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_real_distribution<float> scale(-0.05f, 0.05f);
+  size_t checked = 0;
+  for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ8_0}) {
+    const size_t block_bytes = type == GgmlType::kQ8_0 ? 34 : 18;
+    for (size_t cols : {32u, 96u, 576u, 1536u}) {
+      const size_t rows = 21, row_bytes = cols / 32 * block_bytes, nb = cols / 32;
+      Bytes data(rows * row_bytes);
+      for (auto& v : data) v = static_cast<uint8_t>(byte(rng));
+      for (size_t b = 0; b < data.size() / block_bytes; ++b) {
+        const uint16_t d = F32ToF16(scale(rng));
+        std::memcpy(&data[b * block_bytes], &d, 2);
+      }
+      WeightView w{type, data.data(), rows, cols, row_bytes};
+      ASSERT_EQ(PackedWeightBytes(w), 16 * row_bytes);
+      Bytes packed(PackedWeightBytes(w));
+      PackWeights(w, packed);
+      const WeightView plain = w;
+      w.packed = packed.data();
+
+      const size_t tokens = 11, xq_stride = (nb + 1) * 34, info_stride = nb + 2;
+      std::vector<float> x = RandomVec(rng, tokens * cols, 2.0f);
+      Bytes xq(tokens * xq_stride);
+      std::vector<Q8_0BlockInfo> info(tokens * info_stride);
+      for (size_t t = 0; t < tokens; ++t) {
+        const std::span<uint8_t> row = std::span<uint8_t>(xq).subspan(t * xq_stride, nb * 34);
+        QuantizeRowQ8_0(std::span<const float>(x).subspan(t * cols, cols), row);
+        Q8_0BlockInfos(row, std::span<Q8_0BlockInfo>(info).subspan(t * info_stride, nb));
+      }
+      const size_t out_stride = rows + 3;
+      std::vector<float> full(tokens * out_stride, -1.0f);
+      MatMulRowsQ8_0(w, xq, xq_stride, tokens, full, out_stride, 0, rows, info, info_stride);
+      std::vector<float> portable(tokens * out_stride, -1.0f);
+      internal::SetPortableKernelsForTesting(true);
+      MatMulRowsQ8_0(w, xq, xq_stride, tokens, portable, out_stride, 0, rows, info, info_stride);
+      internal::SetPortableKernelsForTesting(false);
+      std::vector<float> avx2_only(tokens * out_stride, -1.0f);
+      internal::SetNoVnniForTesting(true);
+      MatMulRowsQ8_0(w, xq, xq_stride, tokens, avx2_only, out_stride, 0, rows, info, info_stride);
+      internal::SetNoVnniForTesting(false);
+      ASSERT_EQ(full, avx2_only) << GgmlTypeName(type) << " " << cols;
+      std::vector<float> unpacked(tokens * out_stride, -1.0f);
+      MatMulRowsQ8_0(plain, xq, xq_stride, tokens, unpacked, out_stride, 0, rows, info,
+                     info_stride);
+
+      std::vector<float> xd(cols), wd(cols);
+      for (size_t t = 0; t < tokens; ++t) {
+        DequantizeRow(GgmlType::kQ8_0, xq.data() + t * xq_stride, xd);
+        for (size_t r = 0; r < rows; ++r) {
+          DequantizeRow(type, data.data() + r * row_bytes, wd);
+          double ref = 0, mag = 0;
+          for (size_t c = 0; c < cols; ++c) {
+            ref += static_cast<double>(wd[c]) * xd[c];
+            mag += std::fabs(static_cast<double>(wd[c]) * xd[c]);
+          }
+          const float v = full[t * out_stride + r];
+          EXPECT_NEAR(v, ref, 1e-5 * mag + 1e-6) << GgmlTypeName(type) << " " << cols << " " << r;
+          EXPECT_NEAR(v, portable[t * out_stride + r], 2e-5 * mag + 1e-6);
+          EXPECT_NEAR(v, unpacked[t * out_stride + r], 2e-5 * mag + 1e-6);
+          ++checked;
+        }
+      }
+      // Any token count and any row range (splitting groups) gives the same bits.
+      for (size_t n : {1u, 2u, 3u, 4u, 5u}) {
+        for (auto [lo, hi] : {std::pair<size_t, size_t>{0, rows}, {3, 13}, {8, 16}, {15, 21}}) {
+          std::vector<float> part(tokens * out_stride, -1.0f);
+          MatMulRowsQ8_0(w, xq, xq_stride, n, part, out_stride, lo, hi, info, info_stride);
+          for (size_t t = 0; t < n; ++t) {
+            for (size_t r = 0; r < rows; ++r) {
+              const float want = r >= lo && r < hi ? full[t * out_stride + r] : -1.0f;
+              ASSERT_EQ(part[t * out_stride + r], want)
+                  << GgmlTypeName(type) << " n=" << n << " [" << lo << "," << hi << ") t=" << t
+                  << " r=" << r;
+            }
+          }
+        }
+      }
+    }
+  }
+  EXPECT_EQ(checked, 2u * 4u * 11u * 21u);
+}
+
 // The attention helpers (scores against an F16 or F32 cache, weighted sums of values, rounding
 // to F16) against naive double-precision references, on both kernel sets.
 TEST(KernelsTest, AttentionHelpersMatchNaiveReference) {
