@@ -498,7 +498,7 @@ size_t PackedWeightBytes(const WeightView& w) {
 
 void PackWeights(const WeightView& w, std::span<uint8_t> out) {
   const size_t block_bytes = w.type == GgmlType::kQ4_0 ? kQ4_0BlockBytes : kQ8_0BlockBytes;
-  const size_t quant_bytes = kPackRows * (block_bytes - 2);  // per block, all 8 rows
+  const size_t quant_bytes = kPackRows * (block_bytes - 2);  // per block, all 16 rows
   const size_t pieces = (block_bytes - 2) / 4;
   const size_t nb = w.cols / 32;
   for (size_t g = 0; g < w.rows / kPackRows; ++g) {
@@ -508,9 +508,9 @@ void PackWeights(const WeightView& w, std::span<uint8_t> out) {
       const uint8_t* row = w.data + (g * kPackRows + i) * w.row_bytes;
       for (size_t b = 0; b < nb; ++b) {
         const uint8_t* blk = row + b * block_bytes;
-        std::memcpy(scales + 16 * b + 2 * i, blk, 2);
+        std::memcpy(scales + 2 * kPackRows * b + 2 * i, blk, 2);
         for (size_t j = 0; j < pieces; ++j) {
-          std::memcpy(group + b * quant_bytes + 32 * j + 4 * i, blk + 2 + 4 * j, 4);
+          std::memcpy(group + b * quant_bytes + 4 * kPackRows * j + 4 * i, blk + 2 + 4 * j, 4);
         }
       }
     }
@@ -542,8 +542,8 @@ void MatMulRowsQ8_0(const WeightView& w, std::span<const uint8_t> xq, size_t xq_
     return;
   }
   if (w.packed != nullptr && !info.empty() && PackedWeightBytes(w) != 0) {
-    // Whole groups of eight rows from the packed copy: each group once per four tokens (its
-    // 8 * row_bytes stay in L1/L2 meanwhile), rows outside [row_begin, row_end) computed and
+    // Whole groups of 16 rows from the packed copy: each group once per four tokens (its
+    // 16 * row_bytes stay in L1/L2 meanwhile), rows outside [row_begin, row_end) computed and
     // dropped, so a row's value never depends on the range.
     auto group_kernel =
         w.type == GgmlType::kQ4_0 ? internal::Avx2PackedQ4_0Q8_0 : internal::Avx2PackedQ8_0Q8_0;

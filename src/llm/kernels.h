@@ -72,20 +72,20 @@ struct WeightView {
 };
 
 // kPackRows is how many weight rows PackWeights interleaves.
-inline constexpr size_t kPackRows = 8;
+inline constexpr size_t kPackRows = 16;
 
 // PackedWeightBytes returns the size of PackWeights's copy of `w`: row_bytes per row of the
-// whole groups of kPackRows rows (the last rows % 8 are not copied), for Q4_0 and Q8_0 weights;
-// 0 for other types or fewer than eight rows.
+// whole groups of kPackRows rows (the last rows % 16 are not copied), for Q4_0 and Q8_0 weights;
+// 0 for other types or fewer than 16 rows.
 size_t PackedWeightBytes(const WeightView& w);
 
 // PackWeights writes the interleaved copy of Q4_0/Q8_0 `w` that MatMulRowsQ8_0's SIMD kernels
-// read (out.size() == PackedWeightBytes(w)). Group g (rows 8g..8g+7, nb = cols/32 blocks) takes
-// nb * 8 * block bytes at g * 8 * row_bytes: first the quants of every block b in turn, as
-// 4-byte pieces j = 0..(Q4_0: 3, Q8_0: 7) of rows 0..7 (piece j of row i at b * Q + 32j + 4i,
-// Q = 128 or 256: bytes qs[4j..4j+3] of that row's block b, unchanged), then the 8 F16 scales
-// of each block b at nb * Q + 16b (row i's at + 2i). A vector load thus holds one piece of
-// each of the 8 rows, one per 32-bit lane.
+// read (out.size() == PackedWeightBytes(w)). Group g (rows 16g..16g+15, nb = cols/32 blocks)
+// takes 16 * row_bytes at g * 16 * row_bytes: first the quants of every block b in turn, as
+// 4-byte pieces j = 0..(Q4_0: 3, Q8_0: 7) of rows 0..15 (piece j of row i at b * Q + 64j + 4i,
+// Q = 256 or 512: bytes qs[4j..4j+3] of that row's block b, unchanged), then the 16 F16 scales
+// of each block b at nb * Q + 32b (row i's at + 2i). A 512-bit load thus holds one piece of
+// each of the 16 rows, one per 32-bit lane (a 256-bit load, 8 of them).
 void PackWeights(const WeightView& w, std::span<uint8_t> out);
 
 // MatVec computes out[r] = sum_c W[r][c] * x[c] for r < w.rows (x.size() == w.cols,
@@ -128,7 +128,7 @@ void Q8_0BlockInfos(std::span<const uint8_t> xq, std::span<Q8_0BlockInfo> info);
 // kernels decode each weight block once for up to four tokens. Without w.packed (or `info`),
 // every value is bit-identical to MatVecRowsQ8_0's for that row and token alone. With w.packed
 // and `info` (Q8_0BlockInfos of each row t at info[t * info_stride]) the SIMD kernels read the
-// packed copy for the rows of whole groups of eight (same exact integer block sums, one float
+// packed copy for the rows of whole groups of 16 (same exact integer block sums, one float
 // accumulator per row in block order: within float summation order of MatVecRowsQ8_0); every
 // value is then bit-identical to MatMulRowsQ8_0's for that row and token alone, whatever the
 // token count and row range.

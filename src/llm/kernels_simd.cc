@@ -353,12 +353,14 @@ CONFIDE_AVX2 void Avx2MatQ5_0Q8_0(const uint8_t* w, const uint8_t* x, size_t x_s
 
 namespace {
 
-// Packed-group kernels (PackWeights's layout): vector j of a block holds 4 weight bytes of each
-// of the 8 rows, one row per 32-bit lane, so broadcasting the 4 matching activation bytes and
-// one dpbusd (or maddubs + madd) gives every row's partial sum in its own lane. The weights are
-// taken as unsigned bytes u = q + offset (Q4_0: the nibble, offset 8; Q8_0: q ^ 0x80, offset
-// 128), so the exact block sum is sum(u * x) - offset * sum(x), with sum(x) from
-// Q8_0BlockInfos.
+// Packed-group kernels (PackWeights's layout): each 64-byte piece of a block holds 4 weight
+// bytes of each of the 16 rows, one row per 32-bit lane, so broadcasting the 4 matching
+// activation bytes and one vpdpbusd on 512 bits (or, per half of 8 rows, maddubs + madd on 256)
+// gives every row's partial sum in its own lane. The weights are taken as unsigned bytes
+// u = q + offset (Q4_0: the nibble, offset 8; Q8_0: q ^ 0x80, offset 128), so the exact block
+// sum is sum(u * x) - offset * sum(x), with sum(x) from Q8_0BlockInfos.
+constexpr size_t kPackRows16 = 16;
+constexpr size_t kPrefetchBytes = 4096;
 
 CONFIDE_AVX2 inline __m256i Broadcast4(const uint8_t* p) {
   int32_t v;
@@ -367,15 +369,17 @@ CONFIDE_AVX2 inline __m256i Broadcast4(const uint8_t* p) {
 }
 
 struct PackedQ4 {
-  static constexpr size_t kQuantBytes = 128;
+  static constexpr size_t kQuantBytes = 256;  // per block: 4 pieces of 64 bytes
   static constexpr int32_t kOffset = 8;
-  // XOffset is where in the activation block's quants the bytes of vector j start: the low
-  // nibbles of piece j are elements 4j..4j+3, the high nibbles 16 + 4j...
+  // XOffset is where in the activation block's quants the bytes of weight vector j start:
+  // vector j < 4 holds the low nibbles of piece j (elements 4j..4j+3), j >= 4 the high nibbles
+  // of piece j - 4 (elements 16 + 4(j-4)...).
   static constexpr size_t XOffset(int j) { return j < 4 ? 4 * j : 16 + 4 * (j - 4); }
-  CONFIDE_AVX2 static void Load(const uint8_t* q, __m256i* w) {
+  // LoadHalf returns the 8 unsigned weight vectors of rows 8h..8h+7 of a block.
+  CONFIDE_AVX2 static void LoadHalf(const uint8_t* q, int h, __m256i* w) {
     const __m256i m = _mm256_set1_epi8(0x0F);
     for (int j = 0; j < 4; ++j) {
-      const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 32 * j));
+      const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 64 * j + 32 * h));
       w[j] = _mm256_and_si256(raw, m);
       w[j + 4] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m);
     }
@@ -393,90 +397,141 @@ struct PackedQ4 {
 };
 
 struct PackedQ8 {
-  static constexpr size_t kQuantBytes = 256;
+  static constexpr size_t kQuantBytes = 512;  // per block: 8 pieces of 64 bytes
   static constexpr int32_t kOffset = 128;
   static constexpr size_t XOffset(int j) { return 4 * j; }
-  CONFIDE_AVX2 static void Load(const uint8_t* q, __m256i* w) {
-    const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  // LoadHalf returns the raw signed weights of rows 8h..8h+7 (SumAvx2 takes them signed).
+  CONFIDE_AVX2 static void LoadHalf(const uint8_t* q, int h, __m256i* w) {
     for (int j = 0; j < 8; ++j) {
-      w[j] =
-          _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 32 * j)), flip);
+      w[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 64 * j + 32 * h));
     }
   }
-  // SumAvx2: u * x can exceed 16 bits in maddubs, so the signed weights q = u ^ 0x80 go through
-  // the sign trick of SignedDot instead (no offset then).
+  // SumAvx2: u * x can exceed 16 bits in maddubs, so the signed weights go through the sign
+  // trick of SignedDot instead (no offset then).
   CONFIDE_AVX2 static __m256i SumAvx2(const __m256i* w, const uint8_t* xq, int32_t) {
-    const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
     const __m256i ones = _mm256_set1_epi16(1);
     __m256i s = _mm256_setzero_si256();
     for (int j = 0; j < 8; ++j) {
-      const __m256i q = _mm256_xor_si256(w[j], flip);
-      const __m256i pairs =
-          _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(Broadcast4(xq + 4 * j), q));
+      const __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(w[j], w[j]),
+                                                 _mm256_sign_epi8(Broadcast4(xq + 4 * j), w[j]));
       s = _mm256_add_epi32(s, _mm256_madd_epi16(pairs, ones));
     }
     return s;
   }
 };
 
-template <typename P>
-CONFIDE_VNNI inline __m256i PackedSumVnni(const __m256i* w, const uint8_t* xq, int32_t xsum) {
-  __m256i s0 = _mm256_set1_epi32(-P::kOffset * xsum), s1 = _mm256_setzero_si256();
-  for (int j = 0; j < 8; j += 2) {
-    s0 = _mm256_dpbusd_epi32(s0, w[j], Broadcast4(xq + P::XOffset(j)));
-    s1 = _mm256_dpbusd_epi32(s1, w[j + 1], Broadcast4(xq + P::XOffset(j + 1)));
-  }
-  return _mm256_add_epi32(s0, s1);
-}
-
-// PackedGroup is the body of Avx2Packed*: the same float operations whichever integer path.
-#define CONFIDE_PACKED_GROUP_BODY(SUM)                                                            \
-  const uint8_t* scales = group + nb * P::kQuantBytes;                                            \
-  __m256 acc[N];                                                                                  \
-  for (int t = 0; t < N; ++t) acc[t] = _mm256_setzero_ps();                                       \
-  for (size_t b = 0; b < nb; ++b) {                                                               \
-    __m256i w[8];                                                                                 \
-    P::Load(group + b * P::kQuantBytes, w);                                                       \
-    const __m256 dw =                                                                             \
-        _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + 16 * b)));      \
-    for (int t = 0; t < N; ++t) {                                                                 \
-      const Q8_0BlockInfo& in = info[t * info_stride + b];                                        \
-      const __m256i isum = SUM(w, x + t * x_stride + b * kQ8Bytes + 2, in.sum);                   \
-      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw, _mm256_set1_ps(in.d)), \
-                               acc[t]);                                                           \
-    }                                                                                             \
-  }                                                                                               \
-  for (int t = 0; t < N; ++t) _mm256_storeu_ps(out + 8 * t, acc[t]);
-
+// PackedGroupAvx2 computes the 16 rows as two halves of 8 on 256-bit vectors.
 template <typename P, int N>
 CONFIDE_AVX2 void PackedGroupAvx2(const uint8_t* group, size_t nb, const uint8_t* x,
                                   size_t x_stride, const Q8_0BlockInfo* info, size_t info_stride,
                                   float* out) {
-  CONFIDE_PACKED_GROUP_BODY(P::SumAvx2)
+  const uint8_t* scales = group + nb * P::kQuantBytes;
+  for (int h = 0; h < 2; ++h) {
+    __m256 acc[N];
+    for (int t = 0; t < N; ++t) acc[t] = _mm256_setzero_ps();
+    for (size_t b = 0; b < nb; ++b) {
+      if (h == 0) {
+        for (size_t l = 0; l < P::kQuantBytes; l += 64) {
+          _mm_prefetch(
+              reinterpret_cast<const char*>(group + b * P::kQuantBytes + kPrefetchBytes + l),
+              _MM_HINT_T0);
+        }
+      }
+      __m256i w[8];
+      P::LoadHalf(group + b * P::kQuantBytes, h, w);
+      const __m256 dw = _mm256_cvtph_ps(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + 32 * b + 16 * h)));
+      for (int t = 0; t < N; ++t) {
+        const Q8_0BlockInfo& in = info[t * info_stride + b];
+        const __m256i isum = P::SumAvx2(w, x + t * x_stride + b * kQ8Bytes + 2, in.sum);
+        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw, _mm256_set1_ps(in.d)),
+                                 acc[t]);
+      }
+    }
+    for (int t = 0; t < N; ++t) _mm256_storeu_ps(out + kPackRows16 * t + 8 * h, acc[t]);
+  }
 }
 
-template <typename P, int N>
-CONFIDE_VNNI void PackedGroupVnni(const uint8_t* group, size_t nb, const uint8_t* x,
-                                  size_t x_stride, const Q8_0BlockInfo* info, size_t info_stride,
-                                  float* out) {
-  CONFIDE_PACKED_GROUP_BODY(PackedSumVnni<P>)
+#define CONFIDE_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+
+CONFIDE_AVX512 inline __m512i Broadcast4x16(const uint8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
 }
-#undef CONFIDE_PACKED_GROUP_BODY
+
+// Load16 returns the 8 unsigned weight vectors of all 16 rows of a block.
+CONFIDE_AVX512 inline void Load16(PackedQ4, const uint8_t* q, __m512i* w) {
+  const __m512i m = _mm512_set1_epi8(0x0F);
+  for (int j = 0; j < 4; ++j) {
+    const __m512i raw = _mm512_loadu_si512(q + 64 * j);
+    w[j] = _mm512_and_si512(raw, m);
+    w[j + 4] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m);
+  }
+}
+CONFIDE_AVX512 inline void Load16(PackedQ8, const uint8_t* q, __m512i* w) {
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  for (int j = 0; j < 8; ++j) w[j] = _mm512_xor_si512(_mm512_loadu_si512(q + 64 * j), flip);
+}
+
+// PackedGroupAvx512 does all 16 rows at once with vpdpbusd on 512 bits: the same integer sums
+// and the same float operations per row as PackedGroupAvx2.
+template <typename P, int N>
+CONFIDE_AVX512 void PackedGroupAvx512(const uint8_t* group, size_t nb, const uint8_t* x,
+                                      size_t x_stride, const Q8_0BlockInfo* info,
+                                      size_t info_stride, float* out) {
+  const uint8_t* scales = group + nb * P::kQuantBytes;
+  __m512 acc[N];
+  for (int t = 0; t < N; ++t) acc[t] = _mm512_setzero_ps();
+  for (size_t b = 0; b < nb; ++b) {
+    // The hardware prefetcher alone leaves a core short of the memory bandwidth here: ask for
+    // the quants kPrefetchBytes ahead (harmless past the end: prefetches do not fault).
+    for (size_t l = 0; l < P::kQuantBytes; l += 64) {
+      _mm_prefetch(reinterpret_cast<const char*>(group + b * P::kQuantBytes + kPrefetchBytes + l),
+                   _MM_HINT_T0);
+    }
+    __m512i w[8];
+    Load16(P{}, group + b * P::kQuantBytes, w);
+    // The masked forms with an all-ones mask are the plain instructions; GCC 12 warns falsely
+    // (maybe-uninitialized) on the unmasked intrinsics' undefined source.
+    const __m512 dw =
+        _mm512_mask_cvtph_ps(_mm512_setzero_ps(), 0xFFFF,
+                             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales + 32 * b)));
+    for (int t = 0; t < N; ++t) {
+      const Q8_0BlockInfo& in = info[t * info_stride + b];
+      const uint8_t* xq = x + t * x_stride + b * kQ8Bytes + 2;
+      __m512i s0 = _mm512_set1_epi32(-P::kOffset * in.sum), s1 = _mm512_setzero_si512();
+      for (int j = 0; j < 8; j += 2) {
+        s0 = _mm512_dpbusd_epi32(s0, w[j], Broadcast4x16(xq + P::XOffset(j)));
+        s1 = _mm512_dpbusd_epi32(s1, w[j + 1], Broadcast4x16(xq + P::XOffset(j + 1)));
+      }
+      const __m512 sum =
+          _mm512_mask_cvtepi32_ps(_mm512_setzero_ps(), 0xFFFF, _mm512_add_epi32(s0, s1));
+      acc[t] = _mm512_fmadd_ps(sum, _mm512_mul_ps(dw, _mm512_set1_ps(in.d)), acc[t]);
+    }
+  }
+  for (int t = 0; t < N; ++t) _mm512_storeu_ps(out + kPackRows16 * t, acc[t]);
+}
+
+bool HaveAvx512PackedKernels() {
+  __builtin_cpu_init();
+  return HaveVnniKernels() && __builtin_cpu_supports("avx512bw");
+}
 
 template <typename P>
 void PackedGroup(const uint8_t* group, size_t nb, const uint8_t* x, size_t x_stride,
                  const Q8_0BlockInfo* info, size_t info_stride, size_t num_tokens, float* out) {
-  static const bool have_vnni = HaveVnniKernels();
-  if (have_vnni && !force_no_vnni.load(std::memory_order_relaxed)) {
+  static const bool have_avx512 = HaveAvx512PackedKernels();
+  if (have_avx512 && !force_no_vnni.load(std::memory_order_relaxed)) {
     switch (num_tokens) {
       case 1:
-        return PackedGroupVnni<P, 1>(group, nb, x, x_stride, info, info_stride, out);
+        return PackedGroupAvx512<P, 1>(group, nb, x, x_stride, info, info_stride, out);
       case 2:
-        return PackedGroupVnni<P, 2>(group, nb, x, x_stride, info, info_stride, out);
+        return PackedGroupAvx512<P, 2>(group, nb, x, x_stride, info, info_stride, out);
       case 3:
-        return PackedGroupVnni<P, 3>(group, nb, x, x_stride, info, info_stride, out);
+        return PackedGroupAvx512<P, 3>(group, nb, x, x_stride, info, info_stride, out);
       default:
-        return PackedGroupVnni<P, 4>(group, nb, x, x_stride, info, info_stride, out);
+        return PackedGroupAvx512<P, 4>(group, nb, x, x_stride, info, info_stride, out);
     }
   }
   switch (num_tokens) {

@@ -527,9 +527,9 @@ TEST(KernelsTest, MatMulMatchesPerTokenMatVecExactly) {
 }
 
 // PackWeights's interleaved copy through MatMulRowsQ8_0: random-byte quants (Q8_0 weights
-// holding -128, every nibble) with rows in whole groups of eight and a remainder; the values must
+// holding -128, every nibble) with rows in whole groups of 16 and a remainder; the values must
 // match a double sum of the dequantised products, the portable kernels up to float order, each
-// other exactly for every token count and row range, and the VNNI and AVX2-only paths exactly.
+// other exactly for every token count and row range, and the AVX-512 and AVX2 paths exactly.
 TEST(KernelsTest, PackedKernelsMatchReferenceAndAreExactAcrossBatchesAndRanges) {
   if (!internal::HaveAvx2Kernels()) GTEST_SKIP() << "no AVX2/FMA/F16C on this CPU or build";
   std::mt19937 rng(31);
@@ -539,7 +539,7 @@ TEST(KernelsTest, PackedKernelsMatchReferenceAndAreExactAcrossBatchesAndRanges) 
   for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ8_0}) {
     const size_t block_bytes = type == GgmlType::kQ8_0 ? 34 : 18;
     for (size_t cols : {32u, 96u, 576u, 1536u}) {
-      const size_t rows = 21, row_bytes = cols / 32 * block_bytes, nb = cols / 32;
+      const size_t rows = 37, row_bytes = cols / 32 * block_bytes, nb = cols / 32;
       Bytes data(rows * row_bytes);
       for (auto& v : data) v = static_cast<uint8_t>(byte(rng));
       for (size_t b = 0; b < data.size() / block_bytes; ++b) {
@@ -547,7 +547,7 @@ TEST(KernelsTest, PackedKernelsMatchReferenceAndAreExactAcrossBatchesAndRanges) 
         std::memcpy(&data[b * block_bytes], &d, 2);
       }
       WeightView w{type, data.data(), rows, cols, row_bytes};
-      ASSERT_EQ(PackedWeightBytes(w), 16 * row_bytes);
+      ASSERT_EQ(PackedWeightBytes(w), 32 * row_bytes);
       Bytes packed(PackedWeightBytes(w));
       PackWeights(w, packed);
       const WeightView plain = w;
@@ -597,7 +597,8 @@ TEST(KernelsTest, PackedKernelsMatchReferenceAndAreExactAcrossBatchesAndRanges) 
       }
       // Any token count and any row range (splitting groups) gives the same bits.
       for (size_t n : {1u, 2u, 3u, 4u, 5u}) {
-        for (auto [lo, hi] : {std::pair<size_t, size_t>{0, rows}, {3, 13}, {8, 16}, {15, 21}}) {
+        for (auto [lo, hi] :
+             {std::pair<size_t, size_t>{0, rows}, {3, 13}, {16, 32}, {15, 37}, {30, 35}}) {
           std::vector<float> part(tokens * out_stride, -1.0f);
           MatMulRowsQ8_0(w, xq, xq_stride, n, part, out_stride, lo, hi, info, info_stride);
           for (size_t t = 0; t < n; ++t) {
@@ -612,7 +613,7 @@ TEST(KernelsTest, PackedKernelsMatchReferenceAndAreExactAcrossBatchesAndRanges) 
       }
     }
   }
-  EXPECT_EQ(checked, 2u * 4u * 11u * 21u);
+  EXPECT_EQ(checked, 2u * 4u * 11u * 37u);
 }
 
 // The attention helpers (scores against an F16 or F32 cache, weighted sums of values, rounding

@@ -49,20 +49,21 @@ void Avx2MatQ5_0Q8_0(const uint8_t* w, const uint8_t* x, size_t x_stride, size_t
 // fewer per block and token). UseAvx2Kernels() must hold too.
 bool HaveVnniKernels();
 
-// Avx2PackedQ4_0Q8_0 / Avx2PackedQ8_0Q8_0 compute the 8 rows of one PackWeights group (`group`,
-// nb blocks per row) times `num_tokens` (1..4) Q8_0 activation rows (row t at x + t * x_stride,
-// its Q8_0BlockInfos at info + t * info_stride), writing row i of token t to out[8t + i]. The
-// integer block sums are exact (the unsigned weight bytes times the signed activations, minus
-// offset times the activation block sum); each row then accumulates d_w * d_x * sum with one
-// FMA per block in block order, the same operations for any num_tokens.
+// Avx2PackedQ4_0Q8_0 / Avx2PackedQ8_0Q8_0 compute the 16 rows of one PackWeights group
+// (`group`, nb blocks per row) times `num_tokens` (1..4) Q8_0 activation rows (row t at
+// x + t * x_stride, its Q8_0BlockInfos at info + t * info_stride), writing row i of token t to
+// out[16t + i]. The integer block sums are exact (the unsigned weight bytes times the signed
+// activations, minus offset times the activation block sum); each row then accumulates
+// d_w * d_x * sum with one FMA per block in block order: the same operations for any num_tokens
+// and on either path (512-bit vpdpbusd where the CPU has AVX512-VNNI+BW, else 256-bit AVX2).
 void Avx2PackedQ4_0Q8_0(const uint8_t* group, size_t nb, const uint8_t* x, size_t x_stride,
                         const Q8_0BlockInfo* info, size_t info_stride, size_t num_tokens,
                         float* out);
 void Avx2PackedQ8_0Q8_0(const uint8_t* group, size_t nb, const uint8_t* x, size_t x_stride,
                         const Q8_0BlockInfo* info, size_t info_stride, size_t num_tokens,
                         float* out);
-// SetNoVnniForTesting(true) makes the kernels above take their AVX2-only path even where VNNI
-// exists (tests cover both); false restores the default.
+// SetNoVnniForTesting(true) makes the kernels above take their AVX2-only path even where
+// AVX512-VNNI exists (tests cover both); false restores the default.
 void SetNoVnniForTesting(bool no_vnni);
 
 // Avx2AxpyF16 / Avx2AxpyF32: out[i] += a * v[i] (n any size); Avx2F32ToF16: out[i] = f16(x[i]).
