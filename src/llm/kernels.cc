@@ -604,6 +604,16 @@ void AttentionAxpyF32(float a, const float* v, float* out, size_t n) {
   for (size_t i = 0; i < n; ++i) out[i] += a * v[i];
 }
 
+void RoundTripF16(std::span<float> x) {
+  if (internal::UseAvx2Kernels()) return internal::Avx2RoundTripF16(x.data(), x.size());
+  for (float& v : x) v = F16ToF32(F32ToF16(v));
+}
+
+void SiluMul(std::span<float> gate, std::span<const float> up) {
+  if (internal::UseAvx2Kernels()) return internal::Avx2SiluMul(gate.data(), up.data(), gate.size());
+  for (size_t i = 0; i < gate.size(); ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
 void RoundToF16(std::span<const float> x, uint16_t* out) {
   if (internal::UseAvx2Kernels()) return internal::Avx2F32ToF16(x.data(), x.size(), out);
   for (size_t i = 0; i < x.size(); ++i) out[i] = F32ToF16(x[i]);

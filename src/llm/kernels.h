@@ -148,6 +148,14 @@ void AttentionAxpyF16(float a, const uint16_t* v, float* out, size_t n);
 void AttentionAxpyF32(float a, const float* v, float* out, size_t n);
 // RoundToF16 stores x[i] as binary16 in out[i] (round to nearest even, as F32ToF16).
 void RoundToF16(std::span<const float> x, uint16_t* out);
+// RoundTripF16 replaces each x[i] by F16ToF32(F32ToF16(x[i])) (bit-identical for non-NaN x; a
+// NaN stays a NaN).
+void RoundTripF16(std::span<float> x);
+
+// SiluMul sets gate[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + exp(-g)) (SwiGLU). The SIMD
+// version evaluates exp with a polynomial (within 2 ulp of std::exp; tests bound the result
+// against a double reference); the portable one calls std::exp.
+void SiluMul(std::span<float> gate, std::span<const float> up);
 
 // KernelSetName returns the dot-product kernels MatVecRows / MatVecRowsQ8_0 use now:
 // "avx2/fma/f16c" when the CPU has them (chosen at run time), else "portable".

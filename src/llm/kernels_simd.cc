@@ -4,6 +4,7 @@
 #include "llm/internal/kernels_simd.h"
 
 #include <atomic>
+#include <cmath>
 #include <cstring>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
@@ -593,6 +594,54 @@ CONFIDE_AVX2 void Avx2F32ToF16(const float* x, size_t n, uint16_t* out) {
   for (; i < n; ++i) out[i] = static_cast<uint16_t>(_cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT));
 }
 
+CONFIDE_AVX2 void Avx2RoundTripF16(float* x, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT);
+    _mm256_storeu_ps(x + i, _mm256_cvtph_ps(h));
+  }
+  for (; i < n; ++i)
+    x[i] = _cvtsh_ss(static_cast<uint16_t>(_cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT)));
+}
+
+namespace {
+
+// Exp8 returns exp(x) per lane (Cephes expf: x = n ln2 + r with |r| <= ln2/2, a degree-6
+// polynomial for e^r, times 2^n built in the exponent bits; x clamped to [-87.3, 88.3] so 2^n
+// stays a normal float).
+CONFIDE_AVX2 inline __m256 Exp8(__m256 x) {
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  const __m256 y = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
+  const __m256i e =
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+}
+
+}  // namespace
+
+CONFIDE_AVX2 void Avx2SiluMul(float* gate, const float* up, size_t n) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 g = _mm256_loadu_ps(gate + i);
+    const __m256 e = Exp8(_mm256_xor_ps(g, sign));
+    const __m256 silu = _mm256_div_ps(g, _mm256_add_ps(one, e));
+    _mm256_storeu_ps(gate + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
+  }
+  for (; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
 CONFIDE_AVX2 void Avx2QuantizeRowQ8_0(const float* x, size_t n, uint8_t* out) {
   const __m256 sign_bit = _mm256_set1_ps(-0.0f);
   const __m256 half = _mm256_set1_ps(0.5f);
@@ -654,6 +703,8 @@ bool HaveVnniKernels() { return false; }
 void Avx2AxpyF16(float, const uint16_t*, float*, size_t) {}
 void Avx2AxpyF32(float, const float*, float*, size_t) {}
 void Avx2F32ToF16(const float*, size_t, uint16_t*) {}
+void Avx2RoundTripF16(float*, size_t) {}
+void Avx2SiluMul(float*, const float*, size_t) {}
 
 #endif  // CONFIDE_HAVE_AVX2_KERNELS
 

@@ -526,6 +526,36 @@ TEST(KernelsTest, MatMulMatchesPerTokenMatVecExactly) {
   internal::SetPortableKernelsForTesting(false);
 }
 
+// SiluMul against a double reference on both kernel sets (wide range, odd lengths, the
+// saturating tails), and RoundTripF16 bit-identical to the scalar conversions.
+TEST(KernelsTest, SiluMulAndRoundTripF16MatchReferences) {
+  std::mt19937 rng(41);
+  std::uniform_real_distribution<float> wide(-100.0f, 100.0f);
+  for (bool portable : {false, true}) {
+    internal::SetPortableKernelsForTesting(portable);
+    for (size_t n : {1u, 7u, 8u, 33u, 1000u}) {
+      std::vector<float> gate(n), up = RandomVec(rng, n, 3.0f);
+      for (size_t i = 0; i < n; ++i)
+        gate[i] = i % 3 == 0 ? wide(rng) : 8.0f * (RandomVec(rng, 1)[0]);
+      if (n > 8) gate[1] = -1000.0f, gate[2] = 1000.0f, gate[3] = 0.0f;
+      std::vector<float> got = gate;
+      SiluMul(got, up);
+      for (size_t i = 0; i < n; ++i) {
+        const double g = gate[i];
+        const double want = g / (1.0 + std::exp(-g)) * up[i];
+        EXPECT_NEAR(got[i], want, 4e-7 * std::fabs(want) + 1e-30) << i << " g=" << g;
+      }
+      std::vector<float> round = RandomVec(rng, n, 70000.0f);  // some overflow to infinity
+      if (n > 8) round[1] = 1e-7f, round[2] = -6.1e-5f;        // half subnormals
+      std::vector<float> want = round;
+      for (float& v : want) v = F16ToF32(F32ToF16(v));
+      RoundTripF16(round);
+      ASSERT_EQ(round, want) << n << " portable=" << portable;
+    }
+  }
+  internal::SetPortableKernelsForTesting(false);
+}
+
 // PackWeights's interleaved copy through MatMulRowsQ8_0: random-byte quants (Q8_0 weights
 // holding -128, every nibble) with rows in whole groups of 16 and a remainder; the values must
 // match a double sum of the dequantised products, the portable kernels up to float order, each

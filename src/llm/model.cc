@@ -80,8 +80,6 @@ absl::StatusOr<std::span<const float>> Vector(const GgufFile& f, const std::stri
   return std::span<const float>(reinterpret_cast<const float*>(t->data.data()), n);
 }
 
-float Silu(float x) { return x / (1.0f + std::exp(-x)); }
-
 }  // namespace
 
 const char* ArchitectureName(Architecture arch) {
@@ -391,7 +389,7 @@ void Model::Step(std::span<const int> tokens, size_t pos, bool logits) {
         RoundToF16(k, s.key_cache16.data() + at);
         RoundToF16(v, s.value_cache16.data() + at);
         // ggml rounds q to f16 for the dot products with the f16 keys.
-        for (float& qv : q) qv = F16ToF32(F32ToF16(qv));
+        RoundTripF16(q);
       } else {
         std::copy(k.begin(), k.end(), s.key_cache.begin() + at);
         std::copy(v.begin(), v.end(), s.value_cache.begin() + at);
@@ -414,12 +412,12 @@ void Model::Step(std::span<const int> tokens, size_t pos, bool logits) {
             att[t] = dot * att_scale;
           }
           Softmax(att);
+          if (f16) RoundTripF16(att);                     // as ggml: probabilities to f16
           float* out = s.xq.data() + i * q_dim + h * hd;  // [hd]
           std::fill(out, out + hd, 0.0f);
           for (size_t t = 0; t <= last; ++t) {
             if (f16) {
-              const float a = F16ToF32(F32ToF16(att[t]));  // as ggml: probabilities to f16
-              AttentionAxpyF16(a, s.value_cache16.data() + kv_off + t * kv_dim, out, hd);
+              AttentionAxpyF16(att[t], s.value_cache16.data() + kv_off + t * kv_dim, out, hd);
             } else {
               AttentionAxpyF32(att[t], s.value_cache.data() + kv_off + t * kv_dim, out, hd);
             }
@@ -437,7 +435,8 @@ void Model::Step(std::span<const int> tokens, size_t pos, bool logits) {
       RmsNorm(row(s.xb, dim, i), row(s.x, dim, i), w.ffn_norm, c.rms_eps);
     MatMulShared(s.xb.data(), dim, n,
                  {{&w.w_gate, s.hb.data(), hidden}, {&w.w_up, s.hb2.data(), hidden}});
-    for (size_t j = 0; j < n * hidden; ++j) s.hb[j] = Silu(s.hb[j]) * s.hb2[j];
+    SiluMul(std::span<float>(s.hb.data(), n * hidden),
+            std::span<const float>(s.hb2.data(), n * hidden));
     MatMulShared(s.hb.data(), hidden, n, {{&w.w_down, s.xb.data(), dim}});
     for (size_t j = 0; j < n * dim; ++j) s.x[j] += s.xb[j];
   }

@@ -70,6 +70,9 @@ void SetNoVnniForTesting(bool no_vnni);
 void Avx2AxpyF16(float a, const uint16_t* v, float* out, size_t n);
 void Avx2AxpyF32(float a, const float* v, float* out, size_t n);
 void Avx2F32ToF16(const float* x, size_t n, uint16_t* out);
+// Avx2RoundTripF16: x[i] = f32(f16(x[i])); Avx2SiluMul: gate[i] = silu(gate[i]) * up[i].
+void Avx2RoundTripF16(float* x, size_t n);
+void Avx2SiluMul(float* gate, const float* up, size_t n);
 
 // Avx2QuantizeRowQ8_0 is QuantizeRowQ8_0 (same bytes: round half away from zero as lround).
 void Avx2QuantizeRowQ8_0(const float* x, size_t n, uint8_t* out);
