@@ -226,6 +226,34 @@ CONFIDE_CLONES float DotQ5_0Q8_0(const uint8_t* w, const uint8_t* x, size_t n) {
   return sum;
 }
 
+// DotQ4_KQ8_0: Q4_K weights with Q8_0 activations, sub-block j of each Q4_K block meeting one
+// activation block: d_x * (d * scale_j * sum(q * x) - dmin * min_j * sum(x)).
+CONFIDE_CLONES float DotQ4_KQ8_0(const uint8_t* w, const uint8_t* x, size_t n) {
+  const float* f16 = F16ToF32Table();
+  float sum = 0, mins = 0;
+  for (size_t b = 0; b < n / 256; ++b) {
+    const uint8_t* blk = w + b * kQ4_KBlockBytes;
+    const float d = f16[LoadU16(blk)], dmin = f16[LoadU16(blk + 2)];
+    for (size_t j = 0; j < 8; ++j) {
+      int sc, m;
+      ScaleMinK4(j, blk + 4, &sc, &m);
+      const uint8_t* qs = blk + 16 + 32 * (j / 2);
+      const uint8_t* xb = x + (8 * b + j) * kQ8_0BlockBytes;
+      const int8_t* qx = reinterpret_cast<const int8_t*>(xb + 2);
+      int32_t isum = 0, xsum = 0;
+      for (size_t l = 0; l < 32; ++l) {
+        const int q = j % 2 == 0 ? (qs[l] & 0x0F) : (qs[l] >> 4);
+        isum += q * qx[l];
+        xsum += qx[l];
+      }
+      const float dx = f16[LoadU16(xb)];
+      sum += d * static_cast<float>(sc) * dx * static_cast<float>(isum);
+      mins += dmin * static_cast<float>(m) * dx * static_cast<float>(xsum);
+    }
+  }
+  return sum - mins;
+}
+
 template <void (*Dequant)(const uint8_t*, float*), size_t kBlockBytes, size_t kBlockElems = 32>
 float DotBlocks(const uint8_t* w, const float* x, size_t n) {
   float sum = 0;
@@ -454,11 +482,23 @@ void MatVecRows(const WeightView& w, std::span<const float> x, std::span<float> 
 }
 
 bool SupportsQ8Activations(GgmlType type) {
-  return type == GgmlType::kQ8_0 || type == GgmlType::kQ4_0 || type == GgmlType::kQ5_0;
+  return type == GgmlType::kQ8_0 || type == GgmlType::kQ4_0 || type == GgmlType::kQ5_0 ||
+         type == GgmlType::kQ4_K;
 }
 
 void MatVecRowsQ8_0(const WeightView& w, std::span<const uint8_t> xq, std::span<float> out,
                     size_t row_begin, size_t row_end) {
+  if (w.type == GgmlType::kQ4_K) {
+    for (size_t r = row_begin; r < row_end; ++r) {
+      const uint8_t* row = w.data + r * w.row_bytes;
+      if (internal::UseAvx2Kernels()) {
+        internal::Avx2MatQ4_KQ8_0(row, xq.data(), 0, nullptr, 0, 1, w.cols, &out[r], 0);
+      } else {
+        out[r] = DotQ4_KQ8_0(row, xq.data(), w.cols);
+      }
+    }
+    return;
+  }
   float (*dot)(const uint8_t*, const uint8_t*, size_t) = nullptr;
   if (internal::UseAvx2Kernels()) {
     dot = w.type == GgmlType::kQ4_0   ? internal::Avx2DotQ4_0Q8_0
@@ -566,6 +606,21 @@ void MatMulRowsQ8_0(const WeightView& w, std::span<const uint8_t> xq, size_t xq_
     }
     if (row_end <= packed_end) return;
     row_begin = std::max(row_begin, packed_end);
+  }
+  if (w.type == GgmlType::kQ4_K) {
+    for (size_t r0 = row_begin; r0 < row_end; r0 += kTileRows) {
+      const size_t r1 = std::min(row_end, r0 + kTileRows);
+      for (size_t t = 0; t < num_tokens; t += kTokenGroup) {
+        const size_t group = std::min(kTokenGroup, num_tokens - t);
+        const Q8_0BlockInfo* in = info.empty() ? nullptr : info.data() + t * info_stride;
+        for (size_t r = r0; r < r1; ++r) {
+          internal::Avx2MatQ4_KQ8_0(w.data + r * w.row_bytes, xq.data() + t * xq_stride, xq_stride,
+                                    in, info_stride, group, w.cols, &out[t * out_stride + r],
+                                    out_stride);
+        }
+      }
+    }
+    return;
   }
   void (*mat)(const uint8_t*, const uint8_t*, size_t, size_t, size_t, float*, size_t) =
       w.type == GgmlType::kQ4_0   ? internal::Avx2MatQ4_0Q8_0

@@ -560,6 +560,87 @@ void Avx2PackedQ8_0Q8_0(const uint8_t* group, size_t nb, const uint8_t* x, size_
   PackedGroup<PackedQ8>(group, nb, x, x_stride, info, info_stride, num_tokens, out);
 }
 
+namespace {
+
+// ScaleMinK4 unpacks the 6-bit scale and min of sub-block j of block_q4_K's 12 scale bytes
+// (ggml get_scale_min_k4; the same as kernels.cc's).
+inline void ScaleMinK4(size_t j, const uint8_t* q, int* scale, int* min) {
+  if (j < 4) {
+    *scale = q[j] & 63;
+    *min = q[j + 4] & 63;
+  } else {
+    *scale = (q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4);
+    *min = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+  }
+}
+
+template <int N>
+CONFIDE_AVX2 void MatRowQ4_K(const uint8_t* w, const uint8_t* x, size_t x_stride,
+                             const Q8_0BlockInfo* info, size_t info_stride, size_t n, float* out,
+                             size_t out_stride) {
+  constexpr size_t kQ4KBytes = 144;
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[N];
+  float mins[N];
+  for (int t = 0; t < N; ++t) acc[t] = _mm256_setzero_ps(), mins[t] = 0;
+  for (size_t b = 0; b < n / 256; ++b) {
+    const uint8_t* blk = w + b * kQ4KBytes;
+    const float d = HalfToFloat(blk), dmin = HalfToFloat(blk + 2);
+    float fsc[8], fmin[8];
+    for (size_t j = 0; j < 8; ++j) {
+      int sc, m;
+      ScaleMinK4(j, blk + 4, &sc, &m);
+      fsc[j] = d * static_cast<float>(sc);
+      fmin[j] = dmin * static_cast<float>(m);
+    }
+    for (size_t c = 0; c < 4; ++c) {
+      const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * c));
+      const __m256i q[2] = {_mm256_and_si256(raw, m4),
+                            _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4)};
+      for (int t = 0; t < N; ++t) {
+        for (size_t h = 0; h < 2; ++h) {
+          const size_t j = 2 * c + h, k = 8 * b + j;
+          const uint8_t* xb = x + t * x_stride + k * kQ8Bytes;
+          const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 2));
+          // q <= 15, |x| <= 128: maddubs pairs stay far below 16-bit saturation.
+          const __m256i sums = _mm256_madd_epi16(_mm256_maddubs_epi16(q[h], xv), ones);
+          float dx;
+          int32_t xsum;
+          if (info != nullptr) {
+            dx = info[t * info_stride + k].d;
+            xsum = info[t * info_stride + k].sum;
+          } else {
+            dx = HalfToFloat(xb);
+            xsum = 0;
+            for (size_t i = 0; i < 32; ++i) xsum += static_cast<int8_t>(xb[2 + i]);
+          }
+          acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(fsc[j] * dx), acc[t]);
+          mins[t] += fmin[j] * dx * static_cast<float>(xsum);
+        }
+      }
+    }
+  }
+  for (int t = 0; t < N; ++t) out[t * out_stride] = HorizontalSum(acc[t]) - mins[t];
+}
+
+}  // namespace
+
+CONFIDE_AVX2 void Avx2MatQ4_KQ8_0(const uint8_t* w, const uint8_t* x, size_t x_stride,
+                                  const Q8_0BlockInfo* info, size_t info_stride, size_t num_tokens,
+                                  size_t n, float* out, size_t out_stride) {
+  switch (num_tokens) {
+    case 1:
+      return MatRowQ4_K<1>(w, x, x_stride, info, info_stride, n, out, out_stride);
+    case 2:
+      return MatRowQ4_K<2>(w, x, x_stride, info, info_stride, n, out, out_stride);
+    case 3:
+      return MatRowQ4_K<3>(w, x, x_stride, info, info_stride, n, out, out_stride);
+    default:
+      return MatRowQ4_K<4>(w, x, x_stride, info, info_stride, n, out, out_stride);
+  }
+}
+
 bool HaveVnniKernels() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl");
@@ -704,6 +785,8 @@ void Avx2AxpyF16(float, const uint16_t*, float*, size_t) {}
 void Avx2AxpyF32(float, const float*, float*, size_t) {}
 void Avx2F32ToF16(const float*, size_t, uint16_t*) {}
 void Avx2RoundTripF16(float*, size_t) {}
+void Avx2MatQ4_KQ8_0(const uint8_t*, const uint8_t*, size_t, const Q8_0BlockInfo*, size_t, size_t,
+                     size_t, float*, size_t) {}
 void Avx2SiluMul(float*, const float*, size_t) {}
 
 #endif  // CONFIDE_HAVE_AVX2_KERNELS

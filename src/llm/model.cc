@@ -287,12 +287,10 @@ void Model::MatMulShared(const float* x, size_t x_stride, size_t num_tokens,
     for (size_t t = 0; t < num_tokens; ++t) {
       const std::span<uint8_t> row(state_.xq8.data() + t * q8_stride, q8_stride);
       QuantizeRowQ8_0(std::span<const float>(x + t * x_stride, cols), row);
-      if (!packed_.data()) continue;
       Q8_0BlockInfos(row, std::span<Q8_0BlockInfo>(state_.xq8_info.data() + t * nb, nb));
     }
     xq = std::span<const uint8_t>(state_.xq8.data(), num_tokens * q8_stride);
-    if (packed_.data())
-      info = std::span<const Q8_0BlockInfo>(state_.xq8_info.data(), num_tokens * nb);
+    info = std::span<const Q8_0BlockInfo>(state_.xq8_info.data(), num_tokens * nb);
   }
   const std::span<const float> xs(x, (num_tokens - 1) * x_stride + cols);
   // Chunks of 16 rows keep each thread on whole cache lines of the output; every matrix here

@@ -44,6 +44,15 @@ void Avx2MatQ4_0Q8_0(const uint8_t* w, const uint8_t* x, size_t x_stride, size_t
 void Avx2MatQ5_0Q8_0(const uint8_t* w, const uint8_t* x, size_t x_stride, size_t num_tokens,
                      size_t n, float* out, size_t out_stride);
 
+// Avx2MatQ4_KQ8_0 is Avx2MatQ4_0Q8_0 for Q4_K weights (n a multiple of 256) with Q8_0
+// activations: sub-block j of 32 elements of a Q4_K block meets Q8_0 activation block k, and
+// adds d_x * (d * scale_j * sum(q * x) - dmin * min_j * sum(x)) (integer sums exact; sum(x) and
+// d_x from `info` (Q8_0BlockInfos, row t at info + t * info_stride) or, if info is null,
+// computed from x: the same values). Results are identical for any num_tokens (1..4).
+void Avx2MatQ4_KQ8_0(const uint8_t* w, const uint8_t* x, size_t x_stride, const Q8_0BlockInfo* info,
+                     size_t info_stride, size_t num_tokens, size_t n, float* out,
+                     size_t out_stride);
+
 // HaveVnniKernels returns true when the CPU also has AVX512-VNNI with AVX512-VL, for which
 // Avx2Mat* use vpdpbusd on 256-bit vectors (the same exact integer sums, one instruction
 // fewer per block and token). UseAvx2Kernels() must hold too.
