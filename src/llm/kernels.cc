@@ -254,6 +254,34 @@ CONFIDE_CLONES float DotQ4_KQ8_0(const uint8_t* w, const uint8_t* x, size_t n) {
   return sum - mins;
 }
 
+// DotQ6_KQ8_0: Q6_K weights with Q8_0 activations, each activation block meeting one 32-element
+// run of a Q6_K block: d * d_x * (scale_a * sum_a(q * x) + scale_b * sum_b(q * x)).
+CONFIDE_CLONES float DotQ6_KQ8_0(const uint8_t* w, const uint8_t* x, size_t n) {
+  const float* f16 = F16ToF32Table();
+  float sum = 0;
+  for (size_t b = 0; b < n / 256; ++b) {
+    const uint8_t* blk = w + b * kQ6_KBlockBytes;
+    const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 192);
+    const float d = f16[LoadU16(blk + 208)];
+    for (size_t m = 0; m < 8; ++m) {
+      const size_t h = m / 4, k = m % 4;
+      const uint8_t* xb = x + (8 * b + m) * kQ8_0BlockBytes;
+      const int8_t* qx = reinterpret_cast<const int8_t*>(xb + 2);
+      int32_t part[2] = {0, 0};
+      for (size_t l = 0; l < 32; ++l) {
+        const uint8_t lo = blk[64 * h + 32 * (k & 1) + l];
+        const int q =
+            (((k < 2 ? lo : lo >> 4) & 0x0F) | (((blk[128 + 32 * h + l] >> (2 * k)) & 3) << 4)) -
+            32;
+        part[l / 16] += q * qx[l];
+      }
+      const int32_t isum = sc[8 * h + 2 * k] * part[0] + sc[8 * h + 2 * k + 1] * part[1];
+      sum += d * f16[LoadU16(xb)] * static_cast<float>(isum);
+    }
+  }
+  return sum;
+}
+
 template <void (*Dequant)(const uint8_t*, float*), size_t kBlockBytes, size_t kBlockElems = 32>
 float DotBlocks(const uint8_t* w, const float* x, size_t n) {
   float sum = 0;
@@ -483,18 +511,21 @@ void MatVecRows(const WeightView& w, std::span<const float> x, std::span<float> 
 
 bool SupportsQ8Activations(GgmlType type) {
   return type == GgmlType::kQ8_0 || type == GgmlType::kQ4_0 || type == GgmlType::kQ5_0 ||
-         type == GgmlType::kQ4_K;
+         type == GgmlType::kQ4_K || type == GgmlType::kQ6_K;
 }
 
 void MatVecRowsQ8_0(const WeightView& w, std::span<const uint8_t> xq, std::span<float> out,
                     size_t row_begin, size_t row_end) {
-  if (w.type == GgmlType::kQ4_K) {
+  if (w.type == GgmlType::kQ4_K || w.type == GgmlType::kQ6_K) {
+    const bool q4k = w.type == GgmlType::kQ4_K;
     for (size_t r = row_begin; r < row_end; ++r) {
       const uint8_t* row = w.data + r * w.row_bytes;
-      if (internal::UseAvx2Kernels()) {
+      if (!internal::UseAvx2Kernels()) {
+        out[r] = q4k ? DotQ4_KQ8_0(row, xq.data(), w.cols) : DotQ6_KQ8_0(row, xq.data(), w.cols);
+      } else if (q4k) {
         internal::Avx2MatQ4_KQ8_0(row, xq.data(), 0, nullptr, 0, 1, w.cols, &out[r], 0);
       } else {
-        out[r] = DotQ4_KQ8_0(row, xq.data(), w.cols);
+        internal::Avx2MatQ6_KQ8_0(row, xq.data(), 0, 1, w.cols, &out[r], 0);
       }
     }
     return;
@@ -606,6 +637,19 @@ void MatMulRowsQ8_0(const WeightView& w, std::span<const uint8_t> xq, size_t xq_
     }
     if (row_end <= packed_end) return;
     row_begin = std::max(row_begin, packed_end);
+  }
+  if (w.type == GgmlType::kQ6_K) {
+    for (size_t r0 = row_begin; r0 < row_end; r0 += kTileRows) {
+      const size_t r1 = std::min(row_end, r0 + kTileRows);
+      for (size_t t = 0; t < num_tokens; t += kTokenGroup) {
+        const size_t group = std::min(kTokenGroup, num_tokens - t);
+        for (size_t r = r0; r < r1; ++r) {
+          internal::Avx2MatQ6_KQ8_0(w.data + r * w.row_bytes, xq.data() + t * xq_stride, xq_stride,
+                                    group, w.cols, &out[t * out_stride + r], out_stride);
+        }
+      }
+    }
+    return;
   }
   if (w.type == GgmlType::kQ4_K) {
     for (size_t r0 = row_begin; r0 < row_end; r0 += kTileRows) {

@@ -97,14 +97,15 @@ void MatVecRows(const WeightView& w, std::span<const float> x, std::span<float> 
                 size_t row_begin, size_t row_end);
 
 // SupportsQ8Activations returns true for the weight types MatVecRowsQ8_0 takes (Q8_0, Q4_0,
-// Q5_0: ggml's vec_dot_type for them is Q8_0; and Q4_K, whose 32-element sub-blocks each meet
+// Q5_0: ggml's vec_dot_type for them is Q8_0; and Q4_K/Q6_K, whose 32-element runs each meet
 // one Q8_0 activation block, where ggml would use Q8_K activations).
 bool SupportsQ8Activations(GgmlType type);
 
-// MatVecRowsQ8_0 computes rows [row_begin, row_end) of W x for Q8_0/Q4_0/Q5_0/Q4_K weights `w`
+// MatVecRowsQ8_0 computes rows [row_begin, row_end) of W x for the SupportsQ8Activations types
 // with the activations already quantised to Q8_0 (`xq`: w.cols/32 blocks from QuantizeRowQ8_0),
 // as ggml does: per block d_w * d_x * sum(q_w * q_x) in exact integers (Q4_K: per sub-block j
-// d_x * (d * scale_j * sum(q * q_x) - dmin * min_j * sum(q_x))).
+// d_x * (d * scale_j * sum(q * q_x) - dmin * min_j * sum(q_x)); Q6_K: per 32-element run
+// d * d_x * (scale_a * sum_a(q * q_x) + scale_b * sum_b(q * q_x))).
 void MatVecRowsQ8_0(const WeightView& w, std::span<const uint8_t> xq, std::span<float> out,
                     size_t row_begin, size_t row_end);
 

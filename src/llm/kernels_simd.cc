@@ -626,6 +626,68 @@ CONFIDE_AVX2 void MatRowQ4_K(const uint8_t* w, const uint8_t* x, size_t x_stride
 
 }  // namespace
 
+namespace {
+
+// Q6_K (ggml block_q6_K { ql[128]; qh[64]; int8 scales[16]; half d; }): in half h (128
+// elements) element 32k + l takes its low 4 bits from ql[64h + 32(k&1) + l] (low nibble for
+// k < 2, high for k >= 2) and its high 2 bits from bits 2k..2k+1 of qh[32h + l], minus 32;
+// elements l < 16 and l >= 16 of run k use scales[8h + 2k] and scales[8h + 2k + 1].
+template <int N>
+CONFIDE_AVX2 void MatRowQ6_K(const uint8_t* w, const uint8_t* x, size_t x_stride, size_t n,
+                             float* out, size_t out_stride) {
+  constexpr size_t kQ6KBytes = 210;
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);
+  const __m256i m32 = _mm256_set1_epi8(32);
+  __m256 acc[N];
+  for (int t = 0; t < N; ++t) acc[t] = _mm256_setzero_ps();
+  for (size_t b = 0; b < n / 256; ++b) {
+    const uint8_t* blk = w + b * kQ6KBytes;
+    const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 192);
+    const float d = HalfToFloat(blk + 208);
+    for (size_t m = 0; m < 8; ++m) {
+      const size_t h = m / 4, k = m % 4;
+      __m256i lo =
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 64 * h + 32 * (k & 1)));
+      if (k >= 2) lo = _mm256_srli_epi16(lo, 4);
+      lo = _mm256_and_si256(lo, m4);
+      __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 128 + 32 * h));
+      hi = _mm256_and_si256(_mm256_srli_epi16(hi, static_cast<int>(2 * k)), m2);
+      const __m256i q = _mm256_sub_epi8(_mm256_or_si256(lo, _mm256_slli_epi16(hi, 4)), m32);
+      const __m256i abs_q = _mm256_sign_epi8(q, q);
+      // 16-bit lanes 0..7 hold elements 0..15 (scale a), lanes 8..15 elements 16..31 (b).
+      const __m256i scales = _mm256_setr_m128i(_mm_set1_epi16(sc[8 * h + 2 * k]),
+                                               _mm_set1_epi16(sc[8 * h + 2 * k + 1]));
+      for (int t = 0; t < N; ++t) {
+        const uint8_t* xb = x + t * x_stride + (8 * b + m) * kQ8Bytes;
+        const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 2));
+        // |q - 32| <= 32, |x| <= 127: pairs below 8200; times |scale| <= 128 and paired, far
+        // inside int32.
+        const __m256i pairs = _mm256_maddubs_epi16(abs_q, _mm256_sign_epi8(xv, q));
+        const __m256i sums = _mm256_madd_epi16(pairs, scales);
+        acc[t] =
+            _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(d * HalfToFloat(xb)), acc[t]);
+      }
+    }
+  }
+  for (int t = 0; t < N; ++t) out[t * out_stride] = HorizontalSum(acc[t]);
+}
+
+}  // namespace
+
+CONFIDE_AVX2 void Avx2MatQ6_KQ8_0(const uint8_t* w, const uint8_t* x, size_t x_stride,
+                                  size_t num_tokens, size_t n, float* out, size_t out_stride) {
+  switch (num_tokens) {
+    case 1:
+      return MatRowQ6_K<1>(w, x, x_stride, n, out, out_stride);
+    case 2:
+      return MatRowQ6_K<2>(w, x, x_stride, n, out, out_stride);
+    case 3:
+      return MatRowQ6_K<3>(w, x, x_stride, n, out, out_stride);
+    default:
+      return MatRowQ6_K<4>(w, x, x_stride, n, out, out_stride);
+  }
+}
+
 CONFIDE_AVX2 void Avx2MatQ4_KQ8_0(const uint8_t* w, const uint8_t* x, size_t x_stride,
                                   const Q8_0BlockInfo* info, size_t info_stride, size_t num_tokens,
                                   size_t n, float* out, size_t out_stride) {
@@ -785,6 +847,7 @@ void Avx2AxpyF16(float, const uint16_t*, float*, size_t) {}
 void Avx2AxpyF32(float, const float*, float*, size_t) {}
 void Avx2F32ToF16(const float*, size_t, uint16_t*) {}
 void Avx2RoundTripF16(float*, size_t) {}
+void Avx2MatQ6_KQ8_0(const uint8_t*, const uint8_t*, size_t, size_t, size_t, float*, size_t) {}
 void Avx2MatQ4_KQ8_0(const uint8_t*, const uint8_t*, size_t, const Q8_0BlockInfo*, size_t, size_t,
                      size_t, float*, size_t) {}
 void Avx2SiluMul(float*, const float*, size_t) {}

@@ -265,61 +265,70 @@ TEST(KernelsTest, SimdQ8ActivationKernelsMatchPortable) {
   }
 }
 
-// Q4_K weights (random bytes: every 6-bit scale/min pattern) with Q8_0 activations: the SIMD
-// and portable kernels against a double sum of the dequantised products, and the batched kernel
-// with and without Q8_0BlockInfos giving the single-token values exactly.
-TEST(KernelsTest, Q4_KTimesQ8_0MatchesReference) {
+// Q4_K and Q6_K weights (random bytes: every scale/min/high-bit pattern) with Q8_0 activations:
+// the SIMD and portable kernels against a double sum of the dequantised products, and the
+// batched kernel with and without Q8_0BlockInfos giving the single-token values exactly.
+TEST(KernelsTest, KQuantsTimesQ8_0MatchReference) {
   std::mt19937 rng(13);
   std::uniform_int_distribution<int> byte(0, 255);
   std::uniform_real_distribution<float> scale(-0.05f, 0.05f);
-  ASSERT_TRUE(SupportsQ8Activations(GgmlType::kQ4_K));
   size_t checked = 0;
-  for (size_t cols : {256u, 512u, 1536u}) {
-    const size_t rows = 5, row_bytes = cols / 256 * 144, nb = cols / 32;
-    Bytes w(rows * row_bytes);
-    for (auto& v : w) v = static_cast<uint8_t>(byte(rng));
-    for (size_t b = 0; b < w.size() / 144; ++b) {
-      const uint16_t d = F32ToF16(scale(rng)), dmin = F32ToF16(scale(rng));
-      std::memcpy(&w[b * 144], &d, 2);
-      std::memcpy(&w[b * 144 + 2], &dmin, 2);
-    }
-    const WeightView view{GgmlType::kQ4_K, w.data(), rows, cols, row_bytes};
-    const size_t tokens = 6;
-    std::vector<float> x = RandomVec(rng, tokens * cols, 2.0f);
-    Bytes xq(tokens * nb * 34);
-    std::vector<Q8_0BlockInfo> info(tokens * nb);
-    for (size_t t = 0; t < tokens; ++t) {
-      const std::span<uint8_t> row = std::span<uint8_t>(xq).subspan(t * nb * 34, nb * 34);
-      QuantizeRowQ8_0(std::span<const float>(x).subspan(t * cols, cols), row);
-      Q8_0BlockInfos(row, std::span<Q8_0BlockInfo>(info).subspan(t * nb, nb));
-    }
-    std::vector<float> batched(tokens * rows), batched_no_info(tokens * rows);
-    MatMulRowsQ8_0(view, xq, nb * 34, tokens, batched, rows, 0, rows, info, nb);
-    MatMulRowsQ8_0(view, xq, nb * 34, tokens, batched_no_info, rows, 0, rows);
-    ASSERT_EQ(batched, batched_no_info);
-    std::vector<float> xd(cols), wd(cols), simd(rows), portable(rows);
-    for (size_t t = 0; t < tokens; ++t) {
-      const std::span<const uint8_t> xt = std::span<const uint8_t>(xq).subspan(t * nb * 34);
-      MatVecRowsQ8_0(view, xt, simd, 0, rows);
-      internal::SetPortableKernelsForTesting(true);
-      MatVecRowsQ8_0(view, xt, portable, 0, rows);
-      internal::SetPortableKernelsForTesting(false);
-      DequantizeRow(GgmlType::kQ8_0, xt.data(), xd);
-      for (size_t r = 0; r < rows; ++r) {
-        DequantizeRow(GgmlType::kQ4_K, w.data() + r * row_bytes, wd);
-        double ref = 0, mag = 0;
-        for (size_t c = 0; c < cols; ++c) {
-          ref += static_cast<double>(wd[c]) * xd[c];
-          mag += std::fabs(static_cast<double>(wd[c]) * xd[c]);
+  for (GgmlType type : {GgmlType::kQ4_K, GgmlType::kQ6_K}) {
+    ASSERT_TRUE(SupportsQ8Activations(type));
+    const size_t block_bytes = type == GgmlType::kQ4_K ? 144 : 210;
+    for (size_t cols : {256u, 512u, 1536u}) {
+      const size_t rows = 5, row_bytes = cols / 256 * block_bytes, nb = cols / 32;
+      Bytes w(rows * row_bytes);
+      for (auto& v : w) v = static_cast<uint8_t>(byte(rng));
+      for (size_t b = 0; b < w.size() / block_bytes; ++b) {
+        const uint16_t d = F32ToF16(scale(rng)), dmin = F32ToF16(scale(rng));
+        if (type == GgmlType::kQ4_K) {
+          std::memcpy(&w[b * block_bytes], &d, 2);
+          std::memcpy(&w[b * block_bytes + 2], &dmin, 2);
+        } else {
+          std::memcpy(&w[b * block_bytes + 208], &d, 2);
         }
-        EXPECT_NEAR(simd[r], ref, 1e-5 * mag + 1e-6) << cols << " " << r;
-        EXPECT_NEAR(portable[r], ref, 1e-5 * mag + 1e-6) << cols << " " << r;
-        ASSERT_EQ(batched[t * rows + r], simd[r]) << cols << " t=" << t << " r=" << r;
-        ++checked;
+      }
+      const WeightView view{type, w.data(), rows, cols, row_bytes};
+      const size_t tokens = 6;
+      std::vector<float> x = RandomVec(rng, tokens * cols, 2.0f);
+      Bytes xq(tokens * nb * 34);
+      std::vector<Q8_0BlockInfo> info(tokens * nb);
+      for (size_t t = 0; t < tokens; ++t) {
+        const std::span<uint8_t> row = std::span<uint8_t>(xq).subspan(t * nb * 34, nb * 34);
+        QuantizeRowQ8_0(std::span<const float>(x).subspan(t * cols, cols), row);
+        Q8_0BlockInfos(row, std::span<Q8_0BlockInfo>(info).subspan(t * nb, nb));
+      }
+      std::vector<float> batched(tokens * rows), batched_no_info(tokens * rows);
+      MatMulRowsQ8_0(view, xq, nb * 34, tokens, batched, rows, 0, rows, info, nb);
+      MatMulRowsQ8_0(view, xq, nb * 34, tokens, batched_no_info, rows, 0, rows);
+      ASSERT_EQ(batched, batched_no_info);
+      std::vector<float> xd(cols), wd(cols), simd(rows), portable(rows);
+      for (size_t t = 0; t < tokens; ++t) {
+        const std::span<const uint8_t> xt = std::span<const uint8_t>(xq).subspan(t * nb * 34);
+        MatVecRowsQ8_0(view, xt, simd, 0, rows);
+        internal::SetPortableKernelsForTesting(true);
+        MatVecRowsQ8_0(view, xt, portable, 0, rows);
+        internal::SetPortableKernelsForTesting(false);
+        DequantizeRow(GgmlType::kQ8_0, xt.data(), xd);
+        for (size_t r = 0; r < rows; ++r) {
+          DequantizeRow(type, w.data() + r * row_bytes, wd);
+          double ref = 0, mag = 0;
+          for (size_t c = 0; c < cols; ++c) {
+            ref += static_cast<double>(wd[c]) * xd[c];
+            mag += std::fabs(static_cast<double>(wd[c]) * xd[c]);
+          }
+          EXPECT_NEAR(simd[r], ref, 1e-5 * mag + 1e-6) << GgmlTypeName(type) << cols << " " << r;
+          EXPECT_NEAR(portable[r], ref, 1e-5 * mag + 1e-6)
+              << GgmlTypeName(type) << cols << " " << r;
+          ASSERT_EQ(batched[t * rows + r], simd[r])
+              << GgmlTypeName(type) << cols << " t=" << t << " r=" << r;
+          ++checked;
+        }
       }
     }
   }
-  EXPECT_EQ(checked, 3u * 6u * 5u);
+  EXPECT_EQ(checked, 2u * 3u * 6u * 5u);
 }
 
 TEST(KernelsTest, SimdFloatKernelsMatchPortable) {

@@ -53,6 +53,12 @@ void Avx2MatQ4_KQ8_0(const uint8_t* w, const uint8_t* x, size_t x_stride, const 
                      size_t info_stride, size_t num_tokens, size_t n, float* out,
                      size_t out_stride);
 
+// Avx2MatQ6_KQ8_0 is the same for Q6_K weights: activation block k (32 elements) meets the two
+// 16-element sub-blocks of one 32-element run of a Q6_K block and adds
+// d * d_x * (scale_a * sum_a((q - 32) * x) + scale_b * sum_b((q - 32) * x)) (exact integers).
+void Avx2MatQ6_KQ8_0(const uint8_t* w, const uint8_t* x, size_t x_stride, size_t num_tokens,
+                     size_t n, float* out, size_t out_stride);
+
 // HaveVnniKernels returns true when the CPU also has AVX512-VNNI with AVX512-VL, for which
 // Avx2Mat* use vpdpbusd on 256-bit vectors (the same exact integer sums, one instruction
 // fewer per block and token). UseAvx2Kernels() must hold too.
