@@ -226,6 +226,62 @@ CONFIDE_CLONES float DotQ5_0Q8_0(const uint8_t* w, const uint8_t* x, size_t n) {
   return sum;
 }
 
+// DotQ4_KQ8_0: Q4_K weights with Q8_0 activations, sub-block j of each Q4_K block meeting one
+// activation block: d_x * (d * scale_j * sum(q * x) - dmin * min_j * sum(x)).
+CONFIDE_CLONES float DotQ4_KQ8_0(const uint8_t* w, const uint8_t* x, size_t n) {
+  const float* f16 = F16ToF32Table();
+  float sum = 0, mins = 0;
+  for (size_t b = 0; b < n / 256; ++b) {
+    const uint8_t* blk = w + b * kQ4_KBlockBytes;
+    const float d = f16[LoadU16(blk)], dmin = f16[LoadU16(blk + 2)];
+    for (size_t j = 0; j < 8; ++j) {
+      int sc, m;
+      ScaleMinK4(j, blk + 4, &sc, &m);
+      const uint8_t* qs = blk + 16 + 32 * (j / 2);
+      const uint8_t* xb = x + (8 * b + j) * kQ8_0BlockBytes;
+      const int8_t* qx = reinterpret_cast<const int8_t*>(xb + 2);
+      int32_t isum = 0, xsum = 0;
+      for (size_t l = 0; l < 32; ++l) {
+        const int q = j % 2 == 0 ? (qs[l] & 0x0F) : (qs[l] >> 4);
+        isum += q * qx[l];
+        xsum += qx[l];
+      }
+      const float dx = f16[LoadU16(xb)];
+      sum += d * static_cast<float>(sc) * dx * static_cast<float>(isum);
+      mins += dmin * static_cast<float>(m) * dx * static_cast<float>(xsum);
+    }
+  }
+  return sum - mins;
+}
+
+// DotQ6_KQ8_0: Q6_K weights with Q8_0 activations, each activation block meeting one 32-element
+// run of a Q6_K block: d * d_x * (scale_a * sum_a(q * x) + scale_b * sum_b(q * x)).
+CONFIDE_CLONES float DotQ6_KQ8_0(const uint8_t* w, const uint8_t* x, size_t n) {
+  const float* f16 = F16ToF32Table();
+  float sum = 0;
+  for (size_t b = 0; b < n / 256; ++b) {
+    const uint8_t* blk = w + b * kQ6_KBlockBytes;
+    const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 192);
+    const float d = f16[LoadU16(blk + 208)];
+    for (size_t m = 0; m < 8; ++m) {
+      const size_t h = m / 4, k = m % 4;
+      const uint8_t* xb = x + (8 * b + m) * kQ8_0BlockBytes;
+      const int8_t* qx = reinterpret_cast<const int8_t*>(xb + 2);
+      int32_t part[2] = {0, 0};
+      for (size_t l = 0; l < 32; ++l) {
+        const uint8_t lo = blk[64 * h + 32 * (k & 1) + l];
+        const int q =
+            (((k < 2 ? lo : lo >> 4) & 0x0F) | (((blk[128 + 32 * h + l] >> (2 * k)) & 3) << 4)) -
+            32;
+        part[l / 16] += q * qx[l];
+      }
+      const int32_t isum = sc[8 * h + 2 * k] * part[0] + sc[8 * h + 2 * k + 1] * part[1];
+      sum += d * f16[LoadU16(xb)] * static_cast<float>(isum);
+    }
+  }
+  return sum;
+}
+
 template <void (*Dequant)(const uint8_t*, float*), size_t kBlockBytes, size_t kBlockElems = 32>
 float DotBlocks(const uint8_t* w, const float* x, size_t n) {
   float sum = 0;
@@ -454,11 +510,26 @@ void MatVecRows(const WeightView& w, std::span<const float> x, std::span<float> 
 }
 
 bool SupportsQ8Activations(GgmlType type) {
-  return type == GgmlType::kQ8_0 || type == GgmlType::kQ4_0 || type == GgmlType::kQ5_0;
+  return type == GgmlType::kQ8_0 || type == GgmlType::kQ4_0 || type == GgmlType::kQ5_0 ||
+         type == GgmlType::kQ4_K || type == GgmlType::kQ6_K;
 }
 
 void MatVecRowsQ8_0(const WeightView& w, std::span<const uint8_t> xq, std::span<float> out,
                     size_t row_begin, size_t row_end) {
+  if (w.type == GgmlType::kQ4_K || w.type == GgmlType::kQ6_K) {
+    const bool q4k = w.type == GgmlType::kQ4_K;
+    for (size_t r = row_begin; r < row_end; ++r) {
+      const uint8_t* row = w.data + r * w.row_bytes;
+      if (!internal::UseAvx2Kernels()) {
+        out[r] = q4k ? DotQ4_KQ8_0(row, xq.data(), w.cols) : DotQ6_KQ8_0(row, xq.data(), w.cols);
+      } else if (q4k) {
+        internal::Avx2MatQ4_KQ8_0(row, xq.data(), 0, nullptr, 0, 1, w.cols, &out[r], 0);
+      } else {
+        internal::Avx2MatQ6_KQ8_0(row, xq.data(), 0, 1, w.cols, &out[r], 0);
+      }
+    }
+    return;
+  }
   float (*dot)(const uint8_t*, const uint8_t*, size_t) = nullptr;
   if (internal::UseAvx2Kernels()) {
     dot = w.type == GgmlType::kQ4_0   ? internal::Avx2DotQ4_0Q8_0
@@ -491,9 +562,45 @@ void MatMulRows(const WeightView& w, std::span<const float> x, size_t x_stride, 
   }
 }
 
+size_t PackedWeightBytes(const WeightView& w) {
+  if ((w.type != GgmlType::kQ4_0 && w.type != GgmlType::kQ8_0) || w.rows < kPackRows) return 0;
+  return w.rows / kPackRows * kPackRows * w.row_bytes;
+}
+
+void PackWeights(const WeightView& w, std::span<uint8_t> out) {
+  const size_t block_bytes = w.type == GgmlType::kQ4_0 ? kQ4_0BlockBytes : kQ8_0BlockBytes;
+  const size_t quant_bytes = kPackRows * (block_bytes - 2);  // per block, all 16 rows
+  const size_t pieces = (block_bytes - 2) / 4;
+  const size_t nb = w.cols / 32;
+  for (size_t g = 0; g < w.rows / kPackRows; ++g) {
+    uint8_t* group = out.data() + g * kPackRows * w.row_bytes;
+    uint8_t* scales = group + nb * quant_bytes;
+    for (size_t i = 0; i < kPackRows; ++i) {
+      const uint8_t* row = w.data + (g * kPackRows + i) * w.row_bytes;
+      for (size_t b = 0; b < nb; ++b) {
+        const uint8_t* blk = row + b * block_bytes;
+        std::memcpy(scales + 2 * kPackRows * b + 2 * i, blk, 2);
+        for (size_t j = 0; j < pieces; ++j) {
+          std::memcpy(group + b * quant_bytes + 4 * kPackRows * j + 4 * i, blk + 2 + 4 * j, 4);
+        }
+      }
+    }
+  }
+}
+
+void Q8_0BlockInfos(std::span<const uint8_t> xq, std::span<Q8_0BlockInfo> info) {
+  for (size_t b = 0; b < info.size(); ++b) {
+    const uint8_t* blk = xq.data() + b * kQ8_0BlockBytes;
+    int32_t sum = 0;
+    for (size_t i = 0; i < kQ8_0BlockElems; ++i) sum += static_cast<int8_t>(blk[2 + i]);
+    info[b].d = F16ToF32(LoadU16(blk));
+    info[b].sum = sum;
+  }
+}
+
 void MatMulRowsQ8_0(const WeightView& w, std::span<const uint8_t> xq, size_t xq_stride,
                     size_t num_tokens, std::span<float> out, size_t out_stride, size_t row_begin,
-                    size_t row_end) {
+                    size_t row_end, std::span<const Q8_0BlockInfo> info, size_t info_stride) {
   const size_t row_q8_bytes = w.cols / kQ8_0BlockElems * kQ8_0BlockBytes;
   if (!internal::UseAvx2Kernels()) {
     for (size_t r0 = row_begin; r0 < row_end; r0 += kTileRows) {
@@ -501,6 +608,60 @@ void MatMulRowsQ8_0(const WeightView& w, std::span<const uint8_t> xq, size_t xq_
       for (size_t t = 0; t < num_tokens; ++t) {
         MatVecRowsQ8_0(w, xq.subspan(t * xq_stride, row_q8_bytes), out.subspan(t * out_stride), r0,
                        r1);
+      }
+    }
+    return;
+  }
+  if (w.packed != nullptr && !info.empty() && PackedWeightBytes(w) != 0) {
+    // Whole groups of 16 rows from the packed copy: each group once per four tokens (its
+    // 16 * row_bytes stay in L1/L2 meanwhile), rows outside [row_begin, row_end) computed and
+    // dropped, so a row's value never depends on the range.
+    auto group_kernel =
+        w.type == GgmlType::kQ4_0 ? internal::Avx2PackedQ4_0Q8_0 : internal::Avx2PackedQ8_0Q8_0;
+    const size_t packed_end = w.rows / kPackRows * kPackRows;
+    const size_t nb = w.cols / kQ8_0BlockElems;
+    for (size_t g0 = row_begin / kPackRows * kPackRows; g0 < std::min(row_end, packed_end);
+         g0 += kPackRows) {
+      const uint8_t* group = w.packed + g0 * w.row_bytes;
+      const size_t lo = std::max(row_begin, g0), hi = std::min(row_end, g0 + kPackRows);
+      for (size_t t = 0; t < num_tokens; t += kTokenGroup) {
+        const size_t n = std::min(kTokenGroup, num_tokens - t);
+        float tile[kTokenGroup * kPackRows];
+        group_kernel(group, nb, xq.data() + t * xq_stride, xq_stride, info.data() + t * info_stride,
+                     info_stride, n, tile);
+        for (size_t i = 0; i < n; ++i) {
+          for (size_t r = lo; r < hi; ++r)
+            out[(t + i) * out_stride + r] = tile[i * kPackRows + r - g0];
+        }
+      }
+    }
+    if (row_end <= packed_end) return;
+    row_begin = std::max(row_begin, packed_end);
+  }
+  if (w.type == GgmlType::kQ6_K) {
+    for (size_t r0 = row_begin; r0 < row_end; r0 += kTileRows) {
+      const size_t r1 = std::min(row_end, r0 + kTileRows);
+      for (size_t t = 0; t < num_tokens; t += kTokenGroup) {
+        const size_t group = std::min(kTokenGroup, num_tokens - t);
+        for (size_t r = r0; r < r1; ++r) {
+          internal::Avx2MatQ6_KQ8_0(w.data + r * w.row_bytes, xq.data() + t * xq_stride, xq_stride,
+                                    group, w.cols, &out[t * out_stride + r], out_stride);
+        }
+      }
+    }
+    return;
+  }
+  if (w.type == GgmlType::kQ4_K) {
+    for (size_t r0 = row_begin; r0 < row_end; r0 += kTileRows) {
+      const size_t r1 = std::min(row_end, r0 + kTileRows);
+      for (size_t t = 0; t < num_tokens; t += kTokenGroup) {
+        const size_t group = std::min(kTokenGroup, num_tokens - t);
+        const Q8_0BlockInfo* in = info.empty() ? nullptr : info.data() + t * info_stride;
+        for (size_t r = r0; r < r1; ++r) {
+          internal::Avx2MatQ4_KQ8_0(w.data + r * w.row_bytes, xq.data() + t * xq_stride, xq_stride,
+                                    in, info_stride, group, w.cols, &out[t * out_stride + r],
+                                    out_stride);
+        }
       }
     }
     return;
@@ -540,6 +701,16 @@ void AttentionAxpyF16(float a, const uint16_t* v, float* out, size_t n) {
 void AttentionAxpyF32(float a, const float* v, float* out, size_t n) {
   if (internal::UseAvx2Kernels()) return internal::Avx2AxpyF32(a, v, out, n);
   for (size_t i = 0; i < n; ++i) out[i] += a * v[i];
+}
+
+void RoundTripF16(std::span<float> x) {
+  if (internal::UseAvx2Kernels()) return internal::Avx2RoundTripF16(x.data(), x.size());
+  for (float& v : x) v = F16ToF32(F32ToF16(v));
+}
+
+void SiluMul(std::span<float> gate, std::span<const float> up) {
+  if (internal::UseAvx2Kernels()) return internal::Avx2SiluMul(gate.data(), up.data(), gate.size());
+  for (size_t i = 0; i < gate.size(); ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
 void RoundToF16(std::span<const float> x, uint16_t* out) {

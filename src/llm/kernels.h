@@ -66,7 +66,27 @@ struct WeightView {
   size_t rows = 0;
   size_t cols = 0;
   size_t row_bytes = 0;
+  // packed, when set, is PackWeights's interleaved copy of `data` (derived from it; `data` stays
+  // the source of truth and serves every row outside the copy and the portable kernels).
+  const uint8_t* packed = nullptr;
 };
+
+// kPackRows is how many weight rows PackWeights interleaves.
+inline constexpr size_t kPackRows = 16;
+
+// PackedWeightBytes returns the size of PackWeights's copy of `w`: row_bytes per row of the
+// whole groups of kPackRows rows (the last rows % 16 are not copied), for Q4_0 and Q8_0 weights;
+// 0 for other types or fewer than 16 rows.
+size_t PackedWeightBytes(const WeightView& w);
+
+// PackWeights writes the interleaved copy of Q4_0/Q8_0 `w` that MatMulRowsQ8_0's SIMD kernels
+// read (out.size() == PackedWeightBytes(w)). Group g (rows 16g..16g+15, nb = cols/32 blocks)
+// takes 16 * row_bytes at g * 16 * row_bytes: first the quants of every block b in turn, as
+// 4-byte pieces j = 0..(Q4_0: 3, Q8_0: 7) of rows 0..15 (piece j of row i at b * Q + 64j + 4i,
+// Q = 256 or 512: bytes qs[4j..4j+3] of that row's block b, unchanged), then the 16 F16 scales
+// of each block b at nb * Q + 32b (row i's at + 2i). A 512-bit load thus holds one piece of
+// each of the 16 rows, one per 32-bit lane (a 256-bit load, 8 of them).
+void PackWeights(const WeightView& w, std::span<uint8_t> out);
 
 // MatVec computes out[r] = sum_c W[r][c] * x[c] for r < w.rows (x.size() == w.cols,
 // out.size() == w.rows). F32 data must be 4-byte aligned, F16/BF16 2-byte (the model loader
@@ -77,12 +97,15 @@ void MatVecRows(const WeightView& w, std::span<const float> x, std::span<float> 
                 size_t row_begin, size_t row_end);
 
 // SupportsQ8Activations returns true for the weight types MatVecRowsQ8_0 takes (Q8_0, Q4_0,
-// Q5_0: ggml's vec_dot_type for them is Q8_0).
+// Q5_0: ggml's vec_dot_type for them is Q8_0; and Q4_K/Q6_K, whose 32-element runs each meet
+// one Q8_0 activation block, where ggml would use Q8_K activations).
 bool SupportsQ8Activations(GgmlType type);
 
-// MatVecRowsQ8_0 computes rows [row_begin, row_end) of W x for Q8_0/Q4_0/Q5_0 weights `w` with
-// the activations already quantised to Q8_0 (`xq`: w.cols/32 blocks from QuantizeRowQ8_0), as
-// ggml does: per block d_w * d_x * sum(q_w * q_x) in exact integers.
+// MatVecRowsQ8_0 computes rows [row_begin, row_end) of W x for the SupportsQ8Activations types
+// with the activations already quantised to Q8_0 (`xq`: w.cols/32 blocks from QuantizeRowQ8_0),
+// as ggml does: per block d_w * d_x * sum(q_w * q_x) in exact integers (Q4_K: per sub-block j
+// d_x * (d * scale_j * sum(q * q_x) - dmin * min_j * sum(q_x)); Q6_K: per 32-element run
+// d * d_x * (scale_a * sum_a(q * q_x) + scale_b * sum_b(q * q_x))).
 void MatVecRowsQ8_0(const WeightView& w, std::span<const uint8_t> xq, std::span<float> out,
                     size_t row_begin, size_t row_end);
 
@@ -93,13 +116,29 @@ void MatVecRowsQ8_0(const WeightView& w, std::span<const uint8_t> xq, std::span<
 void MatMulRows(const WeightView& w, std::span<const float> x, size_t x_stride, size_t num_tokens,
                 std::span<float> out, size_t out_stride, size_t row_begin, size_t row_end);
 
+// Q8_0BlockInfo is what the packed kernels read of a Q8_0 activation block besides its quants:
+// its scale as float and the sum of its 32 quants.
+struct Q8_0BlockInfo {
+  float d = 0;
+  int32_t sum = 0;
+};
+
+// Q8_0BlockInfos fills info[b] for each Q8_0 block b of `xq` (info.size() == xq.size() / 34).
+void Q8_0BlockInfos(std::span<const uint8_t> xq, std::span<Q8_0BlockInfo> info);
+
 // MatMulRowsQ8_0 is MatMulRows with the activations already quantised to Q8_0 (row t at
 // xq[t * xq_stride], w.cols/32 blocks) for the weight types of SupportsQ8Activations; the AVX2
-// kernels decode each weight block once for up to four tokens. Every value is bit-identical to
-// MatVecRowsQ8_0's for that row and token alone.
+// kernels decode each weight block once for up to four tokens. Without w.packed (or `info`),
+// every value is bit-identical to MatVecRowsQ8_0's for that row and token alone. With w.packed
+// and `info` (Q8_0BlockInfos of each row t at info[t * info_stride]) the SIMD kernels read the
+// packed copy for the rows of whole groups of 16 (same exact integer block sums, one float
+// accumulator per row in block order: within float summation order of MatVecRowsQ8_0); every
+// value is then bit-identical to MatMulRowsQ8_0's for that row and token alone, whatever the
+// token count and row range.
 void MatMulRowsQ8_0(const WeightView& w, std::span<const uint8_t> xq, size_t xq_stride,
                     size_t num_tokens, std::span<float> out, size_t out_stride, size_t row_begin,
-                    size_t row_end);
+                    size_t row_end, std::span<const Q8_0BlockInfo> info = {},
+                    size_t info_stride = 0);
 
 // AttentionDotF16 returns sum_i q[i] * k[i] for keys stored as binary16 (an F16 KV cache row);
 // AttentionDotF32 the same for float keys. n is any size. The SIMD and portable versions differ
@@ -112,6 +151,14 @@ void AttentionAxpyF16(float a, const uint16_t* v, float* out, size_t n);
 void AttentionAxpyF32(float a, const float* v, float* out, size_t n);
 // RoundToF16 stores x[i] as binary16 in out[i] (round to nearest even, as F32ToF16).
 void RoundToF16(std::span<const float> x, uint16_t* out);
+// RoundTripF16 replaces each x[i] by F16ToF32(F32ToF16(x[i])) (bit-identical for non-NaN x; a
+// NaN stays a NaN).
+void RoundTripF16(std::span<float> x);
+
+// SiluMul sets gate[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + exp(-g)) (SwiGLU). The SIMD
+// version evaluates exp with a polynomial (within 2 ulp of std::exp; tests bound the result
+// against a double reference); the portable one calls std::exp.
+void SiluMul(std::span<float> gate, std::span<const float> up);
 
 // KernelSetName returns the dot-product kernels MatVecRows / MatVecRowsQ8_0 use now:
 // "avx2/fma/f16c" when the CPU has them (chosen at run time), else "portable".

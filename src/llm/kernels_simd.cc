@@ -4,6 +4,7 @@
 #include "llm/internal/kernels_simd.h"
 
 #include <atomic>
+#include <cmath>
 #include <cstring>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && \
@@ -16,9 +17,11 @@
 namespace confide::llm::internal {
 namespace {
 std::atomic<bool> force_portable{false};
+std::atomic<bool> force_no_vnni{false};
 }  // namespace
 
 void SetPortableKernelsForTesting(bool portable) { force_portable.store(portable); }
+void SetNoVnniForTesting(bool no_vnni) { force_no_vnni.store(no_vnni); }
 
 bool UseAvx2Kernels() {
   static const bool have = HaveAvx2Kernels();
@@ -349,6 +352,357 @@ CONFIDE_AVX2 void Avx2MatQ5_0Q8_0(const uint8_t* w, const uint8_t* x, size_t x_s
   MatRows<Q5Block>(w, x, x_stride, num_tokens, n, out, out_stride);
 }
 
+namespace {
+
+// Packed-group kernels (PackWeights's layout): each 64-byte piece of a block holds 4 weight
+// bytes of each of the 16 rows, one row per 32-bit lane, so broadcasting the 4 matching
+// activation bytes and one vpdpbusd on 512 bits (or, per half of 8 rows, maddubs + madd on 256)
+// gives every row's partial sum in its own lane. The weights are taken as unsigned bytes
+// u = q + offset (Q4_0: the nibble, offset 8; Q8_0: q ^ 0x80, offset 128), so the exact block
+// sum is sum(u * x) - offset * sum(x), with sum(x) from Q8_0BlockInfos.
+constexpr size_t kPackRows16 = 16;
+constexpr size_t kPrefetchBytes = 4096;
+
+CONFIDE_AVX2 inline __m256i Broadcast4(const uint8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+struct PackedQ4 {
+  static constexpr size_t kQuantBytes = 256;  // per block: 4 pieces of 64 bytes
+  static constexpr int32_t kOffset = 8;
+  // XOffset is where in the activation block's quants the bytes of weight vector j start:
+  // vector j < 4 holds the low nibbles of piece j (elements 4j..4j+3), j >= 4 the high nibbles
+  // of piece j - 4 (elements 16 + 4(j-4)...).
+  static constexpr size_t XOffset(int j) { return j < 4 ? 4 * j : 16 + 4 * (j - 4); }
+  // LoadHalf returns the 8 unsigned weight vectors of rows 8h..8h+7 of a block.
+  CONFIDE_AVX2 static void LoadHalf(const uint8_t* q, int h, __m256i* w) {
+    const __m256i m = _mm256_set1_epi8(0x0F);
+    for (int j = 0; j < 4; ++j) {
+      const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 64 * j + 32 * h));
+      w[j] = _mm256_and_si256(raw, m);
+      w[j + 4] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m);
+    }
+  }
+  // SumAvx2: u <= 15 and |x| <= 128, so each maddubs pair is below 3840 and eight of them stay
+  // below 32768 in 16 bits.
+  CONFIDE_AVX2 static __m256i SumAvx2(const __m256i* w, const uint8_t* xq, int32_t xsum) {
+    __m256i p = _mm256_maddubs_epi16(w[0], Broadcast4(xq + XOffset(0)));
+    for (int j = 1; j < 8; ++j) {
+      p = _mm256_add_epi16(p, _mm256_maddubs_epi16(w[j], Broadcast4(xq + XOffset(j))));
+    }
+    return _mm256_add_epi32(_mm256_madd_epi16(p, _mm256_set1_epi16(1)),
+                            _mm256_set1_epi32(-kOffset * xsum));
+  }
+};
+
+struct PackedQ8 {
+  static constexpr size_t kQuantBytes = 512;  // per block: 8 pieces of 64 bytes
+  static constexpr int32_t kOffset = 128;
+  static constexpr size_t XOffset(int j) { return 4 * j; }
+  // LoadHalf returns the raw signed weights of rows 8h..8h+7 (SumAvx2 takes them signed).
+  CONFIDE_AVX2 static void LoadHalf(const uint8_t* q, int h, __m256i* w) {
+    for (int j = 0; j < 8; ++j) {
+      w[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 64 * j + 32 * h));
+    }
+  }
+  // SumAvx2: u * x can exceed 16 bits in maddubs, so the signed weights go through the sign
+  // trick of SignedDot instead (no offset then).
+  CONFIDE_AVX2 static __m256i SumAvx2(const __m256i* w, const uint8_t* xq, int32_t) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i s = _mm256_setzero_si256();
+    for (int j = 0; j < 8; ++j) {
+      const __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(w[j], w[j]),
+                                                 _mm256_sign_epi8(Broadcast4(xq + 4 * j), w[j]));
+      s = _mm256_add_epi32(s, _mm256_madd_epi16(pairs, ones));
+    }
+    return s;
+  }
+};
+
+// PackedGroupAvx2 computes the 16 rows as two halves of 8 on 256-bit vectors.
+template <typename P, int N>
+CONFIDE_AVX2 void PackedGroupAvx2(const uint8_t* group, size_t nb, const uint8_t* x,
+                                  size_t x_stride, const Q8_0BlockInfo* info, size_t info_stride,
+                                  float* out) {
+  const uint8_t* scales = group + nb * P::kQuantBytes;
+  for (int h = 0; h < 2; ++h) {
+    __m256 acc[N];
+    for (int t = 0; t < N; ++t) acc[t] = _mm256_setzero_ps();
+    for (size_t b = 0; b < nb; ++b) {
+      if (h == 0) {
+        for (size_t l = 0; l < P::kQuantBytes; l += 64) {
+          _mm_prefetch(
+              reinterpret_cast<const char*>(group + b * P::kQuantBytes + kPrefetchBytes + l),
+              _MM_HINT_T0);
+        }
+      }
+      __m256i w[8];
+      P::LoadHalf(group + b * P::kQuantBytes, h, w);
+      const __m256 dw = _mm256_cvtph_ps(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + 32 * b + 16 * h)));
+      for (int t = 0; t < N; ++t) {
+        const Q8_0BlockInfo& in = info[t * info_stride + b];
+        const __m256i isum = P::SumAvx2(w, x + t * x_stride + b * kQ8Bytes + 2, in.sum);
+        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw, _mm256_set1_ps(in.d)),
+                                 acc[t]);
+      }
+    }
+    for (int t = 0; t < N; ++t) _mm256_storeu_ps(out + kPackRows16 * t + 8 * h, acc[t]);
+  }
+}
+
+#define CONFIDE_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+
+CONFIDE_AVX512 inline __m512i Broadcast4x16(const uint8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+
+// Load16 returns the 8 unsigned weight vectors of all 16 rows of a block.
+CONFIDE_AVX512 inline void Load16(PackedQ4, const uint8_t* q, __m512i* w) {
+  const __m512i m = _mm512_set1_epi8(0x0F);
+  for (int j = 0; j < 4; ++j) {
+    const __m512i raw = _mm512_loadu_si512(q + 64 * j);
+    w[j] = _mm512_and_si512(raw, m);
+    w[j + 4] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), m);
+  }
+}
+CONFIDE_AVX512 inline void Load16(PackedQ8, const uint8_t* q, __m512i* w) {
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  for (int j = 0; j < 8; ++j) w[j] = _mm512_xor_si512(_mm512_loadu_si512(q + 64 * j), flip);
+}
+
+// PackedGroupAvx512 does all 16 rows at once with vpdpbusd on 512 bits: the same integer sums
+// and the same float operations per row as PackedGroupAvx2.
+template <typename P, int N>
+CONFIDE_AVX512 void PackedGroupAvx512(const uint8_t* group, size_t nb, const uint8_t* x,
+                                      size_t x_stride, const Q8_0BlockInfo* info,
+                                      size_t info_stride, float* out) {
+  const uint8_t* scales = group + nb * P::kQuantBytes;
+  __m512 acc[N];
+  for (int t = 0; t < N; ++t) acc[t] = _mm512_setzero_ps();
+  for (size_t b = 0; b < nb; ++b) {
+    // The hardware prefetcher alone leaves a core short of the memory bandwidth here: ask for
+    // the quants kPrefetchBytes ahead (harmless past the end: prefetches do not fault).
+    for (size_t l = 0; l < P::kQuantBytes; l += 64) {
+      _mm_prefetch(reinterpret_cast<const char*>(group + b * P::kQuantBytes + kPrefetchBytes + l),
+                   _MM_HINT_T0);
+    }
+    __m512i w[8];
+    Load16(P{}, group + b * P::kQuantBytes, w);
+    // The masked forms with an all-ones mask are the plain instructions; GCC 12 warns falsely
+    // (maybe-uninitialized) on the unmasked intrinsics' undefined source.
+    const __m512 dw =
+        _mm512_mask_cvtph_ps(_mm512_setzero_ps(), 0xFFFF,
+                             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales + 32 * b)));
+    for (int t = 0; t < N; ++t) {
+      const Q8_0BlockInfo& in = info[t * info_stride + b];
+      const uint8_t* xq = x + t * x_stride + b * kQ8Bytes + 2;
+      __m512i s0 = _mm512_set1_epi32(-P::kOffset * in.sum), s1 = _mm512_setzero_si512();
+      for (int j = 0; j < 8; j += 2) {
+        s0 = _mm512_dpbusd_epi32(s0, w[j], Broadcast4x16(xq + P::XOffset(j)));
+        s1 = _mm512_dpbusd_epi32(s1, w[j + 1], Broadcast4x16(xq + P::XOffset(j + 1)));
+      }
+      const __m512 sum =
+          _mm512_mask_cvtepi32_ps(_mm512_setzero_ps(), 0xFFFF, _mm512_add_epi32(s0, s1));
+      acc[t] = _mm512_fmadd_ps(sum, _mm512_mul_ps(dw, _mm512_set1_ps(in.d)), acc[t]);
+    }
+  }
+  for (int t = 0; t < N; ++t) _mm512_storeu_ps(out + kPackRows16 * t, acc[t]);
+}
+
+bool HaveAvx512PackedKernels() {
+  __builtin_cpu_init();
+  return HaveVnniKernels() && __builtin_cpu_supports("avx512bw");
+}
+
+template <typename P>
+void PackedGroup(const uint8_t* group, size_t nb, const uint8_t* x, size_t x_stride,
+                 const Q8_0BlockInfo* info, size_t info_stride, size_t num_tokens, float* out) {
+  static const bool have_avx512 = HaveAvx512PackedKernels();
+  if (have_avx512 && !force_no_vnni.load(std::memory_order_relaxed)) {
+    switch (num_tokens) {
+      case 1:
+        return PackedGroupAvx512<P, 1>(group, nb, x, x_stride, info, info_stride, out);
+      case 2:
+        return PackedGroupAvx512<P, 2>(group, nb, x, x_stride, info, info_stride, out);
+      case 3:
+        return PackedGroupAvx512<P, 3>(group, nb, x, x_stride, info, info_stride, out);
+      default:
+        return PackedGroupAvx512<P, 4>(group, nb, x, x_stride, info, info_stride, out);
+    }
+  }
+  switch (num_tokens) {
+    case 1:
+      return PackedGroupAvx2<P, 1>(group, nb, x, x_stride, info, info_stride, out);
+    case 2:
+      return PackedGroupAvx2<P, 2>(group, nb, x, x_stride, info, info_stride, out);
+    case 3:
+      return PackedGroupAvx2<P, 3>(group, nb, x, x_stride, info, info_stride, out);
+    default:
+      return PackedGroupAvx2<P, 4>(group, nb, x, x_stride, info, info_stride, out);
+  }
+}
+
+}  // namespace
+
+void Avx2PackedQ4_0Q8_0(const uint8_t* group, size_t nb, const uint8_t* x, size_t x_stride,
+                        const Q8_0BlockInfo* info, size_t info_stride, size_t num_tokens,
+                        float* out) {
+  PackedGroup<PackedQ4>(group, nb, x, x_stride, info, info_stride, num_tokens, out);
+}
+void Avx2PackedQ8_0Q8_0(const uint8_t* group, size_t nb, const uint8_t* x, size_t x_stride,
+                        const Q8_0BlockInfo* info, size_t info_stride, size_t num_tokens,
+                        float* out) {
+  PackedGroup<PackedQ8>(group, nb, x, x_stride, info, info_stride, num_tokens, out);
+}
+
+namespace {
+
+// ScaleMinK4 unpacks the 6-bit scale and min of sub-block j of block_q4_K's 12 scale bytes
+// (ggml get_scale_min_k4; the same as kernels.cc's).
+inline void ScaleMinK4(size_t j, const uint8_t* q, int* scale, int* min) {
+  if (j < 4) {
+    *scale = q[j] & 63;
+    *min = q[j + 4] & 63;
+  } else {
+    *scale = (q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4);
+    *min = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+  }
+}
+
+template <int N>
+CONFIDE_AVX2 void MatRowQ4_K(const uint8_t* w, const uint8_t* x, size_t x_stride,
+                             const Q8_0BlockInfo* info, size_t info_stride, size_t n, float* out,
+                             size_t out_stride) {
+  constexpr size_t kQ4KBytes = 144;
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[N];
+  float mins[N];
+  for (int t = 0; t < N; ++t) acc[t] = _mm256_setzero_ps(), mins[t] = 0;
+  for (size_t b = 0; b < n / 256; ++b) {
+    const uint8_t* blk = w + b * kQ4KBytes;
+    const float d = HalfToFloat(blk), dmin = HalfToFloat(blk + 2);
+    float fsc[8], fmin[8];
+    for (size_t j = 0; j < 8; ++j) {
+      int sc, m;
+      ScaleMinK4(j, blk + 4, &sc, &m);
+      fsc[j] = d * static_cast<float>(sc);
+      fmin[j] = dmin * static_cast<float>(m);
+    }
+    for (size_t c = 0; c < 4; ++c) {
+      const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * c));
+      const __m256i q[2] = {_mm256_and_si256(raw, m4),
+                            _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4)};
+      for (int t = 0; t < N; ++t) {
+        for (size_t h = 0; h < 2; ++h) {
+          const size_t j = 2 * c + h, k = 8 * b + j;
+          const uint8_t* xb = x + t * x_stride + k * kQ8Bytes;
+          const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 2));
+          // q <= 15, |x| <= 128: maddubs pairs stay far below 16-bit saturation.
+          const __m256i sums = _mm256_madd_epi16(_mm256_maddubs_epi16(q[h], xv), ones);
+          float dx;
+          int32_t xsum;
+          if (info != nullptr) {
+            dx = info[t * info_stride + k].d;
+            xsum = info[t * info_stride + k].sum;
+          } else {
+            dx = HalfToFloat(xb);
+            xsum = 0;
+            for (size_t i = 0; i < 32; ++i) xsum += static_cast<int8_t>(xb[2 + i]);
+          }
+          acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(fsc[j] * dx), acc[t]);
+          mins[t] += fmin[j] * dx * static_cast<float>(xsum);
+        }
+      }
+    }
+  }
+  for (int t = 0; t < N; ++t) out[t * out_stride] = HorizontalSum(acc[t]) - mins[t];
+}
+
+}  // namespace
+
+namespace {
+
+// Q6_K (ggml block_q6_K { ql[128]; qh[64]; int8 scales[16]; half d; }): in half h (128
+// elements) element 32k + l takes its low 4 bits from ql[64h + 32(k&1) + l] (low nibble for
+// k < 2, high for k >= 2) and its high 2 bits from bits 2k..2k+1 of qh[32h + l], minus 32;
+// elements l < 16 and l >= 16 of run k use scales[8h + 2k] and scales[8h + 2k + 1].
+template <int N>
+CONFIDE_AVX2 void MatRowQ6_K(const uint8_t* w, const uint8_t* x, size_t x_stride, size_t n,
+                             float* out, size_t out_stride) {
+  constexpr size_t kQ6KBytes = 210;
+  const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3);
+  const __m256i m32 = _mm256_set1_epi8(32);
+  __m256 acc[N];
+  for (int t = 0; t < N; ++t) acc[t] = _mm256_setzero_ps();
+  for (size_t b = 0; b < n / 256; ++b) {
+    const uint8_t* blk = w + b * kQ6KBytes;
+    const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 192);
+    const float d = HalfToFloat(blk + 208);
+    for (size_t m = 0; m < 8; ++m) {
+      const size_t h = m / 4, k = m % 4;
+      __m256i lo =
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 64 * h + 32 * (k & 1)));
+      if (k >= 2) lo = _mm256_srli_epi16(lo, 4);
+      lo = _mm256_and_si256(lo, m4);
+      __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 128 + 32 * h));
+      hi = _mm256_and_si256(_mm256_srli_epi16(hi, static_cast<int>(2 * k)), m2);
+      const __m256i q = _mm256_sub_epi8(_mm256_or_si256(lo, _mm256_slli_epi16(hi, 4)), m32);
+      const __m256i abs_q = _mm256_sign_epi8(q, q);
+      // 16-bit lanes 0..7 hold elements 0..15 (scale a), lanes 8..15 elements 16..31 (b).
+      const __m256i scales = _mm256_setr_m128i(_mm_set1_epi16(sc[8 * h + 2 * k]),
+                                               _mm_set1_epi16(sc[8 * h + 2 * k + 1]));
+      for (int t = 0; t < N; ++t) {
+        const uint8_t* xb = x + t * x_stride + (8 * b + m) * kQ8Bytes;
+        const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xb + 2));
+        // |q - 32| <= 32, |x| <= 127: pairs below 8200; times |scale| <= 128 and paired, far
+        // inside int32.
+        const __m256i pairs = _mm256_maddubs_epi16(abs_q, _mm256_sign_epi8(xv, q));
+        const __m256i sums = _mm256_madd_epi16(pairs, scales);
+        acc[t] =
+            _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(d * HalfToFloat(xb)), acc[t]);
+      }
+    }
+  }
+  for (int t = 0; t < N; ++t) out[t * out_stride] = HorizontalSum(acc[t]);
+}
+
+}  // namespace
+
+CONFIDE_AVX2 void Avx2MatQ6_KQ8_0(const uint8_t* w, const uint8_t* x, size_t x_stride,
+                                  size_t num_tokens, size_t n, float* out, size_t out_stride) {
+  switch (num_tokens) {
+    case 1:
+      return MatRowQ6_K<1>(w, x, x_stride, n, out, out_stride);
+    case 2:
+      return MatRowQ6_K<2>(w, x, x_stride, n, out, out_stride);
+    case 3:
+      return MatRowQ6_K<3>(w, x, x_stride, n, out, out_stride);
+    default:
+      return MatRowQ6_K<4>(w, x, x_stride, n, out, out_stride);
+  }
+}
+
+CONFIDE_AVX2 void Avx2MatQ4_KQ8_0(const uint8_t* w, const uint8_t* x, size_t x_stride,
+                                  const Q8_0BlockInfo* info, size_t info_stride, size_t num_tokens,
+                                  size_t n, float* out, size_t out_stride) {
+  switch (num_tokens) {
+    case 1:
+      return MatRowQ4_K<1>(w, x, x_stride, info, info_stride, n, out, out_stride);
+    case 2:
+      return MatRowQ4_K<2>(w, x, x_stride, info, info_stride, n, out, out_stride);
+    case 3:
+      return MatRowQ4_K<3>(w, x, x_stride, info, info_stride, n, out, out_stride);
+    default:
+      return MatRowQ4_K<4>(w, x, x_stride, info, info_stride, n, out, out_stride);
+  }
+}
+
 bool HaveVnniKernels() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl");
@@ -381,6 +735,54 @@ CONFIDE_AVX2 void Avx2F32ToF16(const float* x, size_t n, uint16_t* out) {
                      _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
   }
   for (; i < n; ++i) out[i] = static_cast<uint16_t>(_cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT));
+}
+
+CONFIDE_AVX2 void Avx2RoundTripF16(float* x, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT);
+    _mm256_storeu_ps(x + i, _mm256_cvtph_ps(h));
+  }
+  for (; i < n; ++i)
+    x[i] = _cvtsh_ss(static_cast<uint16_t>(_cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT)));
+}
+
+namespace {
+
+// Exp8 returns exp(x) per lane (Cephes expf: x = n ln2 + r with |r| <= ln2/2, a degree-6
+// polynomial for e^r, times 2^n built in the exponent bits; x clamped to [-87.3, 88.3] so 2^n
+// stays a normal float).
+CONFIDE_AVX2 inline __m256 Exp8(__m256 x) {
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  const __m256 y = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
+  const __m256i e =
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+}
+
+}  // namespace
+
+CONFIDE_AVX2 void Avx2SiluMul(float* gate, const float* up, size_t n) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 g = _mm256_loadu_ps(gate + i);
+    const __m256 e = Exp8(_mm256_xor_ps(g, sign));
+    const __m256 silu = _mm256_div_ps(g, _mm256_add_ps(one, e));
+    _mm256_storeu_ps(gate + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
+  }
+  for (; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
 CONFIDE_AVX2 void Avx2QuantizeRowQ8_0(const float* x, size_t n, uint8_t* out) {
@@ -435,11 +837,20 @@ float Avx2DotQ5_0Q8_0(const uint8_t*, const uint8_t*, size_t) { return 0; }
 void Avx2MatQ8_0Q8_0(const uint8_t*, const uint8_t*, size_t, size_t, size_t, float*, size_t) {}
 void Avx2MatQ4_0Q8_0(const uint8_t*, const uint8_t*, size_t, size_t, size_t, float*, size_t) {}
 void Avx2MatQ5_0Q8_0(const uint8_t*, const uint8_t*, size_t, size_t, size_t, float*, size_t) {}
+void Avx2PackedQ4_0Q8_0(const uint8_t*, size_t, const uint8_t*, size_t, const Q8_0BlockInfo*,
+                        size_t, size_t, float*) {}
+void Avx2PackedQ8_0Q8_0(const uint8_t*, size_t, const uint8_t*, size_t, const Q8_0BlockInfo*,
+                        size_t, size_t, float*) {}
 void Avx2QuantizeRowQ8_0(const float*, size_t, uint8_t*) {}
 bool HaveVnniKernels() { return false; }
 void Avx2AxpyF16(float, const uint16_t*, float*, size_t) {}
 void Avx2AxpyF32(float, const float*, float*, size_t) {}
 void Avx2F32ToF16(const float*, size_t, uint16_t*) {}
+void Avx2RoundTripF16(float*, size_t) {}
+void Avx2MatQ6_KQ8_0(const uint8_t*, const uint8_t*, size_t, size_t, size_t, float*, size_t) {}
+void Avx2MatQ4_KQ8_0(const uint8_t*, const uint8_t*, size_t, const Q8_0BlockInfo*, size_t, size_t,
+                     size_t, float*, size_t) {}
+void Avx2SiluMul(float*, const float*, size_t) {}
 
 #endif  // CONFIDE_HAVE_AVX2_KERNELS
 

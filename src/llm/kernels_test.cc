@@ -265,6 +265,72 @@ TEST(KernelsTest, SimdQ8ActivationKernelsMatchPortable) {
   }
 }
 
+// Q4_K and Q6_K weights (random bytes: every scale/min/high-bit pattern) with Q8_0 activations:
+// the SIMD and portable kernels against a double sum of the dequantised products, and the
+// batched kernel with and without Q8_0BlockInfos giving the single-token values exactly.
+TEST(KernelsTest, KQuantsTimesQ8_0MatchReference) {
+  std::mt19937 rng(13);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_real_distribution<float> scale(-0.05f, 0.05f);
+  size_t checked = 0;
+  for (GgmlType type : {GgmlType::kQ4_K, GgmlType::kQ6_K}) {
+    ASSERT_TRUE(SupportsQ8Activations(type));
+    const size_t block_bytes = type == GgmlType::kQ4_K ? 144 : 210;
+    for (size_t cols : {256u, 512u, 1536u}) {
+      const size_t rows = 5, row_bytes = cols / 256 * block_bytes, nb = cols / 32;
+      Bytes w(rows * row_bytes);
+      for (auto& v : w) v = static_cast<uint8_t>(byte(rng));
+      for (size_t b = 0; b < w.size() / block_bytes; ++b) {
+        const uint16_t d = F32ToF16(scale(rng)), dmin = F32ToF16(scale(rng));
+        if (type == GgmlType::kQ4_K) {
+          std::memcpy(&w[b * block_bytes], &d, 2);
+          std::memcpy(&w[b * block_bytes + 2], &dmin, 2);
+        } else {
+          std::memcpy(&w[b * block_bytes + 208], &d, 2);
+        }
+      }
+      const WeightView view{type, w.data(), rows, cols, row_bytes};
+      const size_t tokens = 6;
+      std::vector<float> x = RandomVec(rng, tokens * cols, 2.0f);
+      Bytes xq(tokens * nb * 34);
+      std::vector<Q8_0BlockInfo> info(tokens * nb);
+      for (size_t t = 0; t < tokens; ++t) {
+        const std::span<uint8_t> row = std::span<uint8_t>(xq).subspan(t * nb * 34, nb * 34);
+        QuantizeRowQ8_0(std::span<const float>(x).subspan(t * cols, cols), row);
+        Q8_0BlockInfos(row, std::span<Q8_0BlockInfo>(info).subspan(t * nb, nb));
+      }
+      std::vector<float> batched(tokens * rows), batched_no_info(tokens * rows);
+      MatMulRowsQ8_0(view, xq, nb * 34, tokens, batched, rows, 0, rows, info, nb);
+      MatMulRowsQ8_0(view, xq, nb * 34, tokens, batched_no_info, rows, 0, rows);
+      ASSERT_EQ(batched, batched_no_info);
+      std::vector<float> xd(cols), wd(cols), simd(rows), portable(rows);
+      for (size_t t = 0; t < tokens; ++t) {
+        const std::span<const uint8_t> xt = std::span<const uint8_t>(xq).subspan(t * nb * 34);
+        MatVecRowsQ8_0(view, xt, simd, 0, rows);
+        internal::SetPortableKernelsForTesting(true);
+        MatVecRowsQ8_0(view, xt, portable, 0, rows);
+        internal::SetPortableKernelsForTesting(false);
+        DequantizeRow(GgmlType::kQ8_0, xt.data(), xd);
+        for (size_t r = 0; r < rows; ++r) {
+          DequantizeRow(type, w.data() + r * row_bytes, wd);
+          double ref = 0, mag = 0;
+          for (size_t c = 0; c < cols; ++c) {
+            ref += static_cast<double>(wd[c]) * xd[c];
+            mag += std::fabs(static_cast<double>(wd[c]) * xd[c]);
+          }
+          EXPECT_NEAR(simd[r], ref, 1e-5 * mag + 1e-6) << GgmlTypeName(type) << cols << " " << r;
+          EXPECT_NEAR(portable[r], ref, 1e-5 * mag + 1e-6)
+              << GgmlTypeName(type) << cols << " " << r;
+          ASSERT_EQ(batched[t * rows + r], simd[r])
+              << GgmlTypeName(type) << cols << " t=" << t << " r=" << r;
+          ++checked;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(checked, 2u * 3u * 6u * 5u);
+}
+
 TEST(KernelsTest, SimdFloatKernelsMatchPortable) {
   if (!internal::HaveAvx2Kernels()) GTEST_SKIP() << "no AVX2/FMA/F16C on this CPU or build";
   std::mt19937 rng(12);
@@ -524,6 +590,126 @@ TEST(KernelsTest, MatMulMatchesPerTokenMatVecExactly) {
     }
   }
   internal::SetPortableKernelsForTesting(false);
+}
+
+// SiluMul against a double reference on both kernel sets (wide range, odd lengths, the
+// saturating tails), and RoundTripF16 bit-identical to the scalar conversions.
+TEST(KernelsTest, SiluMulAndRoundTripF16MatchReferences) {
+  std::mt19937 rng(41);
+  std::uniform_real_distribution<float> wide(-100.0f, 100.0f);
+  for (bool portable : {false, true}) {
+    internal::SetPortableKernelsForTesting(portable);
+    for (size_t n : {1u, 7u, 8u, 33u, 1000u}) {
+      std::vector<float> gate(n), up = RandomVec(rng, n, 3.0f);
+      for (size_t i = 0; i < n; ++i)
+        gate[i] = i % 3 == 0 ? wide(rng) : 8.0f * (RandomVec(rng, 1)[0]);
+      if (n > 8) gate[1] = -1000.0f, gate[2] = 1000.0f, gate[3] = 0.0f;
+      std::vector<float> got = gate;
+      SiluMul(got, up);
+      for (size_t i = 0; i < n; ++i) {
+        const double g = gate[i];
+        const double want = g / (1.0 + std::exp(-g)) * up[i];
+        EXPECT_NEAR(got[i], want, 4e-7 * std::fabs(want) + 1e-30) << i << " g=" << g;
+      }
+      std::vector<float> round = RandomVec(rng, n, 70000.0f);  // some overflow to infinity
+      if (n > 8) round[1] = 1e-7f, round[2] = -6.1e-5f;        // half subnormals
+      std::vector<float> want = round;
+      for (float& v : want) v = F16ToF32(F32ToF16(v));
+      RoundTripF16(round);
+      ASSERT_EQ(round, want) << n << " portable=" << portable;
+    }
+  }
+  internal::SetPortableKernelsForTesting(false);
+}
+
+// PackWeights's interleaved copy through MatMulRowsQ8_0: random-byte quants (Q8_0 weights
+// holding -128, every nibble) with rows in whole groups of 16 and a remainder; the values must
+// match a double sum of the dequantised products, the portable kernels up to float order, each
+// other exactly for every token count and row range, and the AVX-512 and AVX2 paths exactly.
+TEST(KernelsTest, PackedKernelsMatchReferenceAndAreExactAcrossBatchesAndRanges) {
+  if (!internal::HaveAvx2Kernels()) GTEST_SKIP() << "no AVX2/FMA/F16C on this CPU or build";
+  std::mt19937 rng(31);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_real_distribution<float> scale(-0.05f, 0.05f);
+  size_t checked = 0;
+  for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ8_0}) {
+    const size_t block_bytes = type == GgmlType::kQ8_0 ? 34 : 18;
+    for (size_t cols : {32u, 96u, 576u, 1536u}) {
+      const size_t rows = 37, row_bytes = cols / 32 * block_bytes, nb = cols / 32;
+      Bytes data(rows * row_bytes);
+      for (auto& v : data) v = static_cast<uint8_t>(byte(rng));
+      for (size_t b = 0; b < data.size() / block_bytes; ++b) {
+        const uint16_t d = F32ToF16(scale(rng));
+        std::memcpy(&data[b * block_bytes], &d, 2);
+      }
+      WeightView w{type, data.data(), rows, cols, row_bytes};
+      ASSERT_EQ(PackedWeightBytes(w), 32 * row_bytes);
+      Bytes packed(PackedWeightBytes(w));
+      PackWeights(w, packed);
+      const WeightView plain = w;
+      w.packed = packed.data();
+
+      const size_t tokens = 11, xq_stride = (nb + 1) * 34, info_stride = nb + 2;
+      std::vector<float> x = RandomVec(rng, tokens * cols, 2.0f);
+      Bytes xq(tokens * xq_stride);
+      std::vector<Q8_0BlockInfo> info(tokens * info_stride);
+      for (size_t t = 0; t < tokens; ++t) {
+        const std::span<uint8_t> row = std::span<uint8_t>(xq).subspan(t * xq_stride, nb * 34);
+        QuantizeRowQ8_0(std::span<const float>(x).subspan(t * cols, cols), row);
+        Q8_0BlockInfos(row, std::span<Q8_0BlockInfo>(info).subspan(t * info_stride, nb));
+      }
+      const size_t out_stride = rows + 3;
+      std::vector<float> full(tokens * out_stride, -1.0f);
+      MatMulRowsQ8_0(w, xq, xq_stride, tokens, full, out_stride, 0, rows, info, info_stride);
+      std::vector<float> portable(tokens * out_stride, -1.0f);
+      internal::SetPortableKernelsForTesting(true);
+      MatMulRowsQ8_0(w, xq, xq_stride, tokens, portable, out_stride, 0, rows, info, info_stride);
+      internal::SetPortableKernelsForTesting(false);
+      std::vector<float> avx2_only(tokens * out_stride, -1.0f);
+      internal::SetNoVnniForTesting(true);
+      MatMulRowsQ8_0(w, xq, xq_stride, tokens, avx2_only, out_stride, 0, rows, info, info_stride);
+      internal::SetNoVnniForTesting(false);
+      ASSERT_EQ(full, avx2_only) << GgmlTypeName(type) << " " << cols;
+      std::vector<float> unpacked(tokens * out_stride, -1.0f);
+      MatMulRowsQ8_0(plain, xq, xq_stride, tokens, unpacked, out_stride, 0, rows, info,
+                     info_stride);
+
+      std::vector<float> xd(cols), wd(cols);
+      for (size_t t = 0; t < tokens; ++t) {
+        DequantizeRow(GgmlType::kQ8_0, xq.data() + t * xq_stride, xd);
+        for (size_t r = 0; r < rows; ++r) {
+          DequantizeRow(type, data.data() + r * row_bytes, wd);
+          double ref = 0, mag = 0;
+          for (size_t c = 0; c < cols; ++c) {
+            ref += static_cast<double>(wd[c]) * xd[c];
+            mag += std::fabs(static_cast<double>(wd[c]) * xd[c]);
+          }
+          const float v = full[t * out_stride + r];
+          EXPECT_NEAR(v, ref, 1e-5 * mag + 1e-6) << GgmlTypeName(type) << " " << cols << " " << r;
+          EXPECT_NEAR(v, portable[t * out_stride + r], 2e-5 * mag + 1e-6);
+          EXPECT_NEAR(v, unpacked[t * out_stride + r], 2e-5 * mag + 1e-6);
+          ++checked;
+        }
+      }
+      // Any token count and any row range (splitting groups) gives the same bits.
+      for (size_t n : {1u, 2u, 3u, 4u, 5u}) {
+        for (auto [lo, hi] :
+             {std::pair<size_t, size_t>{0, rows}, {3, 13}, {16, 32}, {15, 37}, {30, 35}}) {
+          std::vector<float> part(tokens * out_stride, -1.0f);
+          MatMulRowsQ8_0(w, xq, xq_stride, n, part, out_stride, lo, hi, info, info_stride);
+          for (size_t t = 0; t < n; ++t) {
+            for (size_t r = 0; r < rows; ++r) {
+              const float want = r >= lo && r < hi ? full[t * out_stride + r] : -1.0f;
+              ASSERT_EQ(part[t * out_stride + r], want)
+                  << GgmlTypeName(type) << " n=" << n << " [" << lo << "," << hi << ") t=" << t
+                  << " r=" << r;
+            }
+          }
+        }
+      }
+    }
+  }
+  EXPECT_EQ(checked, 2u * 4u * 11u * 37u);
 }
 
 // The attention helpers (scores against an F16 or F32 cache, weighted sums of values, rounding

@@ -71,6 +71,57 @@ void MappedFile::Reset() {
   locked_ = false;
 }
 
+absl::StatusOr<WeightBuffer> WeightBuffer::Allocate(size_t size, bool lock) {
+  WeightBuffer b;
+  if (size == 0) return b;
+  void* addr = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (addr == MAP_FAILED) {
+    return absl::ResourceExhaustedError(absl::StrCat("cannot map ", size, " bytes"));
+  }
+  b.addr_ = addr;
+  b.size_ = size;
+#ifdef MADV_DONTDUMP
+  ::madvise(addr, size, MADV_DONTDUMP);  // best effort: keeps weights out of core files
+#endif
+  if (lock) {
+    if (::mlock(addr, size) != 0) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot lock ", size,
+                       " bytes of packed weights in memory (mlock: ", std::strerror(errno), ")"));
+    }
+    b.locked_ = true;
+  }
+  return b;
+}
+
+WeightBuffer::WeightBuffer(WeightBuffer&& other) noexcept
+    : addr_(std::exchange(other.addr_, nullptr)),
+      size_(std::exchange(other.size_, 0)),
+      locked_(std::exchange(other.locked_, false)) {}
+
+WeightBuffer& WeightBuffer::operator=(WeightBuffer&& other) noexcept {
+  if (this != &other) {
+    Reset();
+    addr_ = std::exchange(other.addr_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    locked_ = std::exchange(other.locked_, false);
+  }
+  return *this;
+}
+
+WeightBuffer::~WeightBuffer() { Reset(); }
+
+void WeightBuffer::Reset() {
+  if (addr_ != nullptr) {
+    ::explicit_bzero(addr_, size_);
+    if (locked_) ::munlock(addr_, size_);
+    ::munmap(addr_, size_);
+  }
+  addr_ = nullptr;
+  size_ = 0;
+  locked_ = false;
+}
+
 absl::Status LockMemory(ByteSpan bytes) {
   if (bytes.empty()) return absl::OkStatus();
   if (::mlock(bytes.data(), bytes.size()) != 0) {

@@ -46,6 +46,35 @@ class MappedFile {
   bool locked_ = false;
 };
 
+// WeightBuffer owns anonymous private pages for data derived from weights (the packed copies
+// the kernels read): excluded from core dumps, optionally locked, and zeroed before they are
+// released, since weights may be confidential. Move-only.
+class WeightBuffer {
+ public:
+  WeightBuffer() = default;
+  // Allocate returns `size` zeroed, page-aligned bytes (an empty buffer for 0), mlocked when
+  // `lock`. ResourceExhausted if mapping or locking fails.
+  static absl::StatusOr<WeightBuffer> Allocate(size_t size, bool lock);
+
+  WeightBuffer(WeightBuffer&& other) noexcept;
+  WeightBuffer& operator=(WeightBuffer&& other) noexcept;
+  WeightBuffer(const WeightBuffer&) = delete;
+  WeightBuffer& operator=(const WeightBuffer&) = delete;
+  ~WeightBuffer();
+
+  // data returns the bytes (nullptr when empty); size their count; locked whether mlocked.
+  uint8_t* data() const { return static_cast<uint8_t*>(addr_); }
+  size_t size() const { return size_; }
+  bool locked() const { return locked_; }
+
+ private:
+  void Reset();
+
+  void* addr_ = nullptr;
+  size_t size_ = 0;
+  bool locked_ = false;
+};
+
 // LockMemory pins `bytes` (e.g. a buffer of decrypted weights) in RAM with mlock so they never
 // reach swap. ResourceExhausted if the kernel refuses (RLIMIT_MEMLOCK). The caller unlocks with
 // UnlockMemory before freeing the buffer.

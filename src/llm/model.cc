@@ -80,8 +80,6 @@ absl::StatusOr<std::span<const float>> Vector(const GgufFile& f, const std::stri
   return std::span<const float>(reinterpret_cast<const float*>(t->data.data()), n);
 }
 
-float Silu(float x) { return x / (1.0f + std::exp(-x)); }
-
 }  // namespace
 
 const char* ArchitectureName(Architecture arch) {
@@ -212,6 +210,8 @@ absl::Status Model::Init(const ModelOptions& options) {
     ASSIGN_OR_RETURN(lw.w_down, Matrix(f, b + "ffn_down.weight", c.dim, c.hidden_dim));
   }
 
+  if (options.pack_weights) RETURN_IF_ERROR(PackMatrices(options.lock));
+
   RunState& s = state_;
   const size_t batch = std::clamp<size_t>(options.batch_size, 1, 512);
   s.batch = batch;
@@ -228,7 +228,9 @@ absl::Status Model::Init(const ModelOptions& options) {
   kv_cache_ = options.kv_cache;
   quantize_activations_ = options.quantize_activations;
   const size_t widest = std::max({c.dim, c.q_dim(), c.hidden_dim});
-  s.xq8.assign(batch * ((widest + kQ8_0BlockElems - 1) / kQ8_0BlockElems * kQ8_0BlockBytes), 0);
+  const size_t widest_blocks = (widest + kQ8_0BlockElems - 1) / kQ8_0BlockElems;
+  s.xq8.assign(batch * widest_blocks * kQ8_0BlockBytes, 0);
+  s.xq8_info.assign(batch * widest_blocks, Q8_0BlockInfo{});
   pool_ = std::make_unique<ThreadPool>(std::clamp<size_t>(options.num_threads, 1, 256));
   const size_t cache_elems = c.num_layers * c.context_length * c.kv_dim();
   if (kv_cache_ == KvCacheType::kF32) {
@@ -237,6 +239,30 @@ absl::Status Model::Init(const ModelOptions& options) {
   } else {
     s.key_cache16.assign(cache_elems, 0);
     s.value_cache16.assign(cache_elems, 0);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Model::PackMatrices(bool lock) {
+  std::vector<WeightView*> views;
+  for (LayerWeights& lw : weights_.layers) {
+    for (WeightView* v : {&lw.wq, &lw.wk, &lw.wv, &lw.wo, &lw.w_gate, &lw.w_up, &lw.w_down}) {
+      views.push_back(v);
+    }
+  }
+  views.push_back(&weights_.output);  // token_embd itself is only read a row at a time
+  constexpr size_t kAlign = 64;
+  size_t total = 0;
+  for (const WeightView* v : views) total += (PackedWeightBytes(*v) + kAlign - 1) / kAlign * kAlign;
+  if (total == 0) return absl::OkStatus();
+  ASSIGN_OR_RETURN(packed_, WeightBuffer::Allocate(total, lock));
+  size_t at = 0;
+  for (WeightView* v : views) {
+    const size_t bytes = PackedWeightBytes(*v);
+    if (bytes == 0) continue;
+    PackWeights(*v, std::span<uint8_t>(packed_.data() + at, bytes));
+    v->packed = packed_.data() + at;
+    at += (bytes + kAlign - 1) / kAlign * kAlign;
   }
   return absl::OkStatus();
 }
@@ -254,13 +280,17 @@ void Model::MatMulShared(const float* x, size_t x_stride, size_t num_tokens,
   // Q8_0/Q4_0/Q5_0 rows have cols % 32 == 0 (checked by the reader), so x quantises whole
   // blocks; every job shares x, so once per token is enough.
   const size_t q8_stride = cols / kQ8_0BlockElems * kQ8_0BlockBytes;
+  const size_t nb = cols / kQ8_0BlockElems;
   std::span<const uint8_t> xq;
+  std::span<const Q8_0BlockInfo> info;
   if (q8) {
     for (size_t t = 0; t < num_tokens; ++t) {
-      QuantizeRowQ8_0(std::span<const float>(x + t * x_stride, cols),
-                      std::span<uint8_t>(state_.xq8.data() + t * q8_stride, q8_stride));
+      const std::span<uint8_t> row(state_.xq8.data() + t * q8_stride, q8_stride);
+      QuantizeRowQ8_0(std::span<const float>(x + t * x_stride, cols), row);
+      Q8_0BlockInfos(row, std::span<Q8_0BlockInfo>(state_.xq8_info.data() + t * nb, nb));
     }
     xq = std::span<const uint8_t>(state_.xq8.data(), num_tokens * q8_stride);
+    info = std::span<const Q8_0BlockInfo>(state_.xq8_info.data(), num_tokens * nb);
   }
   const std::span<const float> xs(x, (num_tokens - 1) * x_stride + cols);
   // Chunks of 16 rows keep each thread on whole cache lines of the output; every matrix here
@@ -275,7 +305,7 @@ void Model::MatMulShared(const float* x, size_t x_stride, size_t num_tokens,
             const std::span<float> out(j.out, (num_tokens - 1) * j.out_stride + j.w->rows);
             if (q8 && SupportsQ8Activations(j.w->type)) {
               MatMulRowsQ8_0(*j.w, xq, q8_stride, num_tokens, out, j.out_stride, lo - base,
-                             hi - base);
+                             hi - base, info, nb);
             } else {
               MatMulRows(*j.w, xs, x_stride, num_tokens, out, j.out_stride, lo - base, hi - base);
             }
@@ -357,7 +387,7 @@ void Model::Step(std::span<const int> tokens, size_t pos, bool logits) {
         RoundToF16(k, s.key_cache16.data() + at);
         RoundToF16(v, s.value_cache16.data() + at);
         // ggml rounds q to f16 for the dot products with the f16 keys.
-        for (float& qv : q) qv = F16ToF32(F32ToF16(qv));
+        RoundTripF16(q);
       } else {
         std::copy(k.begin(), k.end(), s.key_cache.begin() + at);
         std::copy(v.begin(), v.end(), s.value_cache.begin() + at);
@@ -380,12 +410,12 @@ void Model::Step(std::span<const int> tokens, size_t pos, bool logits) {
             att[t] = dot * att_scale;
           }
           Softmax(att);
+          if (f16) RoundTripF16(att);                     // as ggml: probabilities to f16
           float* out = s.xq.data() + i * q_dim + h * hd;  // [hd]
           std::fill(out, out + hd, 0.0f);
           for (size_t t = 0; t <= last; ++t) {
             if (f16) {
-              const float a = F16ToF32(F32ToF16(att[t]));  // as ggml: probabilities to f16
-              AttentionAxpyF16(a, s.value_cache16.data() + kv_off + t * kv_dim, out, hd);
+              AttentionAxpyF16(att[t], s.value_cache16.data() + kv_off + t * kv_dim, out, hd);
             } else {
               AttentionAxpyF32(att[t], s.value_cache.data() + kv_off + t * kv_dim, out, hd);
             }
@@ -403,7 +433,8 @@ void Model::Step(std::span<const int> tokens, size_t pos, bool logits) {
       RmsNorm(row(s.xb, dim, i), row(s.x, dim, i), w.ffn_norm, c.rms_eps);
     MatMulShared(s.xb.data(), dim, n,
                  {{&w.w_gate, s.hb.data(), hidden}, {&w.w_up, s.hb2.data(), hidden}});
-    for (size_t j = 0; j < n * hidden; ++j) s.hb[j] = Silu(s.hb[j]) * s.hb2[j];
+    SiluMul(std::span<float>(s.hb.data(), n * hidden),
+            std::span<const float>(s.hb2.data(), n * hidden));
     MatMulShared(s.hb.data(), hidden, n, {{&w.w_down, s.xb.data(), dim}});
     for (size_t j = 0; j < n * dim; ++j) s.x[j] += s.xb[j];
   }

@@ -93,18 +93,19 @@ enum class KvCacheType {
 // per-token buffers hold `batch` rows (ModelOptions::batch_size): ForwardBatch runs up to that
 // many prompt tokens through each layer together, row i being token i of the step.
 struct RunState {
-  size_t batch = 1;           // rows of the per-token buffers
-  std::vector<float> x;       // [batch x dim] residual stream
-  std::vector<float> xb;      // [batch x dim] normalised input / block output
-  std::vector<float> xq;      // [batch x q_dim] attention output before wo
-  std::vector<float> q;       // [batch x q_dim]
-  std::vector<float> k;       // [batch x kv_dim] the step's keys (after RoPE)
-  std::vector<float> v;       // [batch x kv_dim] the step's values
-  std::vector<float> hb;      // [batch x hidden_dim] gate
-  std::vector<float> hb2;     // [batch x hidden_dim] up
-  std::vector<float> att;     // [num_heads x context_length] scores
-  std::vector<float> logits;  // [vocab_size] of the last token of a step
-  std::vector<uint8_t> xq8;   // [batch x max(dim, q_dim, hidden_dim) / 32 x 34] as Q8_0
+  size_t batch = 1;                     // rows of the per-token buffers
+  std::vector<float> x;                 // [batch x dim] residual stream
+  std::vector<float> xb;                // [batch x dim] normalised input / block output
+  std::vector<float> xq;                // [batch x q_dim] attention output before wo
+  std::vector<float> q;                 // [batch x q_dim]
+  std::vector<float> k;                 // [batch x kv_dim] the step's keys (after RoPE)
+  std::vector<float> v;                 // [batch x kv_dim] the step's values
+  std::vector<float> hb;                // [batch x hidden_dim] gate
+  std::vector<float> hb2;               // [batch x hidden_dim] up
+  std::vector<float> att;               // [num_heads x context_length] scores
+  std::vector<float> logits;            // [vocab_size] of the last token of a step
+  std::vector<uint8_t> xq8;             // [batch x max(dim, q_dim, hidden_dim) / 32 x 34] as Q8_0
+  std::vector<Q8_0BlockInfo> xq8_info;  // [batch x max(...) / 32] Q8_0BlockInfos of xq8
   // Exactly one pair of caches is sized, by KvCacheType.
   std::vector<float> key_cache;         // [num_layers x context_length x kv_dim] (kF32)
   std::vector<float> value_cache;       // [num_layers x context_length x kv_dim] (kF32)
@@ -116,8 +117,13 @@ struct RunState {
 struct ModelOptions {
   // max_context caps the KV cache (the model's context_length can be 32k+); 0 = the model's.
   size_t max_context = 4096;
-  // lock mlocks a mapped file (Open only) so weights never reach swap.
+  // lock mlocks a mapped file (Open) and the packed weight copies (Open and FromBuffer) so
+  // weights never reach swap; loading fails if the kernel refuses.
   bool lock = false;
+  // pack_weights makes an interleaved copy (PackWeights) of every Q4_0/Q8_0 matrix at load,
+  // which the AVX2 kernels read eight rows at a time (faster; costs the copy's memory, kept
+  // in a WeightBuffer). The file bytes stay the source of truth; off reads them directly.
+  bool pack_weights = true;
   // kv_cache selects the KV cache precision.
   KvCacheType kv_cache = KvCacheType::kF16;
   // num_threads splits every matrix-vector product by rows (results are identical for any
@@ -169,6 +175,9 @@ class Model {
  private:
   Model() = default;
   absl::Status Init(const ModelOptions& options);
+  // PackMatrices fills packed_ with PackWeights copies of the Q4_0/Q8_0 matrices the forward
+  // pass multiplies and points their views at them.
+  absl::Status PackMatrices(bool lock);
   // MatJob is one product of a MatMulShared call: out row t (out + t * out_stride) = W x_t.
   struct MatJob {
     const WeightView* w;
@@ -186,6 +195,7 @@ class Model {
   void Step(std::span<const int> tokens, size_t pos, bool logits);
 
   std::optional<MappedFile> mapped_;
+  WeightBuffer packed_;  // PackWeights copies, when ModelOptions::pack_weights
   GgufFile gguf_;
   Config config_;
   KvCacheType kv_cache_ = KvCacheType::kF16;

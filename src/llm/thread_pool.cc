@@ -34,45 +34,62 @@ ThreadPool::~ThreadPool() {
 }
 
 void ThreadPool::RunChunks() {
+  const size_t threads = size();
   for (;;) {
-    const size_t first = next_block_.fetch_add(chunk_blocks_, std::memory_order_relaxed);
-    if (first >= blocks_) return;
-    const size_t begin = first * grain_;
-    const size_t end = std::min(n_, (first + chunk_blocks_) * grain_);
-    (*job_)(begin, end);
+    uint64_t v = claim_.load(std::memory_order_acquire);
+    const size_t next = static_cast<uint32_t>(v);
+    // Possibly a later job's fields: then claim_ has moved on and the exchange below fails.
+    const size_t blocks = blocks_.load(std::memory_order_relaxed);
+    if (next >= blocks) return;
+    const size_t take = std::max<size_t>(1, (blocks - next) / (2 * threads));
+    if (!claim_.compare_exchange_weak(v, v + take, std::memory_order_acq_rel,
+                                      std::memory_order_relaxed)) {
+      continue;
+    }
+    const size_t grain = grain_.load(std::memory_order_relaxed);
+    const size_t n = n_.load(std::memory_order_relaxed);
+    const size_t end = std::min(n, (next + take) * grain);
+    (*job_.load(std::memory_order_relaxed))(next * grain, end);
+    if (done_blocks_.fetch_add(take, std::memory_order_acq_rel) + take == blocks) {
+      // The last chunk: wake the caller if it sleeps (under the lock so that a caller between
+      // its predicate check and its wait cannot miss it).
+      std::lock_guard<std::mutex> lock(mu_);
+      done_cv_.notify_one();
+    }
   }
 }
 
 void ThreadPool::ParallelFor(size_t n, absl::FunctionRef<void(size_t, size_t)> fn, size_t grain) {
-  if (workers_.empty() || n <= grain) {
+  if (grain == 0) grain = 1;
+  const size_t blocks = (n + grain - 1) / grain;
+  if (workers_.empty() || n <= grain || blocks >= (size_t{1} << 31)) {
     if (n > 0) fn(0, n);
     return;
   }
-  // The job fields are written before the release increment of generation_, which workers
-  // read with acquire order; no worker touches them between jobs (pending_ was 0).
-  job_ = &fn;
-  n_ = n;
-  grain_ = grain == 0 ? 1 : grain;
-  blocks_ = (n + grain_ - 1) / grain_;
-  chunk_blocks_ = std::max<size_t>(1, blocks_ / (4 * size()));
-  next_block_.store(0, std::memory_order_relaxed);
-  pending_.store(workers_.size(), std::memory_order_relaxed);
-  {
-    // Under the lock so that a worker between its predicate check and its wait cannot miss it.
+  job_.store(&fn, std::memory_order_relaxed);
+  n_.store(n, std::memory_order_relaxed);
+  grain_.store(grain, std::memory_order_relaxed);
+  blocks_.store(blocks, std::memory_order_relaxed);
+  done_blocks_.store(0, std::memory_order_relaxed);
+  claim_.store(static_cast<uint64_t>(++job_number_) << 32, std::memory_order_release);
+  // Sequentially consistent with the worker's sleepers_ increment and generation_ check: either
+  // we see it going to sleep (and notify under the lock, which it holds until it waits) or it
+  // sees the new generation and does not sleep.
+  generation_.fetch_add(1);
+  if (sleepers_.load() != 0) {
     std::lock_guard<std::mutex> lock(mu_);
-    generation_.fetch_add(1, std::memory_order_release);
+    work_cv_.notify_all();
   }
-  work_cv_.notify_all();
   RunChunks();
-  for (int spins = 0; spins < kPauseSpins && pending_.load(std::memory_order_acquire) != 0;
+  // Only chunks other threads took are left; wait for those, not for the threads.
+  for (int spins = 0; spins < kPauseSpins && done_blocks_.load(std::memory_order_acquire) != blocks;
        ++spins) {
     CONFIDE_CPU_RELAX();
   }
-  if (pending_.load(std::memory_order_acquire) != 0) {
+  if (done_blocks_.load(std::memory_order_acquire) != blocks) {
     std::unique_lock<std::mutex> lock(mu_);
-    done_cv_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+    done_cv_.wait(lock, [&] { return done_blocks_.load(std::memory_order_acquire) == blocks; });
   }
-  job_ = nullptr;
 }
 
 void ThreadPool::Worker() {
@@ -84,20 +101,15 @@ void ThreadPool::Worker() {
          ++spins) {
       CONFIDE_CPU_RELAX();
     }
-    if (generation_.load(std::memory_order_acquire) == seen) {
+    if (generation_.load(std::memory_order_acquire) == seen && !stop_.load()) {
       std::unique_lock<std::mutex> lock(mu_);
-      work_cv_.wait(lock, [&] {
-        return stop_.load() || generation_.load(std::memory_order_acquire) != seen;
-      });
+      sleepers_.fetch_add(1);
+      work_cv_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
+      sleepers_.fetch_sub(1);
     }
     if (stop_.load()) return;
     seen = generation_.load(std::memory_order_acquire);
     RunChunks();
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      // Under the lock so that a caller between its predicate check and its wait cannot miss it.
-      std::lock_guard<std::mutex> lock(mu_);
-      done_cv_.notify_one();
-    }
   }
 }
 

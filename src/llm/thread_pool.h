@@ -19,9 +19,11 @@ namespace confide::llm {
 // nothing. A forward pass issues a few hundred small jobs per token, so idle workers spin on
 // the job counter for a short while before sleeping on a condition variable, and the caller
 // spins likewise for completion: on an idle machine a wake-up costs a cache-line transfer, not
-// a futex round trip; on a busy one threads sleep and are woken as before. One
-// ParallelFor at a time: it is not reentrant and must be called from one thread (the pool belongs
-// to one Model).
+// a futex round trip. A job is done when its chunks are, not when every worker has looked at
+// it: on a shared machine a worker the scheduler has preempted (or that still sleeps) costs the
+// caller nothing unless it holds a chunk, and chunks shrink towards the end of a job (guided
+// scheduling) so that what it holds is small. One ParallelFor at a time: it is not reentrant
+// and must be called from one thread (the pool belongs to one Model).
 class ThreadPool {
  public:
   // ThreadPool starts max(num_threads, 1) - 1 workers.
@@ -33,11 +35,12 @@ class ThreadPool {
   // size returns the number of threads ParallelFor uses, the caller included.
   size_t size() const { return workers_.size() + 1; }
 
-  // ParallelFor splits [0, n) into contiguous chunks (multiples of `grain` except the last,
-  // about four per thread) and calls fn(begin, end) once for each, the threads (caller
-  // included) taking chunks in turn from a shared counter: a thread the scheduler delays costs
-  // the others only the chunks it took, not a fixed share. It returns when every chunk is done.
-  // Which thread runs a chunk varies; fn must give the same result either way.
+  // ParallelFor splits [0, n) into contiguous chunks (multiples of `grain` except the last;
+  // each a share of what is left, so they shrink towards the end) and calls fn(begin, end)
+  // once for each, the threads (caller included) taking chunks in turn from a shared counter: a
+  // thread the scheduler delays costs the others only the chunk it took, not a fixed share. It
+  // returns when every chunk is done. Which thread runs a chunk, and the chunk boundaries,
+  // vary; fn must give the same result either way.
   void ParallelFor(size_t n, absl::FunctionRef<void(size_t, size_t)> fn, size_t grain = 1);
 
  private:
@@ -45,19 +48,23 @@ class ThreadPool {
   // RunChunks takes and runs chunks of the current job until none is left.
   void RunChunks();
 
-  std::mutex mu_;  // guards sleeping on work_cv_ / done_cv_ (the fields below are atomics or
-                   // published before generation_ is bumped with release order)
+  std::mutex mu_;  // guards sleeping on work_cv_ / done_cv_
   std::condition_variable work_cv_;
   std::condition_variable done_cv_;
-  std::atomic<uint64_t> generation_{0};  // bumped for every job
-  std::atomic<size_t> pending_{0};       // workers still running the current job
+  std::atomic<uint64_t> generation_{0};  // bumped for every job (wakes workers)
   std::atomic<bool> stop_{false};
-  const absl::FunctionRef<void(size_t, size_t)>* job_ = nullptr;
-  size_t n_ = 0;
-  size_t grain_ = 1;
-  size_t blocks_ = 0;                  // grains in [0, n_)
-  size_t chunk_blocks_ = 1;            // grains per chunk
-  std::atomic<size_t> next_block_{0};  // first grain not yet taken
+  // The job: written by ParallelFor before claim_ is published with release order. A thread
+  // reads them after loading claim_ and uses them only if its compare-exchange on that same
+  // claim_ value then succeeds, which proves the job was still open (so still these fields).
+  std::atomic<const absl::FunctionRef<void(size_t, size_t)>*> job_{nullptr};
+  std::atomic<size_t> n_{0};
+  std::atomic<size_t> grain_{1};
+  std::atomic<size_t> blocks_{0};  // grains in [0, n_)
+  // claim_ is (job number mod 2^32) << 32 | the first grain not yet taken.
+  std::atomic<uint64_t> claim_{0};
+  std::atomic<size_t> done_blocks_{0};  // grains of the current job finished
+  std::atomic<size_t> sleepers_{0};     // workers waiting on work_cv_
+  uint32_t job_number_ = 0;             // the caller's count of jobs
   std::vector<std::thread> workers_;
 };
 
