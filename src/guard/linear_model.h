@@ -36,12 +36,20 @@ class HashedFeatures {
   const uint32_t* keys() const { return keys_.get(); }
   // phrase_found returns whether rule phrase r (in TextFeaturizer's order) occurs in the text.
   bool phrase_found(size_t r) const { return found_[r] != 0; }
+  // ngrams returns how many of the keys are character and word n-grams (the rest are rule
+  // phrases); bits returns the model size the keys were extracted for.
+  size_t ngrams() const { return ngrams_; }
+  int bits() const { return bits_; }
 
  private:
   friend class TextFeaturizer;
+  // Reserve makes room for `need` keys (keeping none).
+  void Reserve(size_t need);
   std::unique_ptr<uint32_t[]> keys_;  // not value-initialised: no memset per text
   size_t capacity_ = 0;
   size_t size_ = 0;
+  size_t ngrams_ = 0;
+  int bits_ = 0;
   std::vector<uint8_t> found_;
 };
 
@@ -151,9 +159,21 @@ class TextFeaturizer {
   // with one flag per phrase.
   void Extract(std::string_view normalised, int bits, HashedFeatures* out) const;
 
+  // ExtractFrom gives `out` exactly what Extract(normalised, bits, out) gives, reusing the
+  // n-gram keys of `from`, which must hold features of the same `normalised` text extracted
+  // (by any TextFeaturizer) for a model of at least `bits` bits: a key's bucket is the low bits
+  // of one hash, so a smaller model's keys are the larger one's, masked. This shares the
+  // n-gram hashing between the prompt-attack and content models.
+  void ExtractFrom(std::string_view normalised, int bits, const HashedFeatures& from,
+                   HashedFeatures* out) const;
+
   size_t num_phrases() const { return phrase_hash_.size(); }
 
  private:
+  // AppendPhrases sets out->found_ and appends the phrase keys after the first `n` keys.
+  void AppendPhrases(std::string_view normalised, uint32_t mask, size_t n,
+                     HashedFeatures* out) const;
+
   AhoCorasick matcher_;                // unique non-empty phrases, id = index of first copy
   std::vector<uint32_t> first_copy_;   // phrase r -> index of the first equal phrase
   std::vector<uint64_t> phrase_hash_;  // mixed hash of phrase r's feature
