@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <string_view>
 #include <vector>
 
@@ -661,14 +662,30 @@ ClassifierScores ScoreClassifiers(std::string_view text, const PromptAttackModel
     out.attack = attack->ScoreFeatures(attack_f);
   }
   if (content != nullptr) {
-    StripNoiseInto(text, &stripped);
-    NormaliseForFeaturesInto(stripped, &norm);
-    if (attack != nullptr && norm == attack_norm) {
-      ContentFeaturizer().ExtractFrom(norm, content->bits(), attack_f, &f);
+    // Most prompts hold nothing StripNoise drops: then the normalised text is the attack
+    // model's, already computed, and so are its n-grams.
+    const bool noise = std::memchr(text.data(), '@', text.size()) != nullptr ||
+                       std::memchr(text.data(), '&', text.size()) != nullptr ||
+                       text.find("http") != std::string_view::npos ||
+                       text.find("RT ") != std::string_view::npos;
+    std::string_view cnorm = norm;
+    if (attack != nullptr && !noise) {
+      cnorm = attack_norm;
+    } else if (!noise) {
+      NormaliseForFeaturesInto(text, &norm);
+      cnorm = norm;
     } else {
-      ContentFeaturizer().Extract(norm, content->bits(), &f);
+      StripNoiseInto(text, &stripped);
+      NormaliseForFeaturesInto(stripped, &norm);
+      cnorm = norm;
     }
-    out.content = content->GatedScores(text, norm, f, hint);
+    if (attack != nullptr &&
+        (cnorm.data() == attack_norm.data() || cnorm == std::string_view(attack_norm))) {
+      ContentFeaturizer().ExtractFrom(cnorm, content->bits(), attack_f, &f);
+    } else {
+      ContentFeaturizer().Extract(cnorm, content->bits(), &f);
+    }
+    out.content = content->GatedScores(text, cnorm, f, hint);
   }
   return out;
 }

@@ -178,6 +178,16 @@ constexpr std::array<bool, 256> kFeatureByte = [] {
   return t;
 }();
 
+// kFolded maps a byte to what NormaliseForFeatures writes for it: ASCII letters lowered,
+// other feature bytes kept, every other byte a space.
+constexpr std::array<char, 256> kFolded = [] {
+  std::array<char, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    t[c] = !kFeatureByte[c] ? ' ' : static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  }
+  return t;
+}();
+
 uint32_t ReadU32(const uint8_t* p) {
   return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
 }
@@ -208,14 +218,17 @@ void NormaliseForFeaturesInto(std::string_view text, std::string* out) {
   char* d = out->data();
   size_t k = 0;
   d[k++] = ' ';
+  // Branch-free: every byte writes its folded form (a space for a separator) and advances
+  // unless it is a separator after a space. `space` is whether d[k - 1] is a space.
+  bool space = true;
   for (unsigned char c : text) {
-    if (kFeatureByte[c]) {
-      d[k++] = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-    } else if (d[k - 1] != ' ') {
-      d[k++] = ' ';
-    }
+    const char folded = kFolded[c];
+    const bool sep = folded == ' ';
+    d[k] = folded;
+    k += static_cast<size_t>(!(sep && space));
+    space = sep;
   }
-  if (d[k - 1] != ' ') d[k++] = ' ';
+  if (!space) d[k++] = ' ';
   out->resize(k);
 }
 
@@ -431,7 +444,10 @@ void SumHeads(const float* weights, size_t stride, const uint32_t* keys, size_t 
   for (int h = 0; h < H; ++h) acc[h] = z[h];
   // The weights are gathered at random from tables of about 1 MB each: prefetching a few
   // features ahead keeps several cache misses in flight behind the serial sums.
-  constexpr size_t kAhead = 16;
+  constexpr size_t kAhead = 64;
+  for (size_t k = 0; k < n && k < kAhead; ++k) {
+    __builtin_prefetch(weights + size_t(keys[k] & ~HashedFeatures::kSignBit) * stride);
+  }
   for (size_t k = 0; k < n; ++k) {
     if (k + kAhead < n) {
       __builtin_prefetch(weights + size_t(keys[k + kAhead] & ~HashedFeatures::kSignBit) * stride);
