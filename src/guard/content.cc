@@ -659,7 +659,7 @@ ClassifierScores ScoreClassifiers(std::string_view text, const PromptAttackModel
   if (attack != nullptr) {
     NormaliseForFeaturesInto(text, &attack_norm);
     PromptAttackModel::Featurizer().Extract(attack_norm, attack->bits(), &attack_f);
-    out.attack = attack->ScoreFeatures(attack_f);
+    if (content == nullptr) out.attack = attack->ScoreFeatures(attack_f);
   }
   if (content != nullptr) {
     // Most prompts hold nothing StripNoise drops: then the normalised text is the attack
@@ -685,17 +685,22 @@ ClassifierScores ScoreClassifiers(std::string_view text, const PromptAttackModel
     } else {
       ContentFeaturizer().Extract(cnorm, content->bits(), &f);
     }
-    out.content = content->GatedScores(text, cnorm, f, hint);
+    std::array<double, kNumContentCategories> raw;
+    if (attack != nullptr) {
+      // Both models' weight lookups in one loop.
+      LinearModel::ScoreAllShared(attack->linear_model(), attack_f, &out.attack,
+                                  content->linear_model(), f, raw.data());
+    } else {
+      content->linear_model().ScoreAll(f, raw.data());
+    }
+    out.content = content->GatedScores(text, cnorm, f, hint, raw);
   }
   return out;
 }
 
-std::array<double, kNumContentCategories> ContentModel::GatedScores(std::string_view text,
-                                                                    std::string_view norm,
-                                                                    const HashedFeatures& f,
-                                                                    ProfanityHint hint) const {
-  std::array<double, kNumContentCategories> out;
-  model_.ScoreAll(f, out.data());
+std::array<double, kNumContentCategories> ContentModel::GatedScores(
+    std::string_view text, std::string_view norm, const HashedFeatures& f, ProfanityHint hint,
+    std::array<double, kNumContentCategories> out) const {
   // Rule gate: a category needs a cue (one of its phrases; for HATE, INSULTS and SEXUAL also a
   // managed-profanity match) before the classifier's score may count. The phrases are the
   // featurizer's, in kCues order, so its phrase_found is norm.find(c.phrase) != npos.

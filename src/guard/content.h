@@ -98,12 +98,11 @@ class ContentModel {
  private:
   friend ClassifierScores ScoreClassifiers(std::string_view, const PromptAttackModel*,
                                            const ContentModel*, ProfanityHint);
-  // GatedScores scores features `f` of `norm` (the normalised, noise-stripped `text`) and
-  // applies the rule gate.
-  std::array<double, kNumContentCategories> GatedScores(std::string_view text,
-                                                        std::string_view norm,
-                                                        const HashedFeatures& f,
-                                                        ProfanityHint hint) const;
+  // GatedScores applies the rule gate to `scores`, the model's scores of features `f` of
+  // `norm` (the normalised, noise-stripped `text`).
+  std::array<double, kNumContentCategories> GatedScores(
+      std::string_view text, std::string_view norm, const HashedFeatures& f, ProfanityHint hint,
+      std::array<double, kNumContentCategories> scores) const;
   LinearModel model_;
 };
 

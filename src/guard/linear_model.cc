@@ -8,10 +8,14 @@
 
 #if defined(__x86_64__)
 // GCC 12 reports maybe-uninitialized inside the AVX-512 intrinsics (their undefined sources).
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 #endif
 
 #include "absl/strings/str_cat.h"
@@ -459,7 +463,57 @@ void SumHeads(const float* weights, size_t stride, const uint32_t* keys, size_t 
   for (int h = 0; h < H; ++h) z[h] = acc[h];
 }
 
+// SumHeadsPair is SumHeads<HA> over keys_a into za and SumHeads<HB> over keys_b into zb, in one
+// loop over their common length n (each chain in the same order as alone).
+template <int HA, int HB>
+void SumHeadsPair(const float* wa, const uint32_t* keys_a, double va, double* za, const float* wb,
+                  const uint32_t* keys_b, double vb, double* zb, size_t n) {
+  double acc_a[HA], acc_b[HB];
+  for (int h = 0; h < HA; ++h) acc_a[h] = za[h];
+  for (int h = 0; h < HB; ++h) acc_b[h] = zb[h];
+  constexpr size_t kAhead = 48;
+  auto row_a = [&](size_t k) { return wa + size_t(keys_a[k] & ~HashedFeatures::kSignBit) * HA; };
+  auto row_b = [&](size_t k) { return wb + size_t(keys_b[k] & ~HashedFeatures::kSignBit) * HB; };
+  for (size_t k = 0; k < n && k < kAhead; ++k) {
+    __builtin_prefetch(row_a(k));
+    __builtin_prefetch(row_b(k));
+  }
+  for (size_t k = 0; k < n; ++k) {
+    if (k + kAhead < n) {
+      __builtin_prefetch(row_a(k + kAhead));
+      __builtin_prefetch(row_b(k + kAhead));
+    }
+    const float* a = row_a(k);
+    const float* b = row_b(k);
+    for (int h = 0; h < HA; ++h) acc_a[h] += double(SignedWeight(a + h, keys_a[k])) * va;
+    for (int h = 0; h < HB; ++h) acc_b[h] += double(SignedWeight(b + h, keys_b[k])) * vb;
+  }
+  for (int h = 0; h < HA; ++h) za[h] = acc_a[h];
+  for (int h = 0; h < HB; ++h) zb[h] = acc_b[h];
+}
+
 }  // namespace
+
+void LinearModel::ScoreAllShared(const LinearModel& a, const HashedFeatures& fa, double* out_a,
+                                 const LinearModel& b, const HashedFeatures& fb, double* out_b) {
+  if (a.heads_ != 1 || b.heads_ != 5 || fa.size() == 0 || fb.size() == 0) {
+    a.ScoreAll(fa, out_a);
+    b.ScoreAll(fb, out_b);
+    return;
+  }
+  double za[1] = {a.bias_[0]};
+  double zb[5];
+  for (int h = 0; h < 5; ++h) zb[h] = b.bias_[h];
+  const double va = 1.0f / std::sqrt(static_cast<float>(fa.size()));
+  const double vb = 1.0f / std::sqrt(static_cast<float>(fb.size()));
+  const size_t n = std::min(fa.size(), fb.size());
+  SumHeadsPair<1, 5>(a.weights_.data(), fa.keys(), va, za, b.weights_.data(), fb.keys(), vb, zb, n);
+  // The rest of the longer one (rule phrases after shared n-grams).
+  SumHeads<1>(a.weights_.data(), 1, fa.keys() + n, fa.size() - n, va, za);
+  SumHeads<5>(b.weights_.data(), 5, fb.keys() + n, fb.size() - n, vb, zb);
+  out_a[0] = 1.0 / (1.0 + std::exp(-za[0]));
+  for (int h = 0; h < 5; ++h) out_b[h] = 1.0 / (1.0 + std::exp(-zb[h]));
+}
 
 double LinearModel::Score(const HashedFeatures& f, int head) const {
   double z = bias_[head];

@@ -111,6 +111,14 @@ class LinearModel {
   double Score(const HashedFeatures& f, int head) const;
   void ScoreAll(const HashedFeatures& f, double* out) const;
 
+  // ScoreAllShared is a.ScoreAll(fa, out_a) and b.ScoreAll(fb, out_b), bit-identical, with
+  // both key lists walked in one loop (each head's terms still added in the same order), so
+  // that both models' weight lookups are in flight together: the prompt-attack and content
+  // models on the same text. Specialised for a one-head `a` and a five-head `b`; other shapes
+  // make the two calls.
+  static void ScoreAllShared(const LinearModel& a, const HashedFeatures& fa, double* out_a,
+                             const LinearModel& b, const HashedFeatures& fb, double* out_b);
+
   // Threshold returns the score at or above which `strength` blocks for `head` (2.0 for kNone,
   // so that nothing blocks); thresholds fall as strength rises, so a lower strength blocks a
   // subset of what a higher one blocks.
