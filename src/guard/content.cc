@@ -656,45 +656,52 @@ ClassifierScores ScoreClassifiers(std::string_view text, const PromptAttackModel
   thread_local std::string attack_norm, stripped, norm;
   thread_local HashedFeatures attack_f, f;
   ClassifierScores out;
-  if (attack != nullptr) {
-    NormaliseForFeaturesInto(text, &attack_norm);
-    PromptAttackModel::Featurizer().Extract(attack_norm, attack->bits(), &attack_f);
-    if (content == nullptr) out.attack = attack->ScoreFeatures(attack_f);
+  if (attack != nullptr) NormaliseForFeaturesInto(text, &attack_norm);
+  if (content == nullptr) {
+    if (attack != nullptr) {
+      PromptAttackModel::Featurizer().Extract(attack_norm, attack->bits(), &attack_f);
+      out.attack = attack->ScoreFeatures(attack_f);
+    }
+    return out;
   }
-  if (content != nullptr) {
-    // Most prompts hold nothing StripNoise drops: then the normalised text is the attack
-    // model's, already computed, and so are its n-grams.
-    const bool noise = std::memchr(text.data(), '@', text.size()) != nullptr ||
-                       std::memchr(text.data(), '&', text.size()) != nullptr ||
-                       text.find("http") != std::string_view::npos ||
-                       text.find("RT ") != std::string_view::npos;
-    std::string_view cnorm = norm;
-    if (attack != nullptr && !noise) {
-      cnorm = attack_norm;
-    } else if (!noise) {
+  // Most prompts hold nothing StripNoise drops: then the normalised text is the attack
+  // model's, already computed, and one n-gram and one phrase pass serve both models.
+  const bool noise = std::memchr(text.data(), '@', text.size()) != nullptr ||
+                     std::memchr(text.data(), '&', text.size()) != nullptr ||
+                     text.find("http") != std::string_view::npos ||
+                     text.find("RT ") != std::string_view::npos;
+  std::string_view cnorm;
+  if (attack != nullptr && !noise) {
+    static const TextFeaturizerPair* pair =
+        new TextFeaturizerPair(PromptAttackModel::Featurizer(), ContentFeaturizer());
+    cnorm = attack_norm;
+    pair->Extract(cnorm, attack->bits(), &attack_f, content->bits(), &f);
+  } else {
+    if (attack != nullptr) {
+      PromptAttackModel::Featurizer().Extract(attack_norm, attack->bits(), &attack_f);
+    }
+    if (!noise) {
       NormaliseForFeaturesInto(text, &norm);
-      cnorm = norm;
     } else {
       StripNoiseInto(text, &stripped);
       NormaliseForFeaturesInto(stripped, &norm);
-      cnorm = norm;
     }
-    if (attack != nullptr &&
-        (cnorm.data() == attack_norm.data() || cnorm == std::string_view(attack_norm))) {
+    cnorm = norm;
+    if (attack != nullptr && cnorm == std::string_view(attack_norm)) {
       ContentFeaturizer().ExtractFrom(cnorm, content->bits(), attack_f, &f);
     } else {
       ContentFeaturizer().Extract(cnorm, content->bits(), &f);
     }
-    std::array<double, kNumContentCategories> raw;
-    if (attack != nullptr) {
-      // Both models' weight lookups in one loop.
-      LinearModel::ScoreAllShared(attack->linear_model(), attack_f, &out.attack,
-                                  content->linear_model(), f, raw.data());
-    } else {
-      content->linear_model().ScoreAll(f, raw.data());
-    }
-    out.content = content->GatedScores(text, cnorm, f, hint, raw);
   }
+  std::array<double, kNumContentCategories> raw;
+  if (attack != nullptr) {
+    // Both models' weight lookups in one loop.
+    LinearModel::ScoreAllShared(attack->linear_model(), attack_f, &out.attack,
+                                content->linear_model(), f, raw.data());
+  } else {
+    content->linear_model().ScoreAll(f, raw.data());
+  }
+  out.content = content->GatedScores(text, cnorm, f, hint, raw);
   return out;
 }
 

@@ -259,7 +259,8 @@ void HashedTextFeatures(std::string_view s, int bits, const std::vector<std::str
   }
 }
 
-TextFeaturizer::TextFeaturizer(const std::vector<std::string_view>& phrases, uint64_t phrase_salt) {
+TextFeaturizer::TextFeaturizer(const std::vector<std::string_view>& phrases, uint64_t phrase_salt)
+    : phrases_(phrases.begin(), phrases.end()) {
   first_copy_.resize(phrases.size());
   always_.assign(phrases.size(), 0);
   phrase_hash_.resize(phrases.size());
@@ -292,19 +293,72 @@ void HashedFeatures::Reserve(size_t need) {
 
 void TextFeaturizer::AppendPhrases(std::string_view s, uint32_t mask, size_t n,
                                    HashedFeatures* out) const {
-  const size_t np = phrase_hash_.size();
-  uint32_t* keys = out->keys_.get();
-  out->found_.assign(np, 0);
+  out->found_.assign(phrase_hash_.size(), 0);
   uint8_t* found = out->found_.data();
   matcher_.ForEachMatch(s, [found](size_t, size_t, uint32_t id) {
     found[id] = 1;
     return true;
   });
+  FinishPhrases(mask, n, out);
+}
+
+void TextFeaturizer::FinishPhrases(uint32_t mask, size_t n, HashedFeatures* out) const {
+  const size_t np = phrase_hash_.size();
+  uint32_t* keys = out->keys_.get();
+  uint8_t* found = out->found_.data();
   for (size_t r = 0; r < np; ++r) {
     found[r] = always_[r] | found[first_copy_[r]];
     if (found[r]) keys[n++] = KeyOf(phrase_hash_[r], mask);
   }
   out->size_ = n;
+}
+
+TextFeaturizerPair::TextFeaturizerPair(const TextFeaturizer& a, const TextFeaturizer& b)
+    : a_(a), b_(b) {
+  const uint32_t na = static_cast<uint32_t>(a.num_phrases());
+  for (uint32_t r = 0; r < na; ++r) {
+    if (!a.always_[r] && a.first_copy_[r] == r) matcher_.Add(a.phrases_[r], r);
+  }
+  for (uint32_t r = 0; r < b.num_phrases(); ++r) {
+    if (!b.always_[r] && b.first_copy_[r] == r) matcher_.Add(b.phrases_[r], na + r);
+  }
+  matcher_.Build();
+}
+
+void TextFeaturizerPair::Extract(std::string_view s, int bits_a, HashedFeatures* fa, int bits_b,
+                                 HashedFeatures* fb) const {
+  if (bits_b > bits_a) {
+    a_.Extract(s, bits_a, fa);
+    b_.Extract(s, bits_b, fb);
+    return;
+  }
+  const uint32_t mask_a = (1u << bits_a) - 1, mask_b = (1u << bits_b) - 1;
+  const size_t na = a_.num_phrases(), nb = b_.num_phrases();
+  fa->Reserve(MaxNgramKeys(s.size()) + na);
+  const size_t n = NgramKeys(s, mask_a, fa->keys_.get());
+  fa->ngrams_ = n;
+  fa->bits_ = bits_a;
+  fb->Reserve(n + nb);
+  const uint32_t keep = mask_b | HashedFeatures::kSignBit;
+  const uint32_t* src = fa->keys_.get();
+  uint32_t* dst = fb->keys_.get();
+  for (size_t k = 0; k < n; ++k) dst[k] = src[k] & keep;
+  fb->ngrams_ = n;
+  fb->bits_ = bits_b;
+  fa->found_.assign(na, 0);
+  fb->found_.assign(nb, 0);
+  uint8_t* found_a = fa->found_.data();
+  uint8_t* found_b = fb->found_.data();
+  matcher_.ForEachMatch(s, [=](size_t, size_t, uint32_t id) {
+    if (id < na) {
+      found_a[id] = 1;
+    } else {
+      found_b[id - na] = 1;
+    }
+    return true;
+  });
+  a_.FinishPhrases(mask_a, n, fa);
+  b_.FinishPhrases(mask_b, n, fb);
 }
 
 void TextFeaturizer::Extract(std::string_view s, int bits, HashedFeatures* out) const {

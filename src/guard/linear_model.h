@@ -43,6 +43,7 @@ class HashedFeatures {
 
  private:
   friend class TextFeaturizer;
+  friend class TextFeaturizerPair;
   // Reserve makes room for `need` keys (keeping none).
   void Reserve(size_t need);
   std::unique_ptr<uint32_t[]> keys_;  // not value-initialised: no memset per text
@@ -178,14 +179,39 @@ class TextFeaturizer {
   size_t num_phrases() const { return phrase_hash_.size(); }
 
  private:
+  friend class TextFeaturizerPair;
   // AppendPhrases sets out->found_ and appends the phrase keys after the first `n` keys.
   void AppendPhrases(std::string_view normalised, uint32_t mask, size_t n,
                      HashedFeatures* out) const;
+  // FinishPhrases turns the automaton's flags in out->found_ (set at each phrase's first copy)
+  // into every phrase's flag and appends the phrase keys after the first `n` keys.
+  void FinishPhrases(uint32_t mask, size_t n, HashedFeatures* out) const;
+
+  std::vector<std::string> phrases_;
 
   AhoCorasick matcher_;                // unique non-empty phrases, id = index of first copy
   std::vector<uint32_t> first_copy_;   // phrase r -> index of the first equal phrase
   std::vector<uint64_t> phrase_hash_;  // mixed hash of phrase r's feature
   std::vector<uint8_t> always_;        // empty phrases occur in every text
+};
+
+// TextFeaturizerPair extracts the features of one normalised text for two featurizers with one
+// n-gram pass and one Aho-Corasick pass over both phrase lists (the prompt-attack and content
+// models). Immutable after construction; Extract is const and thread-safe. `a` and `b` must
+// outlive it.
+class TextFeaturizerPair {
+ public:
+  TextFeaturizerPair(const TextFeaturizer& a, const TextFeaturizer& b);
+
+  // Extract gives *fa and *fb exactly what a.Extract(normalised, bits_a, fa) and
+  // b.Extract(normalised, bits_b, fb) give.
+  void Extract(std::string_view normalised, int bits_a, HashedFeatures* fa, int bits_b,
+               HashedFeatures* fb) const;
+
+ private:
+  const TextFeaturizer& a_;
+  const TextFeaturizer& b_;
+  AhoCorasick matcher_;  // a's phrases with a's ids, b's with a.num_phrases() + b's id
 };
 
 // ToFeatures returns `f` as the Features HashedTextFeatures would have appended.

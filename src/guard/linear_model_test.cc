@@ -84,7 +84,7 @@ void CheckText(const std::vector<TextFeaturizer>& featurizers, std::string_view 
   NormaliseForFeaturesInto(text, &norm);
   ASSERT_EQ(norm, ref_norm);
   ASSERT_EQ(NormaliseForFeatures(text), ref_norm);
-  thread_local HashedFeatures hf;
+  thread_local HashedFeatures hf, from_alone;
   for (size_t p = 0; p < std::size(kPhraseSets); ++p) {
     for (int bits : {8, 18}) {
       // Both on the normalised text and on the raw one (HashedTextFeatures accepts any text).
@@ -100,6 +100,19 @@ void CheckText(const std::vector<TextFeaturizer>& featurizers, std::string_view 
         ASSERT_TRUE(SameFeatures(ref, fast)) << "bits " << bits << " set " << p;
         for (size_t r = 0; r < kPhraseSets[p].size(); ++r) {
           ASSERT_EQ(hf.phrase_found(r), s.find(kPhraseSets[p][r]) != std::string_view::npos);
+        }
+        // A pair of featurizers extracts both with one n-gram and one phrase pass.
+        thread_local HashedFeatures pa, pb;
+        const TextFeaturizer& other = featurizers[(p + 2) % std::size(kPhraseSets)];
+        TextFeaturizerPair pair(other, featurizers[p]);
+        pair.Extract(s, 18, &pa, bits, &pb);
+        Features paired = ToFeatures(pb);
+        paired.insert(paired.begin(), {7, 0.5f});
+        ASSERT_TRUE(SameFeatures(ref, paired)) << "pair bits " << bits << " set " << p;
+        other.Extract(s, 18, &from_alone);
+        ASSERT_TRUE(SameFeatures(ToFeatures(pa), ToFeatures(from_alone)));
+        for (size_t r = 0; r < kPhraseSets[p].size(); ++r) {
+          ASSERT_EQ(pb.phrase_found(r), hf.phrase_found(r));
         }
         // ExtractFrom reuses the n-grams of another featurizer's features of the same text for
         // as many or more bits (and falls back to Extract for fewer).
