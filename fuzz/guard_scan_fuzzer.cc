@@ -95,6 +95,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(restored == text, "anonymized text does not restore to the input");
   }
   if (const ContentModel* cm = ContentModel::Default()) {
+    // Guardrail's shared pass (one normalisation and n-gram hashing for both classifiers)
+    // equals the separate calls.
+    if (const PromptAttackModel* pa = PromptAttackModel::Default()) {
+      ClassifierScores both = ScoreClassifiers(text, pa, cm, ProfanityHint::kUnknown);
+      Check(both.attack == pa->Score(text) && both.content == cm->Scores(text),
+            "shared classifier pass differs from separate calls");
+    }
     auto scores = cm->Scores(text);
     Check(scores == cm->Scores(text), "content scores not deterministic");
     for (int c = 0; c < kNumContentCategories; ++c) {

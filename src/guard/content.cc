@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <string_view>
 #include <vector>
 
@@ -633,21 +634,90 @@ ContentModel ContentModel::Train(const std::vector<ContentExample>& examples,
   return m;
 }
 
-std::array<double, kNumContentCategories> ContentModel::Scores(std::string_view text) const {
-  // Same features as ContentFeatures, without allocating per text.
+namespace {
+const TextFeaturizer& ContentFeaturizer() {
   static const TextFeaturizer* featurizer = new TextFeaturizer(RulePhrases(), kPhraseSalt);
-  thread_local std::string stripped, norm;
-  thread_local HashedFeatures f;
-  StripNoiseInto(text, &stripped);
-  NormaliseForFeaturesInto(stripped, &norm);
-  featurizer->Extract(norm, model_.bits(), &f);
-  std::array<double, kNumContentCategories> out;
-  model_.ScoreAll(f, out.data());
+  return *featurizer;
+}
+}  // namespace
+
+std::array<double, kNumContentCategories> ContentModel::Scores(std::string_view text) const {
+  return Scores(text, ProfanityHint::kUnknown);
+}
+
+std::array<double, kNumContentCategories> ContentModel::Scores(std::string_view text,
+                                                               ProfanityHint hint) const {
+  return ScoreClassifiers(text, nullptr, this, hint).content;
+}
+
+ClassifierScores ScoreClassifiers(std::string_view text, const PromptAttackModel* attack,
+                                  const ContentModel* content, ProfanityHint hint) {
+  // Same features as PromptAttackFeatures / ContentFeatures, without allocating per text.
+  thread_local std::string attack_norm, stripped, norm;
+  thread_local HashedFeatures attack_f, f;
+  ClassifierScores out;
+  if (attack != nullptr) NormaliseForFeaturesInto(text, &attack_norm);
+  if (content == nullptr) {
+    if (attack != nullptr) {
+      PromptAttackModel::Featurizer().Extract(attack_norm, attack->bits(), &attack_f);
+      out.attack = attack->ScoreFeatures(attack_f);
+    }
+    return out;
+  }
+  // Most prompts hold nothing StripNoise drops: then the normalised text is the attack
+  // model's, already computed, and one n-gram and one phrase pass serve both models.
+  const bool noise = std::memchr(text.data(), '@', text.size()) != nullptr ||
+                     std::memchr(text.data(), '&', text.size()) != nullptr ||
+                     text.find("http") != std::string_view::npos ||
+                     text.find("RT ") != std::string_view::npos;
+  std::string_view cnorm;
+  if (attack != nullptr && !noise) {
+    static const TextFeaturizerPair* pair =
+        new TextFeaturizerPair(PromptAttackModel::Featurizer(), ContentFeaturizer());
+    cnorm = attack_norm;
+    pair->Extract(cnorm, attack->bits(), &attack_f, content->bits(), &f);
+  } else {
+    if (attack != nullptr) {
+      PromptAttackModel::Featurizer().Extract(attack_norm, attack->bits(), &attack_f);
+    }
+    if (!noise) {
+      NormaliseForFeaturesInto(text, &norm);
+    } else {
+      StripNoiseInto(text, &stripped);
+      NormaliseForFeaturesInto(stripped, &norm);
+    }
+    cnorm = norm;
+    if (attack != nullptr && cnorm == std::string_view(attack_norm)) {
+      ContentFeaturizer().ExtractFrom(cnorm, content->bits(), attack_f, &f);
+    } else {
+      ContentFeaturizer().Extract(cnorm, content->bits(), &f);
+    }
+  }
+  std::array<double, kNumContentCategories> raw;
+  if (attack != nullptr) {
+    // Both models' weight lookups in one loop.
+    LinearModel::ScoreAllShared(attack->linear_model(), attack_f, &out.attack,
+                                content->linear_model(), f, raw.data());
+  } else {
+    content->linear_model().ScoreAll(f, raw.data());
+  }
+  out.content = content->GatedScores(text, cnorm, f, hint, raw);
+  return out;
+}
+
+std::array<double, kNumContentCategories> ContentModel::GatedScores(
+    std::string_view text, std::string_view norm, const HashedFeatures& f, ProfanityHint hint,
+    std::array<double, kNumContentCategories> out) const {
   // Rule gate: a category needs a cue (one of its phrases; for HATE, INSULTS and SEXUAL also a
   // managed-profanity match) before the classifier's score may count. The phrases are the
   // featurizer's, in kCues order, so its phrase_found is norm.find(c.phrase) != npos.
   bool cue[kNumContentCategories] = {false, false, false, false, false};
-  const bool benign_context = HasBenignContext(norm);
+  // The benign-context scan matters only to violence cues: skip it when none occurs.
+  bool violence_phrase = false;
+  for (size_t r = 0; r < std::size(kCues) && !violence_phrase; ++r) {
+    violence_phrase = kCues[r].category == kViolence && f.phrase_found(r);
+  }
+  const bool benign_context = violence_phrase && HasBenignContext(norm);
   for (size_t r = 0; r < std::size(kCues); ++r) {
     const Cue& c = kCues[r];
     // The featurizer already knows whether the phrase occurs at all; only then look at where
@@ -663,15 +733,19 @@ std::array<double, kNumContentCategories> ContentModel::Scores(std::string_view 
   }
   // Questions about what a word means or about past events ask for knowledge, not for help
   // with harm: violence and misconduct cues alone do not gate them open.
-  if (IsDefinitionOrHistoryQuestion(norm)) cue[kViolence] = cue[kMisconduct] = false;
+  if ((cue[kViolence] || cue[kMisconduct]) && IsDefinitionOrHistoryQuestion(norm)) {
+    cue[kViolence] = cue[kMisconduct] = false;
+  }
   if (!(cue[kHate] && cue[kInsults] && cue[kSexual])) {
-    static const WordFilter* profanity = [] {
-      auto w = WordFilter::Create({}, /*managed_profanity=*/true);
-      return w.ok() ? w->release() : nullptr;
-    }();
-    if (profanity == nullptr || !profanity->Find(text).empty()) {
-      cue[kHate] = cue[kInsults] = cue[kSexual] = true;
+    bool found = hint == ProfanityHint::kFound;
+    if (hint == ProfanityHint::kUnknown) {
+      static const WordFilter* profanity = [] {
+        auto w = WordFilter::Create({}, /*managed_profanity=*/true);
+        return w.ok() ? w->release() : nullptr;
+      }();
+      found = profanity == nullptr || !profanity->Find(text).empty();
     }
+    if (found) cue[kHate] = cue[kInsults] = cue[kSexual] = true;
   }
   for (int c = 0; c < kNumContentCategories; ++c) {
     if (!cue[c]) out[c] = std::min(out[c], kGateCap);

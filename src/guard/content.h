@@ -14,6 +14,7 @@
 #include "base/status.h"
 #include "guard/linear_model.h"
 #include "guard/policy.h"
+#include "guard/prompt_attack.h"
 
 namespace confide::guard {
 
@@ -32,6 +33,18 @@ struct ContentExample {
   bool xstest_safe = false;
   bool lexicon = false;
 };
+
+// ClassifierScores holds the prompt-attack score and the content scores of one text.
+struct ClassifierScores {
+  double attack = 0;
+  std::array<double, kNumContentCategories> content = {0, 0, 0, 0, 0};
+};
+
+// ProfanityHint tells ContentModel::Scores what the caller already knows about the managed
+// PROFANITY list in the text: kFound / kNotFound when a word filter that includes the managed
+// list has just scanned the same text (WordFilter::Find with its managed_hit flag), so the rule
+// gate need not scan it again; kUnknown to let Scores scan it.
+enum class ProfanityHint { kUnknown, kFound, kNotFound };
 
 // ContentModel scores a text for each content category. Immutable after Parse/Train; const
 // methods are thread-safe.
@@ -65,6 +78,10 @@ class ContentModel {
   // strength's threshold.
   std::array<double, kNumContentCategories> Scores(std::string_view text) const;
 
+  // Scores with `hint` about the managed profanity list: the same result as Scores(text) when
+  // the hint is right (kUnknown: Scores(text) itself).
+  std::array<double, kNumContentCategories> Scores(std::string_view text, ProfanityHint hint) const;
+
   // Threshold / Confidence are LinearModel's for category `type` (kHate..kMisconduct; any other
   // type: Threshold 2.0, Confidence kNone).
   double Threshold(ContentFilterType type, Strength strength) const;
@@ -79,8 +96,22 @@ class ContentModel {
   const LinearModel& linear_model() const { return model_; }
 
  private:
+  friend ClassifierScores ScoreClassifiers(std::string_view, const PromptAttackModel*,
+                                           const ContentModel*, ProfanityHint);
+  // GatedScores applies the rule gate to `scores`, the model's scores of features `f` of
+  // `norm` (the normalised, noise-stripped `text`).
+  std::array<double, kNumContentCategories> GatedScores(
+      std::string_view text, std::string_view norm, const HashedFeatures& f, ProfanityHint hint,
+      std::array<double, kNumContentCategories> scores) const;
   LinearModel model_;
 };
+
+// ScoreClassifiers returns attack->Score(text) (when `attack` is not null) and
+// content->Scores(text, hint) (when `content` is not null), bit-identical to those calls, with
+// one normalisation and one n-gram hashing pass shared by both models when the content model's
+// noise stripping leaves the normalised text unchanged (most prompts).
+ClassifierScores ScoreClassifiers(std::string_view text, const PromptAttackModel* attack,
+                                  const ContentModel* content, ProfanityHint hint);
 
 // ContentFeatures appends the hashed features of `text` for a model of `bits` bits: social
 // media noise (@handles, URLs, HTML entities, "RT") dropped, then LinearModel's n-grams plus

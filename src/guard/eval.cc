@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/file.h"
 #include "guard/content.h"
+#include "guard/guardrail.h"
 #include "guard/internal/data_files.h"
 #include "guard/pii.h"
 #include "guard/prompt_attack.h"
@@ -24,6 +25,34 @@ using internal::CsvTable;
 using internal::ReadCsv;
 using internal::ReadJsonl;
 using internal::Str;
+
+// AllFiltersPolicy returns the policy the "all" throughput figure applies: every filter that
+// runs on a lone INPUT text (no denied topics: they are the policy's own; no grounding: it
+// needs sources).
+Policy AllFiltersPolicy(bool attack, bool content) {
+  Policy p;
+  p.name = "eval-all-filters";
+  p.blocked_input_messaging = "blocked";
+  p.blocked_outputs_messaging = "blocked";
+  if (content) {
+    for (int c = 0; c < kNumContentCategories; ++c) {
+      p.content_filters.push_back(
+          ContentFilter{static_cast<ContentFilterType>(c), Strength::kHigh, Strength::kHigh});
+    }
+  }
+  if (attack) {
+    p.content_filters.push_back(
+        ContentFilter{ContentFilterType::kPromptAttack, Strength::kHigh, Strength::kNone});
+  }
+  p.managed_profanity = true;
+  for (int t = 0; t < kNumPiiTypes; ++t) {
+    PiiRule rule;
+    rule.type = static_cast<PiiType>(t);
+    rule.action = rule.input_action = rule.output_action = PiiAction::kAnonymize;
+    p.pii_rules.push_back(rule);
+  }
+  return p;
+}
 
 bool Overlaps(size_t b1, size_t e1, size_t b2, size_t e2) { return b1 < e2 && b2 < e1; }
 
@@ -372,10 +401,16 @@ absl::StatusOr<EvalReport> RunEval(const std::string& dir, double throughput_sec
       r.content_mb_per_s =
           measure([&](const std::string& t) { return size_t(content->Scores(t)[0] >= 0.5); });
     }
-    r.all_mb_per_s = measure([&](const std::string& t) {
+    r.all_separate_mb_per_s = measure([&](const std::string& t) {
       return det.Detect(t).size() + words->Find(t).size() +
              (attack ? size_t(attack->Score(t) >= 0.5) : 0) +
              (content ? size_t(content->Scores(t)[0] >= 0.5) : 0);
+    });
+    ASSIGN_OR_RETURN(auto guardrail,
+                     Guardrail::Create(AllFiltersPolicy(attack != nullptr, content != nullptr)));
+    r.all_mb_per_s = measure([&](const std::string& t) {
+      GuardrailResult g = guardrail->Apply(t, Source::kInput);
+      return size_t(g.blocked) + g.pii.size() + g.words.size() + g.content.size();
     });
   }
   return r;
@@ -455,9 +490,9 @@ std::string FormatEvalReport(const EvalReport& r) {
     std::snprintf(line, sizeof(line),
                   "Throughput, one core (CPU time), %.2f MB corpus: PII %.1f MB/s, words %.1f "
                   "MB/s, PII+words %.1f MB/s, prompt attack %.1f MB/s, content %.1f MB/s, "
-                  "all %.1f MB/s\n",
+                  "all %.1f MB/s (one guardrail policy; as separate calls %.1f MB/s)\n",
                   r.scanned_mb, r.pii_mb_per_s, r.words_mb_per_s, r.pii_words_mb_per_s,
-                  r.attack_mb_per_s, r.content_mb_per_s, r.all_mb_per_s);
+                  r.attack_mb_per_s, r.content_mb_per_s, r.all_mb_per_s, r.all_separate_mb_per_s);
     out += line;
   }
   for (const auto& s : r.skipped) absl::StrAppend(&out, "skipped (absent): ", s, "\n");

@@ -65,16 +65,41 @@ bool Guardrail::GuardsOutput() const {
 }
 
 GuardrailResult Guardrail::Apply(std::string_view text, Source source) const {
-  GuardrailInput in;
-  in.guard_content = std::string(text);
-  return Apply(in, source);
+  return Apply(text, nullptr, source);
 }
 
 GuardrailResult Guardrail::Apply(const GuardrailInput& input, Source source) const {
-  const std::string_view text = input.guard_content;
+  return Apply(input.guard_content, &input, source);
+}
+
+GuardrailResult Guardrail::Apply(std::string_view text, const GuardrailInput* context,
+                                 Source source) const {
   GuardrailResult r;
-  if (source == Source::kInput && attack_model_ != nullptr) {
-    double score = attack_model_->Score(text);
+  // The word filter runs first: when it includes the managed list, the content gate reuses
+  // whether a managed word matched instead of scanning the text again.
+  std::vector<WordMatch> word_matches;
+  ProfanityHint hint = ProfanityHint::kUnknown;
+  if (words_) {
+    bool managed_hit = false;
+    word_matches = words_->Find(text, &managed_hit);
+    if (policy_.managed_profanity) {
+      hint = managed_hit ? ProfanityHint::kFound : ProfanityHint::kNotFound;
+    }
+  }
+  const PromptAttackModel* attack = source == Source::kInput ? attack_model_ : nullptr;
+  const ContentModel* content = nullptr;
+  const Strength* strengths = source == Source::kInput ? content_input_ : content_output_;
+  if (content_model_ != nullptr && std::any_of(strengths, strengths + kNumContentCategories,
+                                               [](Strength s) { return s != Strength::kNone; })) {
+    content = content_model_;
+  }
+  // One normalisation and n-gram pass for both classifiers.
+  ClassifierScores scores;
+  if (attack != nullptr || content != nullptr) {
+    scores = ScoreClassifiers(text, attack, content, hint);
+  }
+  if (attack != nullptr) {
+    double score = scores.attack;
     Strength confidence = attack_model_->Confidence(score);
     bool blocked = score >= attack_model_->Threshold(attack_strength_);
     if (confidence != Strength::kNone) {
@@ -83,21 +108,17 @@ GuardrailResult Guardrail::Apply(const GuardrailInput& input, Source source) con
     }
     if (blocked) r.blocked = true;
   }
-  if (content_model_ != nullptr) {
-    const Strength* strengths = source == Source::kInput ? content_input_ : content_output_;
-    if (std::any_of(strengths, strengths + kNumContentCategories,
-                    [](Strength s) { return s != Strength::kNone; })) {
-      auto scores = content_model_->Scores(text);
-      for (int c = 0; c < kNumContentCategories; ++c) {
-        if (strengths[c] == Strength::kNone) continue;
-        auto type = static_cast<ContentFilterType>(c);
-        Strength confidence = content_model_->Confidence(type, scores[c]);
-        bool blocked = scores[c] >= content_model_->Threshold(type, strengths[c]);
-        if (confidence != Strength::kNone) {
-          r.content.push_back(ContentFinding{type, confidence, strengths[c], scores[c], blocked});
-        }
-        if (blocked) r.blocked = true;
+  if (content != nullptr) {
+    for (int c = 0; c < kNumContentCategories; ++c) {
+      if (strengths[c] == Strength::kNone) continue;
+      auto type = static_cast<ContentFilterType>(c);
+      double score = scores.content[c];
+      Strength confidence = content->Confidence(type, score);
+      bool blocked = score >= content->Threshold(type, strengths[c]);
+      if (confidence != Strength::kNone) {
+        r.content.push_back(ContentFinding{type, confidence, strengths[c], score, blocked});
       }
+      if (blocked) r.blocked = true;
     }
   }
   if (topics_) {
@@ -108,7 +129,7 @@ GuardrailResult Guardrail::Apply(const GuardrailInput& input, Source source) con
     }
   }
   if (words_) {
-    for (const auto& m : words_->Find(text)) {
+    for (const auto& m : word_matches) {
       r.words.push_back(WordFinding{std::string(text.substr(m.begin, m.end - m.begin)),
                                     words_->entry(m.entry).managed});
       r.blocked = true;
@@ -143,7 +164,8 @@ GuardrailResult Guardrail::Apply(const GuardrailInput& input, Source source) con
       if (a == PiiAction::kAnonymize) masks.push_back(Mask{m.begin, m.end, "{" + rule.name + "}"});
     }
   }
-  if (source == Source::kOutput) {
+  if (source == Source::kOutput && context != nullptr) {
+    const GuardrailInput& input = *context;
     bool have_sources = !input.grounding_sources.empty();
     if (have_sources || input.has_query) {
       GroundingScore gs =

@@ -142,6 +142,8 @@ class Guardrail {
 
  private:
   Guardrail() = default;
+  // Apply evaluates `text`; `context` (may be null) supplies grounding sources and the query.
+  GuardrailResult Apply(std::string_view text, const GuardrailInput* context, Source source) const;
   Policy policy_;
   Bytes digest_;
   std::unique_ptr<WordFilter> words_;

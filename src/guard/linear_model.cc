@@ -6,6 +6,18 @@
 #include <cstring>
 #include <random>
 
+#if defined(__x86_64__)
+// GCC 12 reports maybe-uninitialized inside the AVX-512 intrinsics (their undefined sources).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif
+
 #include "absl/strings/str_cat.h"
 
 namespace confide::guard {
@@ -40,6 +52,77 @@ inline uint64_t Fnv(uint64_t h, unsigned char c) { return (h ^ c) * kFnvPrime; }
 // words and as many bigrams.
 inline size_t MaxNgramKeys(size_t len) { return 3 * len + 2 * (len / 2 + 1); }
 
+#if defined(__x86_64__)
+#define CONFIDE_GUARD_AVX512 __attribute__((target("avx512f,avx512dq")))
+
+// The zero-masked forms of shifts and conversions: GCC 12 warns (maybe-uninitialized) about
+// the undefined source of the plain ones.
+CONFIDE_GUARD_AVX512 inline __m512i Shr(__m512i h, unsigned n) {
+  return _mm512_maskz_srli_epi64(0xFF, h, n);
+}
+
+CONFIDE_GUARD_AVX512 inline __m512i Fnv8(__m512i h, __m512i c) {
+  return _mm512_mullo_epi64(_mm512_xor_si512(h, c), _mm512_set1_epi64(int64_t(kFnvPrime)));
+}
+
+CONFIDE_GUARD_AVX512 inline __m512i Mix8(__m512i h) {
+  h = _mm512_xor_si512(h, Shr(h, 33));
+  h = _mm512_mullo_epi64(h, _mm512_set1_epi64(int64_t(0xff51afd7ed558ccdULL)));
+  h = _mm512_xor_si512(h, Shr(h, 33));
+  h = _mm512_mullo_epi64(h, _mm512_set1_epi64(int64_t(0xc4ceb9fe1a85ec53ULL)));
+  return _mm512_xor_si512(h, Shr(h, 33));
+}
+
+// Bytes8 returns q[0..8) zero-extended to eight 64-bit lanes.
+CONFIDE_GUARD_AVX512 inline __m512i Bytes8(const unsigned char* q) {
+  return _mm512_maskz_cvtepu8_epi64(0xFF, _mm_loadl_epi64(reinterpret_cast<const __m128i*>(q)));
+}
+
+// Key8 is KeyOf(Mix(h + add), mask) in each lane: (m & mask) | (top bit of m at bit 31).
+CONFIDE_GUARD_AVX512 inline __m512i Key8(__m512i h, int64_t add, __m512i mask) {
+  __m512i m = Mix8(_mm512_add_epi64(h, _mm512_set1_epi64(add)));
+  __m512i sign = _mm512_and_si512(Shr(m, 32), _mm512_set1_epi64(0x80000000LL));
+  return _mm512_or_si512(_mm512_and_si512(m, mask), sign);
+}
+
+// CharGramKeysAvx512 writes the keys of the 3-, 4- and 5-grams at positions 0, 1, ... in eight
+// positions at a time (the same integer arithmetic as NgramKeys' scalar loop, so the same
+// keys in the same order) while 12 bytes are left; returns the next position.
+CONFIDE_GUARD_AVX512 size_t CharGramKeysAvx512(const unsigned char* p, size_t n, uint32_t mask,
+                                               uint32_t* o) {
+  const __m512i maskv = _mm512_set1_epi64(int64_t(mask));
+  const __m512i offset = _mm512_set1_epi64(int64_t(kFnvOffset));
+  // Output t of 24 takes position t / 3, gram size 3 + t % 3: from a = [k3 | k4], b = [k5].
+  alignas(64) static constexpr int32_t kLo[16] = {0,  8, 16, 1,  9, 17, 2,  10,
+                                                  18, 3, 11, 19, 4, 12, 20, 5};
+  alignas(64) static constexpr int32_t kHi[16] = {13, 21, 6, 14, 22, 7, 15, 23,
+                                                  0,  0,  0, 0,  0,  0, 0,  0};
+  const __m512i lo_idx = _mm512_load_si512(kLo);
+  const __m512i hi_idx = _mm512_load_si512(kHi);
+  size_t i = 0;
+  for (; i + 12 <= n; i += 8) {
+    __m512i h = Fnv8(Fnv8(Fnv8(offset, Bytes8(p + i)), Bytes8(p + i + 1)), Bytes8(p + i + 2));
+    __m256i k3 = _mm512_maskz_cvtepi64_epi32(0xFF, Key8(h, 2, maskv));
+    h = Fnv8(h, Bytes8(p + i + 3));
+    __m256i k4 = _mm512_maskz_cvtepi64_epi32(0xFF, Key8(h, 3, maskv));
+    h = Fnv8(h, Bytes8(p + i + 4));
+    __m256i k5 = _mm512_maskz_cvtepi64_epi32(0xFF, Key8(h, 4, maskv));
+    __m512i a = _mm512_inserti64x4(_mm512_castsi256_si512(k3), k4, 1);
+    __m512i b = _mm512_castsi256_si512(k5);
+    _mm512_storeu_si512(o, _mm512_permutex2var_epi32(a, lo_idx, b));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 16),
+                        _mm512_castsi512_si256(_mm512_permutex2var_epi32(a, hi_idx, b)));
+    o += 24;
+  }
+  return i;
+}
+
+bool HaveAvx512() {
+  static const bool have = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+  return have;
+}
+#endif
+
 // NgramKeys writes the keys of the character 3..5-grams and then the word unigrams and bigrams
 // of `s` to out (room for MaxNgramKeys(s.size())), in HashedTextFeatures' order; returns how
 // many. One pass per part, no substrings: each gram's FNV-1a hash extends the previous one.
@@ -48,6 +131,12 @@ size_t NgramKeys(std::string_view s, uint32_t mask, uint32_t* out) {
   const size_t n = s.size();
   uint32_t* o = out;
   size_t i = 0;
+#if defined(__x86_64__)
+  if (n >= 12 && HaveAvx512()) {
+    i = CharGramKeysAvx512(p, n, mask, o);
+    o += 3 * i;
+  }
+#endif
   // Character 3..5-grams: the hash of the n-gram at i is FNV-1a over s[i..i+n), plus n - 1.
   for (; i + 5 <= n; ++i) {
     uint64_t h = Fnv(Fnv(Fnv(kFnvOffset, p[i]), p[i + 1]), p[i + 2]);
@@ -93,6 +182,16 @@ constexpr std::array<bool, 256> kFeatureByte = [] {
   return t;
 }();
 
+// kFolded maps a byte to what NormaliseForFeatures writes for it: ASCII letters lowered,
+// other feature bytes kept, every other byte a space.
+constexpr std::array<char, 256> kFolded = [] {
+  std::array<char, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    t[c] = !kFeatureByte[c] ? ' ' : static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  }
+  return t;
+}();
+
 uint32_t ReadU32(const uint8_t* p) {
   return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
 }
@@ -123,14 +222,17 @@ void NormaliseForFeaturesInto(std::string_view text, std::string* out) {
   char* d = out->data();
   size_t k = 0;
   d[k++] = ' ';
+  // Branch-free: every byte writes its folded form (a space for a separator) and advances
+  // unless it is a separator after a space. `space` is whether d[k - 1] is a space.
+  bool space = true;
   for (unsigned char c : text) {
-    if (kFeatureByte[c]) {
-      d[k++] = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-    } else if (d[k - 1] != ' ') {
-      d[k++] = ' ';
-    }
+    const char folded = kFolded[c];
+    const bool sep = folded == ' ';
+    d[k] = folded;
+    k += static_cast<size_t>(!(sep && space));
+    space = sep;
   }
-  if (d[k - 1] != ' ') d[k++] = ' ';
+  if (!space) d[k++] = ' ';
   out->resize(k);
 }
 
@@ -157,7 +259,8 @@ void HashedTextFeatures(std::string_view s, int bits, const std::vector<std::str
   }
 }
 
-TextFeaturizer::TextFeaturizer(const std::vector<std::string_view>& phrases, uint64_t phrase_salt) {
+TextFeaturizer::TextFeaturizer(const std::vector<std::string_view>& phrases, uint64_t phrase_salt)
+    : phrases_(phrases.begin(), phrases.end()) {
   first_copy_.resize(phrases.size());
   always_.assign(phrases.size(), 0);
   phrase_hash_.resize(phrases.size());
@@ -180,28 +283,109 @@ TextFeaturizer::TextFeaturizer(const std::vector<std::string_view>& phrases, uin
   matcher_.Build();
 }
 
-void TextFeaturizer::Extract(std::string_view s, int bits, HashedFeatures* out) const {
-  const uint32_t mask = (1u << bits) - 1;
-  const size_t np = phrase_hash_.size();
-  size_t need = MaxNgramKeys(s.size()) + np;
-  if (out->capacity_ < need) {
-    size_t cap = std::max(need, 2 * out->capacity_);
-    out->keys_.reset(new uint32_t[cap]);
-    out->capacity_ = cap;
+void HashedFeatures::Reserve(size_t need) {
+  if (capacity_ < need) {
+    size_t cap = std::max(need, 2 * capacity_);
+    keys_.reset(new uint32_t[cap]);
+    capacity_ = cap;
   }
-  uint32_t* keys = out->keys_.get();
-  size_t n = NgramKeys(s, mask, keys);
-  out->found_.assign(np, 0);
+}
+
+void TextFeaturizer::AppendPhrases(std::string_view s, uint32_t mask, size_t n,
+                                   HashedFeatures* out) const {
+  out->found_.assign(phrase_hash_.size(), 0);
   uint8_t* found = out->found_.data();
   matcher_.ForEachMatch(s, [found](size_t, size_t, uint32_t id) {
     found[id] = 1;
     return true;
   });
+  FinishPhrases(mask, n, out);
+}
+
+void TextFeaturizer::FinishPhrases(uint32_t mask, size_t n, HashedFeatures* out) const {
+  const size_t np = phrase_hash_.size();
+  uint32_t* keys = out->keys_.get();
+  uint8_t* found = out->found_.data();
   for (size_t r = 0; r < np; ++r) {
     found[r] = always_[r] | found[first_copy_[r]];
     if (found[r]) keys[n++] = KeyOf(phrase_hash_[r], mask);
   }
   out->size_ = n;
+}
+
+TextFeaturizerPair::TextFeaturizerPair(const TextFeaturizer& a, const TextFeaturizer& b)
+    : a_(a), b_(b) {
+  const uint32_t na = static_cast<uint32_t>(a.num_phrases());
+  for (uint32_t r = 0; r < na; ++r) {
+    if (!a.always_[r] && a.first_copy_[r] == r) matcher_.Add(a.phrases_[r], r);
+  }
+  for (uint32_t r = 0; r < b.num_phrases(); ++r) {
+    if (!b.always_[r] && b.first_copy_[r] == r) matcher_.Add(b.phrases_[r], na + r);
+  }
+  matcher_.Build();
+}
+
+void TextFeaturizerPair::Extract(std::string_view s, int bits_a, HashedFeatures* fa, int bits_b,
+                                 HashedFeatures* fb) const {
+  if (bits_b > bits_a) {
+    a_.Extract(s, bits_a, fa);
+    b_.Extract(s, bits_b, fb);
+    return;
+  }
+  const uint32_t mask_a = (1u << bits_a) - 1, mask_b = (1u << bits_b) - 1;
+  const size_t na = a_.num_phrases(), nb = b_.num_phrases();
+  fa->Reserve(MaxNgramKeys(s.size()) + na);
+  const size_t n = NgramKeys(s, mask_a, fa->keys_.get());
+  fa->ngrams_ = n;
+  fa->bits_ = bits_a;
+  fb->Reserve(n + nb);
+  const uint32_t keep = mask_b | HashedFeatures::kSignBit;
+  const uint32_t* src = fa->keys_.get();
+  uint32_t* dst = fb->keys_.get();
+  for (size_t k = 0; k < n; ++k) dst[k] = src[k] & keep;
+  fb->ngrams_ = n;
+  fb->bits_ = bits_b;
+  fa->found_.assign(na, 0);
+  fb->found_.assign(nb, 0);
+  uint8_t* found_a = fa->found_.data();
+  uint8_t* found_b = fb->found_.data();
+  matcher_.ForEachMatch(s, [=](size_t, size_t, uint32_t id) {
+    if (id < na) {
+      found_a[id] = 1;
+    } else {
+      found_b[id - na] = 1;
+    }
+    return true;
+  });
+  a_.FinishPhrases(mask_a, n, fa);
+  b_.FinishPhrases(mask_b, n, fb);
+}
+
+void TextFeaturizer::Extract(std::string_view s, int bits, HashedFeatures* out) const {
+  const uint32_t mask = (1u << bits) - 1;
+  out->Reserve(MaxNgramKeys(s.size()) + phrase_hash_.size());
+  size_t n = NgramKeys(s, mask, out->keys_.get());
+  out->ngrams_ = n;
+  out->bits_ = bits;
+  AppendPhrases(s, mask, n, out);
+}
+
+void TextFeaturizer::ExtractFrom(std::string_view s, int bits, const HashedFeatures& from,
+                                 HashedFeatures* out) const {
+  if (from.bits_ < bits) {
+    Extract(s, bits, out);
+    return;
+  }
+  const uint32_t mask = (1u << bits) - 1;
+  const size_t n = from.ngrams_;
+  out->Reserve(n + phrase_hash_.size());
+  const uint32_t keep = mask | HashedFeatures::kSignBit;
+  const uint32_t* src = from.keys_.get();
+  uint32_t* dst = out->keys_.get();
+  for (size_t k = 0; k < n; ++k) dst[k] = src[k] & keep;
+  out->ngrams_ = n;
+  out->bits_ = bits;
+  AppendPhrases(s, mask, n, out);
 }
 
 Features ToFeatures(const HashedFeatures& f) {
@@ -295,21 +479,103 @@ void LinearModel::ScoreAll(const Features& f, double* out) const {
   for (int h = 0; h < heads_; ++h) out[h] = 1.0 / (1.0 + std::exp(-z[h]));
 }
 
+namespace {
+
+// SignedWeight returns weight w with the sign of feature `key` applied (exact: a sign flip).
+inline float SignedWeight(const float* w, uint32_t key) {
+  uint32_t bits;
+  std::memcpy(&bits, w, 4);
+  bits ^= key & HashedFeatures::kSignBit;
+  float out;
+  std::memcpy(&out, &bits, 4);
+  return out;
+}
+
+// SumHeads adds double(+-w) * v for every key to z[0..H), one chain per head in key order, as
+// the Features overloads do (double(w) * v is exact for float w and v, and +-(w * v) equals
+// w * (+-v), so every term and every partial sum is the same). H is a compile-time constant
+// so the sums stay in registers.
+template <int H>
+void SumHeads(const float* weights, size_t stride, const uint32_t* keys, size_t n, double v,
+              double* z) {
+  double acc[H];
+  for (int h = 0; h < H; ++h) acc[h] = z[h];
+  // The weights are gathered at random from tables of about 1 MB each: prefetching a few
+  // features ahead keeps several cache misses in flight behind the serial sums.
+  constexpr size_t kAhead = 64;
+  for (size_t k = 0; k < n && k < kAhead; ++k) {
+    __builtin_prefetch(weights + size_t(keys[k] & ~HashedFeatures::kSignBit) * stride);
+  }
+  for (size_t k = 0; k < n; ++k) {
+    if (k + kAhead < n) {
+      __builtin_prefetch(weights + size_t(keys[k + kAhead] & ~HashedFeatures::kSignBit) * stride);
+    }
+    const uint32_t key = keys[k];
+    const float* w = weights + size_t(key & ~HashedFeatures::kSignBit) * stride;
+    for (int h = 0; h < H; ++h) acc[h] += double(SignedWeight(w + h, key)) * v;
+  }
+  for (int h = 0; h < H; ++h) z[h] = acc[h];
+}
+
+// SumHeadsPair is SumHeads<HA> over keys_a into za and SumHeads<HB> over keys_b into zb, in one
+// loop over their common length n (each chain in the same order as alone).
+template <int HA, int HB>
+void SumHeadsPair(const float* wa, const uint32_t* keys_a, double va, double* za, const float* wb,
+                  const uint32_t* keys_b, double vb, double* zb, size_t n) {
+  double acc_a[HA], acc_b[HB];
+  for (int h = 0; h < HA; ++h) acc_a[h] = za[h];
+  for (int h = 0; h < HB; ++h) acc_b[h] = zb[h];
+  constexpr size_t kAhead = 48;
+  auto row_a = [&](size_t k) { return wa + size_t(keys_a[k] & ~HashedFeatures::kSignBit) * HA; };
+  auto row_b = [&](size_t k) { return wb + size_t(keys_b[k] & ~HashedFeatures::kSignBit) * HB; };
+  for (size_t k = 0; k < n && k < kAhead; ++k) {
+    __builtin_prefetch(row_a(k));
+    __builtin_prefetch(row_b(k));
+  }
+  for (size_t k = 0; k < n; ++k) {
+    if (k + kAhead < n) {
+      __builtin_prefetch(row_a(k + kAhead));
+      __builtin_prefetch(row_b(k + kAhead));
+    }
+    const float* a = row_a(k);
+    const float* b = row_b(k);
+    for (int h = 0; h < HA; ++h) acc_a[h] += double(SignedWeight(a + h, keys_a[k])) * va;
+    for (int h = 0; h < HB; ++h) acc_b[h] += double(SignedWeight(b + h, keys_b[k])) * vb;
+  }
+  for (int h = 0; h < HA; ++h) za[h] = acc_a[h];
+  for (int h = 0; h < HB; ++h) zb[h] = acc_b[h];
+}
+
+}  // namespace
+
+void LinearModel::ScoreAllShared(const LinearModel& a, const HashedFeatures& fa, double* out_a,
+                                 const LinearModel& b, const HashedFeatures& fb, double* out_b) {
+  if (a.heads_ != 1 || b.heads_ != 5 || fa.size() == 0 || fb.size() == 0) {
+    a.ScoreAll(fa, out_a);
+    b.ScoreAll(fb, out_b);
+    return;
+  }
+  double za[1] = {a.bias_[0]};
+  double zb[5];
+  for (int h = 0; h < 5; ++h) zb[h] = b.bias_[h];
+  const double va = 1.0f / std::sqrt(static_cast<float>(fa.size()));
+  const double vb = 1.0f / std::sqrt(static_cast<float>(fb.size()));
+  const size_t n = std::min(fa.size(), fb.size());
+  SumHeadsPair<1, 5>(a.weights_.data(), fa.keys(), va, za, b.weights_.data(), fb.keys(), vb, zb, n);
+  // The rest of the longer one (rule phrases after shared n-grams).
+  SumHeads<1>(a.weights_.data(), 1, fa.keys() + n, fa.size() - n, va, za);
+  SumHeads<5>(b.weights_.data(), 5, fb.keys() + n, fb.size() - n, vb, zb);
+  out_a[0] = 1.0 / (1.0 + std::exp(-za[0]));
+  for (int h = 0; h < 5; ++h) out_b[h] = 1.0 / (1.0 + std::exp(-zb[h]));
+}
+
 double LinearModel::Score(const HashedFeatures& f, int head) const {
   double z = bias_[head];
   const size_t n = f.size();
   if (n > 0) {
     // The value HashedTextFeatures stores: (+-1.0f) * (1.0f / sqrt(n)), exactly +-v.
-    const float v = 1.0f / std::sqrt(static_cast<float>(n));
-    const double pos = v, neg = -v;
-    const uint32_t* keys = f.keys();
-    const float* w = weights_.data() + head;
-    const size_t stride = static_cast<size_t>(heads_);
-    for (size_t k = 0; k < n; ++k) {
-      uint32_t key = keys[k];
-      double x = (key & HashedFeatures::kSignBit) ? neg : pos;
-      z += double(w[size_t(key & ~HashedFeatures::kSignBit) * stride]) * x;
-    }
+    const double v = 1.0f / std::sqrt(static_cast<float>(n));
+    SumHeads<1>(weights_.data() + head, static_cast<size_t>(heads_), f.keys(), n, v, &z);
   }
   return 1.0 / (1.0 + std::exp(-z));
 }
@@ -319,15 +585,21 @@ void LinearModel::ScoreAll(const HashedFeatures& f, double* out) const {
   for (int h = 0; h < heads_; ++h) z[h] = bias_[h];
   const size_t n = f.size();
   if (n > 0) {
-    const float v = 1.0f / std::sqrt(static_cast<float>(n));
-    const double pos = v, neg = -v;
+    const double v = 1.0f / std::sqrt(static_cast<float>(n));
+    const size_t stride = static_cast<size_t>(heads_);
     const uint32_t* keys = f.keys();
-    const int heads = heads_;
-    for (size_t k = 0; k < n; ++k) {
-      uint32_t key = keys[k];
-      double x = (key & HashedFeatures::kSignBit) ? neg : pos;
-      const float* w = &weights_[size_t(key & ~HashedFeatures::kSignBit) * heads];
-      for (int h = 0; h < heads; ++h) z[h] += double(w[h]) * x;
+    switch (heads_) {
+      case 1:
+        SumHeads<1>(weights_.data(), stride, keys, n, v, z);
+        break;
+      case 5:
+        SumHeads<5>(weights_.data(), stride, keys, n, v, z);
+        break;
+      default:
+        for (int h = 0; h < heads_; ++h) {
+          SumHeads<1>(weights_.data() + h, stride, keys, n, v, z + h);
+        }
+        break;
     }
   }
   for (int h = 0; h < heads_; ++h) out[h] = 1.0 / (1.0 + std::exp(-z[h]));

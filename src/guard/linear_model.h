@@ -36,12 +36,21 @@ class HashedFeatures {
   const uint32_t* keys() const { return keys_.get(); }
   // phrase_found returns whether rule phrase r (in TextFeaturizer's order) occurs in the text.
   bool phrase_found(size_t r) const { return found_[r] != 0; }
+  // ngrams returns how many of the keys are character and word n-grams (the rest are rule
+  // phrases); bits returns the model size the keys were extracted for.
+  size_t ngrams() const { return ngrams_; }
+  int bits() const { return bits_; }
 
  private:
   friend class TextFeaturizer;
+  friend class TextFeaturizerPair;
+  // Reserve makes room for `need` keys (keeping none).
+  void Reserve(size_t need);
   std::unique_ptr<uint32_t[]> keys_;  // not value-initialised: no memset per text
   size_t capacity_ = 0;
   size_t size_ = 0;
+  size_t ngrams_ = 0;
+  int bits_ = 0;
   std::vector<uint8_t> found_;
 };
 
@@ -103,6 +112,14 @@ class LinearModel {
   double Score(const HashedFeatures& f, int head) const;
   void ScoreAll(const HashedFeatures& f, double* out) const;
 
+  // ScoreAllShared is a.ScoreAll(fa, out_a) and b.ScoreAll(fb, out_b), bit-identical, with
+  // both key lists walked in one loop (each head's terms still added in the same order), so
+  // that both models' weight lookups are in flight together: the prompt-attack and content
+  // models on the same text. Specialised for a one-head `a` and a five-head `b`; other shapes
+  // make the two calls.
+  static void ScoreAllShared(const LinearModel& a, const HashedFeatures& fa, double* out_a,
+                             const LinearModel& b, const HashedFeatures& fb, double* out_b);
+
   // Threshold returns the score at or above which `strength` blocks for `head` (2.0 for kNone,
   // so that nothing blocks); thresholds fall as strength rises, so a lower strength blocks a
   // subset of what a higher one blocks.
@@ -151,13 +168,50 @@ class TextFeaturizer {
   // with one flag per phrase.
   void Extract(std::string_view normalised, int bits, HashedFeatures* out) const;
 
+  // ExtractFrom gives `out` exactly what Extract(normalised, bits, out) gives, reusing the
+  // n-gram keys of `from`, which must hold features of the same `normalised` text extracted
+  // (by any TextFeaturizer) for a model of at least `bits` bits: a key's bucket is the low bits
+  // of one hash, so a smaller model's keys are the larger one's, masked. This shares the
+  // n-gram hashing between the prompt-attack and content models.
+  void ExtractFrom(std::string_view normalised, int bits, const HashedFeatures& from,
+                   HashedFeatures* out) const;
+
   size_t num_phrases() const { return phrase_hash_.size(); }
 
  private:
+  friend class TextFeaturizerPair;
+  // AppendPhrases sets out->found_ and appends the phrase keys after the first `n` keys.
+  void AppendPhrases(std::string_view normalised, uint32_t mask, size_t n,
+                     HashedFeatures* out) const;
+  // FinishPhrases turns the automaton's flags in out->found_ (set at each phrase's first copy)
+  // into every phrase's flag and appends the phrase keys after the first `n` keys.
+  void FinishPhrases(uint32_t mask, size_t n, HashedFeatures* out) const;
+
+  std::vector<std::string> phrases_;
+
   AhoCorasick matcher_;                // unique non-empty phrases, id = index of first copy
   std::vector<uint32_t> first_copy_;   // phrase r -> index of the first equal phrase
   std::vector<uint64_t> phrase_hash_;  // mixed hash of phrase r's feature
   std::vector<uint8_t> always_;        // empty phrases occur in every text
+};
+
+// TextFeaturizerPair extracts the features of one normalised text for two featurizers with one
+// n-gram pass and one Aho-Corasick pass over both phrase lists (the prompt-attack and content
+// models). Immutable after construction; Extract is const and thread-safe. `a` and `b` must
+// outlive it.
+class TextFeaturizerPair {
+ public:
+  TextFeaturizerPair(const TextFeaturizer& a, const TextFeaturizer& b);
+
+  // Extract gives *fa and *fb exactly what a.Extract(normalised, bits_a, fa) and
+  // b.Extract(normalised, bits_b, fb) give.
+  void Extract(std::string_view normalised, int bits_a, HashedFeatures* fa, int bits_b,
+               HashedFeatures* fb) const;
+
+ private:
+  const TextFeaturizer& a_;
+  const TextFeaturizer& b_;
+  AhoCorasick matcher_;  // a's phrases with a's ids, b's with a.num_phrases() + b's id
 };
 
 // ToFeatures returns `f` as the Features HashedTextFeatures would have appended.

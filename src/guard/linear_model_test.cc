@@ -13,6 +13,7 @@
 #include "guard/content.h"
 #include "guard/internal/reference_features.h"
 #include "guard/prompt_attack.h"
+#include "guard/words.h"
 #include "testing/testdata.h"
 
 namespace confide::guard {
@@ -83,7 +84,7 @@ void CheckText(const std::vector<TextFeaturizer>& featurizers, std::string_view 
   NormaliseForFeaturesInto(text, &norm);
   ASSERT_EQ(norm, ref_norm);
   ASSERT_EQ(NormaliseForFeatures(text), ref_norm);
-  thread_local HashedFeatures hf;
+  thread_local HashedFeatures hf, from_alone;
   for (size_t p = 0; p < std::size(kPhraseSets); ++p) {
     for (int bits : {8, 18}) {
       // Both on the normalised text and on the raw one (HashedTextFeatures accepts any text).
@@ -99,6 +100,32 @@ void CheckText(const std::vector<TextFeaturizer>& featurizers, std::string_view 
         ASSERT_TRUE(SameFeatures(ref, fast)) << "bits " << bits << " set " << p;
         for (size_t r = 0; r < kPhraseSets[p].size(); ++r) {
           ASSERT_EQ(hf.phrase_found(r), s.find(kPhraseSets[p][r]) != std::string_view::npos);
+        }
+        // A pair of featurizers extracts both with one n-gram and one phrase pass.
+        thread_local HashedFeatures pa, pb;
+        const TextFeaturizer& other = featurizers[(p + 2) % std::size(kPhraseSets)];
+        TextFeaturizerPair pair(other, featurizers[p]);
+        pair.Extract(s, 18, &pa, bits, &pb);
+        Features paired = ToFeatures(pb);
+        paired.insert(paired.begin(), {7, 0.5f});
+        ASSERT_TRUE(SameFeatures(ref, paired)) << "pair bits " << bits << " set " << p;
+        other.Extract(s, 18, &from_alone);
+        ASSERT_TRUE(SameFeatures(ToFeatures(pa), ToFeatures(from_alone)));
+        for (size_t r = 0; r < kPhraseSets[p].size(); ++r) {
+          ASSERT_EQ(pb.phrase_found(r), hf.phrase_found(r));
+        }
+        // ExtractFrom reuses the n-grams of another featurizer's features of the same text for
+        // as many or more bits (and falls back to Extract for fewer).
+        thread_local HashedFeatures from, shared;
+        for (int from_bits : {8, 18}) {
+          featurizers[(p + 1) % std::size(kPhraseSets)].Extract(s, from_bits, &from);
+          featurizers[p].ExtractFrom(s, bits, from, &shared);
+          Features reused = ToFeatures(shared);
+          reused.insert(reused.begin(), {7, 0.5f});
+          ASSERT_TRUE(SameFeatures(ref, reused)) << "bits " << bits << " from " << from_bits;
+          for (size_t r = 0; r < kPhraseSets[p].size(); ++r) {
+            ASSERT_EQ(shared.phrase_found(r), hf.phrase_found(r));
+          }
         }
       }
     }
@@ -166,6 +193,40 @@ TEST(LinearModel, FastScoresAreBitIdentical) {
   }
   if (content != nullptr && texts.size() > 1000) {
     EXPECT_GT(gated, 0u);
+  }
+}
+
+// ScoreClassifiers (one shared normalisation and n-gram pass, used by Guardrail) equals the
+// separate Score / Scores calls bit for bit, for every profanity hint that is right.
+TEST(ScoreClassifiers, EqualsSeparateCallsBitForBit) {
+  const PromptAttackModel* attack = PromptAttackModel::Default();
+  const ContentModel* content = ContentModel::Default();
+  ASSERT_NE(attack, nullptr);
+  if (content == nullptr) GTEST_SKIP() << "content model absent";
+  auto profanity = WordFilter::Create({}, /*managed_profanity=*/true);
+  ASSERT_TRUE(profanity.ok());
+  std::vector<std::string> texts = RealTexts();
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 300; ++i) texts.push_back(RandomText(rng, 400));
+  // Every third row keeps the test fast on 2 cores.
+  for (size_t i = 0; i < texts.size(); i += 3) {
+    const std::string& t = texts[i];
+    double want_attack = attack->Score(t);
+    auto want = content->Scores(t);
+    ProfanityHint hint =
+        (*profanity)->Find(t).empty() ? ProfanityHint::kNotFound : ProfanityHint::kFound;
+    for (ProfanityHint h : {ProfanityHint::kUnknown, hint}) {
+      ClassifierScores both = ScoreClassifiers(t, attack, content, h);
+      ASSERT_EQ(Bits(both.attack), Bits(want_attack)) << t;
+      ClassifierScores alone = ScoreClassifiers(t, nullptr, content, h);
+      auto hinted = content->Scores(t, h);
+      for (int c = 0; c < kNumContentCategories; ++c) {
+        ASSERT_EQ(Bits(both.content[c]), Bits(want[c])) << t;
+        ASSERT_EQ(Bits(alone.content[c]), Bits(want[c])) << t;
+        ASSERT_EQ(Bits(hinted[c]), Bits(want[c])) << t;
+      }
+    }
+    ASSERT_EQ(Bits(ScoreClassifiers(t, attack, nullptr, hint).attack), Bits(want_attack));
   }
 }
 

@@ -88,13 +88,17 @@ const PromptAttackModel* PromptAttackModel::Default() {
   return model;
 }
 
+const TextFeaturizer& PromptAttackModel::Featurizer() {
+  static const TextFeaturizer* featurizer = new TextFeaturizer(RulePhrases(), kPhraseSalt);
+  return *featurizer;
+}
+
 double PromptAttackModel::Score(std::string_view text) const {
   // Same features as PromptAttackFeatures, without allocating per text.
-  static const TextFeaturizer* featurizer = new TextFeaturizer(RulePhrases(), kPhraseSalt);
   thread_local std::string norm;
   thread_local HashedFeatures f;
   NormaliseForFeaturesInto(text, &norm);
-  featurizer->Extract(norm, model_.bits(), &f);
+  Featurizer().Extract(norm, model_.bits(), &f);
   return model_.Score(f, 0);
 }
 

@@ -52,6 +52,13 @@ class PromptAttackModel {
   // Score returns P(attack | text) in [0, 1].
   double Score(std::string_view text) const;
 
+  // Featurizer returns the featurizer of the model's rule phrases: Score(text) is
+  // ScoreFeatures of Featurizer().Extract(NormaliseForFeatures(text), bits()).
+  static const TextFeaturizer& Featurizer();
+
+  // ScoreFeatures returns P(attack) for features extracted as Featurizer() does for bits().
+  double ScoreFeatures(const HashedFeatures& f) const { return model_.Score(f, 0); }
+
   // Threshold returns the score at or above which `strength` blocks (2.0 for kNone, so that
   // nothing blocks); thresholds fall as strength rises, so a lower strength blocks a subset.
   double Threshold(Strength strength) const { return model_.Threshold(0, strength); }

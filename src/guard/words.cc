@@ -779,6 +779,12 @@ bool WordFilter::Accept(std::string_view s, const uint16_t* runs, size_t start, 
 }
 
 std::vector<WordMatch> WordFilter::Find(std::string_view text) const {
+  bool managed_hit = false;
+  return Find(text, &managed_hit);
+}
+
+std::vector<WordMatch> WordFilter::Find(std::string_view text, bool* managed_hit) const {
+  *managed_hit = false;
   Scratch& sc = ThreadScratch();
   Normalize(text, &sc, &sc.norm);
   const NormBuf& n = sc.norm;
@@ -819,6 +825,12 @@ std::vector<WordMatch> WordFilter::Find(std::string_view text) const {
       }
       return true;
     });
+  }
+  for (const Hit& h : hits) {
+    if (entries_[h.entry].managed) {
+      *managed_hit = true;
+      break;
+    }
   }
   std::vector<WordMatch> out;
   if (hits.empty()) return out;

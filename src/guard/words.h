@@ -78,6 +78,11 @@ class WordFilter {
   // Find returns the matches in `text`, sorted by begin, non-overlapping (longest first).
   std::vector<WordMatch> Find(std::string_view text) const;
 
+  // Find also sets *managed_hit to whether a managed-list word matched anywhere in `text`
+  // (before overlaps are resolved, so a longer custom word over it does not hide it): exactly
+  // whether a filter with only the managed list finds anything.
+  std::vector<WordMatch> Find(std::string_view text, bool* managed_hit) const;
+
   // entry returns the configured word with index `i` (from WordMatch::entry).
   const Entry& entry(uint32_t i) const { return entries_[i]; }
 

@@ -152,3 +152,40 @@ TEST(Words, Limits) {
 
 }  // namespace
 }  // namespace confide::guard
+
+namespace confide::guard {
+namespace {
+
+// Find's managed_hit flag is exactly whether a filter with only the managed list finds
+// anything, also when a longer custom word covers the managed one (overlap resolution keeps the
+// custom match): Guardrail passes it to the content gate instead of scanning again.
+TEST(WordFilter, ManagedHitMatchesManagedOnlyFilter) {
+  auto managed = WordFilter::Create({}, /*managed_profanity=*/true);
+  ASSERT_TRUE(managed.ok());
+  auto both = WordFilter::Create({"holy shit batman", "fuck off now", "custom", "shitty day"},
+                                 /*managed_profanity=*/true);
+  ASSERT_TRUE(both.ok());
+  auto custom = WordFilter::Create({"holy shit batman", "custom"}, /*managed_profanity=*/false);
+  ASSERT_TRUE(custom.ok());
+  size_t hits = 0, covered = 0;
+  for (const char* t :
+       {"holy shit batman!", "well fuck off now please", "a custom word", "nothing to see",
+        "what a shitty day", "sh1t", "", "Scunthorpe", "f u c k", "custom shit"}) {
+    bool want = !(*managed)->Find(t).empty();
+    bool got = true;
+    auto matches = (*both)->Find(t, &got);
+    EXPECT_EQ(got, want) << t;
+    bool any_managed_reported = false;
+    for (const auto& m : matches) any_managed_reported |= (*both)->entry(m.entry).managed;
+    hits += want;
+    covered += want && !any_managed_reported;
+    bool none = true;
+    (*custom)->Find(t, &none);
+    EXPECT_FALSE(none) << t;
+  }
+  EXPECT_GE(hits, 4u);
+  EXPECT_GE(covered, 1u);  // a managed word hidden by a longer custom match is still reported
+}
+
+}  // namespace
+}  // namespace confide::guard
