@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "llm/internal/kernels_simd.h"
 
 namespace confide::llm {
 namespace {
@@ -210,7 +211,10 @@ absl::Status Model::Init(const ModelOptions& options) {
     ASSIGN_OR_RETURN(lw.w_down, Matrix(f, b + "ffn_down.weight", c.dim, c.hidden_dim));
   }
 
-  if (options.pack_weights) RETURN_IF_ERROR(PackMatrices(options.lock));
+  // Only the AVX2/AVX-512 kernels read the packed copies: without them they would be dead weight.
+  if (options.pack_weights && internal::HaveAvx2Kernels()) {
+    RETURN_IF_ERROR(PackMatrices(options.lock));
+  }
 
   RunState& s = state_;
   const size_t batch = std::clamp<size_t>(options.batch_size, 1, 512);

@@ -120,9 +120,10 @@ struct ModelOptions {
   // lock mlocks a mapped file (Open) and the packed weight copies (Open and FromBuffer) so
   // weights never reach swap; loading fails if the kernel refuses.
   bool lock = false;
-  // pack_weights makes an interleaved copy (PackWeights) of every Q4_0/Q8_0 matrix at load,
-  // which the AVX2 kernels read eight rows at a time (faster; costs the copy's memory, kept
-  // in a WeightBuffer). The file bytes stay the source of truth; off reads them directly.
+  // pack_weights makes an interleaved copy (PackWeights) of every Q4_0/Q8_0 matrix at load
+  // when the CPU has the AVX2 kernels, which read it 16 rows at a time (faster; costs the
+  // copy's memory, kept in a WeightBuffer). The file bytes stay the source of truth; off reads
+  // them directly.
   bool pack_weights = true;
   // kv_cache selects the KV cache precision.
   KvCacheType kv_cache = KvCacheType::kF16;

@@ -36,16 +36,20 @@ ThreadPool::~ThreadPool() {
 void ThreadPool::RunChunks() {
   const size_t threads = size();
   for (;;) {
+    // Everything that decides whether and what to claim is in the one word: a thread that
+    // loaded a finished job's word can only succeed in its exchange while that word is still
+    // current, and then the job has nothing left, so it returned above instead.
     uint64_t v = claim_.load(std::memory_order_acquire);
-    const size_t next = static_cast<uint32_t>(v);
-    // Possibly a later job's fields: then claim_ has moved on and the exchange below fails.
-    const size_t blocks = blocks_.load(std::memory_order_relaxed);
+    const size_t next = static_cast<size_t>(v & kFieldMask);
+    const size_t blocks = static_cast<size_t>((v >> kBlocksShift) & kFieldMask);
     if (next >= blocks) return;
     const size_t take = std::max<size_t>(1, (blocks - next) / (2 * threads));
     if (!claim_.compare_exchange_weak(v, v + take, std::memory_order_acq_rel,
                                       std::memory_order_relaxed)) {
       continue;
     }
+    // The claim proves the job is open, so these are its fields (written before claim_ was
+    // published, and not rewritten until its last chunk is done).
     const size_t grain = grain_.load(std::memory_order_relaxed);
     const size_t n = n_.load(std::memory_order_relaxed);
     const size_t end = std::min(n, (next + take) * grain);
@@ -62,16 +66,18 @@ void ThreadPool::RunChunks() {
 void ThreadPool::ParallelFor(size_t n, absl::FunctionRef<void(size_t, size_t)> fn, size_t grain) {
   if (grain == 0) grain = 1;
   const size_t blocks = (n + grain - 1) / grain;
-  if (workers_.empty() || n <= grain || blocks >= (size_t{1} << 31)) {
+  if (workers_.empty() || n <= grain || blocks > kFieldMask) {
     if (n > 0) fn(0, n);
     return;
   }
   job_.store(&fn, std::memory_order_relaxed);
   n_.store(n, std::memory_order_relaxed);
   grain_.store(grain, std::memory_order_relaxed);
-  blocks_.store(blocks, std::memory_order_relaxed);
   done_blocks_.store(0, std::memory_order_relaxed);
-  claim_.store(static_cast<uint64_t>(++job_number_) << 32, std::memory_order_release);
+  job_number_ = (job_number_ + 1) & kJobMask;
+  claim_.store(static_cast<uint64_t>(job_number_) << kJobShift | static_cast<uint64_t>(blocks)
+                                                                     << kBlocksShift,
+               std::memory_order_release);
   // Sequentially consistent with the worker's sleepers_ increment and generation_ check: either
   // we see it going to sleep (and notify under the lock, which it holds until it waits) or it
   // sees the new generation and does not sleep.

@@ -53,18 +53,22 @@ class ThreadPool {
   std::condition_variable done_cv_;
   std::atomic<uint64_t> generation_{0};  // bumped for every job (wakes workers)
   std::atomic<bool> stop_{false};
-  // The job: written by ParallelFor before claim_ is published with release order. A thread
-  // reads them after loading claim_ and uses them only if its compare-exchange on that same
-  // claim_ value then succeeds, which proves the job was still open (so still these fields).
+  // claim_ packs (job number mod 2^24) << 40 | grains of the job << 20 | first grain not yet
+  // taken; jobs of more than 2^20 - 1 grains run on the caller alone.
+  static constexpr uint64_t kFieldMask = (uint64_t{1} << 20) - 1;
+  static constexpr int kBlocksShift = 20;
+  static constexpr int kJobShift = 40;
+  static constexpr uint32_t kJobMask = (uint32_t{1} << 24) - 1;
+  // The job's other fields: written by ParallelFor before claim_ is published with release
+  // order, read by a thread only after its compare-exchange on claim_ succeeded (which proves
+  // the job is open, so they are not rewritten until its chunk is done).
   std::atomic<const absl::FunctionRef<void(size_t, size_t)>*> job_{nullptr};
   std::atomic<size_t> n_{0};
   std::atomic<size_t> grain_{1};
-  std::atomic<size_t> blocks_{0};  // grains in [0, n_)
-  // claim_ is (job number mod 2^32) << 32 | the first grain not yet taken.
   std::atomic<uint64_t> claim_{0};
   std::atomic<size_t> done_blocks_{0};  // grains of the current job finished
   std::atomic<size_t> sleepers_{0};     // workers waiting on work_cv_
-  uint32_t job_number_ = 0;             // the caller's count of jobs
+  uint32_t job_number_ = 0;             // the caller's count of jobs (mod 2^24)
   std::vector<std::thread> workers_;
 };
 
