@@ -84,7 +84,7 @@ std::string FormatEvalReport(const EvalReport& report);
 // with recall >= 0.85 and <= 2% of benign injection/ prompts blocked.
 // Each miss is "<key>: <figure> (<goal>)"; keys: pii-<TYPE>, phone-f2, hard-negatives,
 // profanity-recall, davidson-neither, xstest-safe, prompt-attack, xstest-safe-all (XSTest safe
-// prompts flagged by any filter at MEDIUM strength <= 2%), content-model.
+// prompts flagged by any filter <= 2% at each of LOW, MEDIUM and HIGH), content-model.
 std::vector<std::string> CheckEvalGoals(const EvalReport& report);
 
 }  // namespace confide::guard
