@@ -147,38 +147,6 @@ def is_english(term, dictionary):
     return f.endswith("in") and fold(f + "g") in dictionary
 
 
-VOWELS = set("aeiouy")
-
-
-def skeleton(f):
-    return "".join("*" if c in VOWELS else c for c in f)
-
-
-def fuzzy_words(entries, dictionary):
-    """One-word entries of at least 6 folded letters that may match with one vowel written as
-    another ("bollucks", "jiggyboo"): those with no English word (or entry + "s") at one vowel
-    substitution or less, and with at least two vowels."""
-    by_skeleton = {}
-    for d in dictionary:
-        if len(d) >= 6 and d.isalpha():
-            by_skeleton.setdefault(skeleton(d), []).append(d)
-    out = []
-    for text in sorted(entries):
-        f = fold(text)
-        if not f.isalpha() or not f.isascii() or len(f) < 6 or sum(c in VOWELS for c in f) < 2:
-            continue
-        if f in COMPOUND_STEMS:
-            continue
-        near = False
-        for form in (f, f + "s"):
-            for d in by_skeleton.get(skeleton(form), []):
-                if sum(a != b for a, b in zip(form, d)) <= 1:
-                    near = True
-        if not near:
-            out.append(text)
-    return out
-
-
 def latin(term):
     return all(ord(c) < 0x250 for c in term) and any(c.isalpha() for c in term)
 
@@ -284,15 +252,6 @@ def main():
         out.write(f'    {{"{esc}", {sev}, {names}}},\n')
     out.write("};\n\nconst size_t kNumManagedProfanity = sizeof(kManagedProfanity) / "
               "sizeof(kManagedProfanity[0]);\n\n")
-    fuzzy = fuzzy_words(entries, dictionary)
-    out.write("// Entries that also match with one vowel written as another (no English word is\n")
-    out.write("// that close to them).\n")
-    out.write("const char* const kManagedFuzzyWords[] = {\n")
-    for w in fuzzy:
-        esc = w.replace("\\", "\\\\").replace('"', '\\"')
-        out.write(f'    "{esc}",\n')
-    out.write("};\n\nconst size_t kNumManagedFuzzyWords = sizeof(kManagedFuzzyWords) / "
-              "sizeof(kManagedFuzzyWords[0]);\n\n")
     out.write("// Whole words that contain a listed word but are not profanity, and two-word\n")
     out.write("// phrases in which a listed word is ordinary.\n")
     out.write("const char* const kManagedAllowWords[] = {\n")

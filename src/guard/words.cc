@@ -291,19 +291,6 @@ constexpr std::string_view kCompoundHeads[] = {
     "dumb", "shit",  "as",     "fuck", "cock", "dick",  "cum",  "jiz", "twat",  "mother", "motha",
     "pusy", "bitch", "douche", "scum", "slut", "whore", "knob", "nob", "towel", "rag"};
 
-bool IsVowel(char c) {
-  return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y';
-}
-
-// VowelSkeleton returns `w` with each vowel (a e i o u y) replaced by '*'.
-std::string VowelSkeleton(std::string_view w) {
-  std::string k(w);
-  for (char& c : k) {
-    if (IsVowel(c)) c = '*';
-  }
-  return k;
-}
-
 bool InList(std::string_view w, const std::string_view* begin, const std::string_view* end) {
   return std::find(begin, end, w) != end;
 }
@@ -721,20 +708,9 @@ absl::StatusOr<std::unique_ptr<WordFilter>> WordFilter::Create(
       f->allow_.push_back(NormalizeForMatching(kManagedAllowWords[i]).chars);
     }
     std::sort(f->allow_.begin(), f->allow_.end());
-    std::map<std::string_view, uint32_t> index;
     for (size_t i = 0; i < kNumManagedProfanity; ++i) {
       if ((kManagedProfanity[i].sources & ~exclude_sources) == 0) continue;
-      size_t before = f->entries_.size();
       (void)f->AddEntry(Entry{kManagedProfanity[i].text, true, kManagedProfanity[i].severity});
-      if (f->entries_.size() > before) {
-        index.emplace(kManagedProfanity[i].text, static_cast<uint32_t>(before));
-      }
-    }
-    for (size_t i = 0; i < kNumManagedFuzzyWords; ++i) {
-      auto it = index.find(kManagedFuzzyWords[i]);
-      if (it == index.end()) continue;  // masked
-      std::string norm = NormalizeForMatching(kManagedFuzzyWords[i]).chars;
-      f->fuzzy_[VowelSkeleton(norm)].emplace_back(it->second, norm);
     }
   }
   f->matcher_.Build();
@@ -862,46 +838,6 @@ std::vector<WordMatch> WordFilter::Find(std::string_view text) const {
       }
       return true;
     });
-  }
-  // One vowel written as another in a long managed word ("bollucks", "jiggyboo"): tokens of
-  // 6-40 letters (or one more, a plural 's') looked up by their vowel skeleton.
-  if (!fuzzy_.empty()) {
-    thread_local std::string key;
-    for (size_t i = 0; i < s.size();) {
-      size_t j = s.find(' ', i);
-      if (j == std::string_view::npos) j = s.size();
-      size_t len = j - i;
-      bool letters = len >= 6 && len <= 41;
-      for (size_t k = i; letters && k < j; ++k) letters = s[k] >= 'a' && s[k] <= 'z';
-      if (letters) {
-        std::string_view tok = s.substr(i, len);
-        for (int plural = 0; plural < 2; ++plural) {
-          std::string_view w = tok;
-          if (plural) {
-            if (w.size() < 7 || w.back() != 's') break;
-            w.remove_suffix(1);
-          }
-          key.assign(w);
-          for (char& c : key) {
-            if (IsVowel(c)) c = '*';
-          }
-          auto it = fuzzy_.find(key);
-          if (it == fuzzy_.end()) continue;
-          for (const auto& [entry, norm] : it->second) {
-            size_t diff = 0;
-            for (size_t k = 0; k < w.size(); ++k) diff += w[k] != norm[k];
-            if (diff == 1 &&
-                !std::binary_search(allow_.begin(), allow_.end(), tok, std::less<>())) {
-              hits.push_back(
-                  Hit{n.src_begin[i], n.src_end[j - 1], static_cast<uint32_t>(len), entry});
-              break;
-            }
-          }
-          break;
-        }
-      }
-      i = j + 1;
-    }
   }
   std::vector<WordMatch> out;
   if (hits.empty()) return out;

@@ -9,7 +9,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -47,12 +46,6 @@ extern const size_t kNumManagedProfanity;
 // a managed match in a token that forms it with the next or the previous token is dropped.
 extern const char* const kManagedAllowWords[];
 extern const size_t kNumManagedAllowWords;
-
-// kManagedFuzzyWords holds managed one-word entries of at least six letters that also match a
-// token with one vowel written as another ("bollucks" for "bollocks"): the generator keeps only
-// those with no English word that close to them or to their plural.
-extern const char* const kManagedFuzzyWords[];
-extern const size_t kNumManagedFuzzyWords;
 
 // NormalizedText is text after normalisation: lower-case ASCII letters/digits, '*' for a
 // masked letter, other letters as their UTF-8 bytes, single ' ' between tokens; each run of
@@ -121,9 +114,6 @@ class WordFilter {
   std::vector<std::string> allow_;  // normalised kManagedAllowWords, sorted
   std::vector<Pattern> patterns_;
   AhoCorasick matcher_;
-  // Vowel-substitution matching (kManagedFuzzyWords): normalised word with its vowels as '*'
-  // -> (entry, normalised word).
-  std::unordered_map<std::string, std::vector<std::pair<uint32_t, std::string>>> fuzzy_;
 };
 
 }  // namespace confide::guard

@@ -135,11 +135,6 @@ TEST(Words, SourcesPhraseExceptionsAndSpellingVariants) {
   // Ordinary words of those languages and English colloquial spellings stay clean.
   EXPECT_EQ(Hits(w, "una cerveja e um martillo"), std::vector<std::string>{});
   EXPECT_EQ(Hits(w, "just askin, Fukuoka is nice"), std::vector<std::string>{});
-  // One vowel written as another in a long listed word; not in English words or short ones.
-  EXPECT_EQ(Hits(w, "young bullocks"), std::vector<std::string>{});  // near "bollocks"
-  EXPECT_EQ(Hits(w, "analengus"), std::vector<std::string>{"analengus"});
-  EXPECT_EQ(Hits(w, "bastinado bastenado"), std::vector<std::string>({"bastinado", "bastenado"}));
-  EXPECT_EQ(Hits(w, "fickle ficken"), std::vector<std::string>{"ficken"});
   // Every entry names at least one source; masking a source drops the entries only it gave.
   size_t surge_only = 0;
   for (size_t i = 0; i < kNumManagedProfanity; ++i) {
