@@ -420,6 +420,29 @@ constexpr std::string_view kBenignContexts[] = {
     "camera",    "lens",     "recipe",     "baking",     "paintball", "airsoft",
 };
 
+// kAnimalGroups are animals named by collective nouns, some of which are violent words ("a
+// murder of crows", "a crash of rhinos"): a cue noun followed by "of" and one of them is a
+// collective noun, not violence.
+constexpr std::string_view kAnimalGroups[] = {
+    "crows",   "ravens",       "rooks", "magpies", "birds",     "geese",  "owls",    "larks",
+    "rhinos",  "rhinoceroses", "lions", "wolves",  "hounds",    "apes",   "monkeys", "cats",
+    "kittens", "ferrets",      "toads", "frogs",   "fish",      "sharks", "whales",  "bees",
+    "wasps",   "hornets",      "ants",  "crabs",   "jellyfish", "hawks",  "falcons", "eagles"};
+
+// kPasswordActs are words that make a password or PIN a misconduct cue (getting or attacking
+// someone else's credentials); without one, "password" is ordinary vocabulary ("reset my
+// password", "a strong password", "what is a character's PIN in a film").
+constexpr std::string_view kPasswordActs[] = {
+    "steal",     "stealing",  "stole",     "crack",     "cracking", "hack",     "hacking",
+    "hacked",    "guess",     "guessing",  "phish",     "phishing", "bypass",   "bypassing",
+    "brute",     "dump",      "dumping",   "sniff",     "sniffing", "harvest",  "harvesting",
+    "leak",      "leaked",    "obtain",    "obtaining", "get",      "getting",  "find",
+    "finding",   "access",    "accessing", "break",     "breaking", "spray",    "spraying",
+    "keylogger", "without",   "someone",   "somebody",  "victim",   "victims",  "their",
+    "his",       "her",       "others",    "other",     "people",   "people's", "boss",
+    "coworker",  "colleague", "ex",        "partner",   "wife",     "husband",  "girlfriend",
+    "boyfriend", "neighbor",  "neighbour", "friend",    "friends"};
+
 template <size_t N>
 bool InList(std::string_view w, const std::string_view (&list)[N]) {
   for (std::string_view x : list) {
@@ -464,6 +487,11 @@ bool BenignUse(std::string_view norm, size_t at, const Cue& c, bool benign_conte
   }
   if (c.category != kViolence && c.category != kMisconduct) return false;
   if (c.category == kViolence && benign_context) return true;
+  if (std::string_view(c.phrase) == " password") {
+    bool act = false;
+    for (std::string_view w : Words(norm)) act |= InList(w, kPasswordActs);
+    if (!act) return true;
+  }
   // Words after the cue phrase (a multi-word cue ends later than its first word).
   size_t after = at + std::string_view(c.phrase).size();
   std::vector<std::string_view> next = Words(norm.substr(std::min(after, norm.size())));
@@ -471,6 +499,9 @@ bool BenignUse(std::string_view norm, size_t at, const Cue& c, bool benign_conte
   size_t first = (after < norm.size() && norm[after - 1] != ' ' && norm[after] != ' ') ? 1 : 0;
   for (size_t k = first; k < next.size() && k < first + 3; ++k) {
     if (InList(next[k], kBenignObjects)) return true;
+  }
+  if (next.size() > first + 1 && next[first] == "of" && InList(next[first + 1], kAnimalGroups)) {
+    return true;  // a collective noun: "a murder of crows"
   }
   if (c.noun) {
     std::vector<std::string_view> before = Words(norm.substr(0, at));
@@ -660,7 +691,7 @@ ClassifierScores ScoreClassifiers(std::string_view text, const PromptAttackModel
   if (content == nullptr) {
     if (attack != nullptr) {
       PromptAttackModel::Featurizer().Extract(attack_norm, attack->bits(), &attack_f);
-      out.attack = attack->ScoreFeatures(attack_f);
+      out.attack = attack->CapScore(text, attack->ScoreFeatures(attack_f));
     }
     return out;
   }
@@ -698,6 +729,7 @@ ClassifierScores ScoreClassifiers(std::string_view text, const PromptAttackModel
     // Both models' weight lookups in one loop.
     LinearModel::ScoreAllShared(attack->linear_model(), attack_f, &out.attack,
                                 content->linear_model(), f, raw.data());
+    out.attack = attack->CapScore(text, out.attack);
   } else {
     content->linear_model().ScoreAll(f, raw.data());
   }

@@ -170,7 +170,7 @@ TEST(LinearModel, FastScoresAreBitIdentical) {
     PromptAttackFeatures(t, attack->bits(), &f);
     Features ref;
     ReferenceHashedTextFeatures(ReferenceNormaliseForFeatures(t), attack->bits(), {}, 0, &ref);
-    ASSERT_EQ(Bits(attack->Score(t)), Bits(attack->linear_model().Score(f, 0))) << t;
+    ASSERT_EQ(Bits(attack->ModelScore(t)), Bits(attack->linear_model().Score(f, 0))) << t;
     // The HashedFeatures scorer against the Features one on the same features.
     HashedFeatures hf;
     TextFeaturizer({}, 0).Extract(ReferenceNormaliseForFeatures(t), attack->bits(), &hf);

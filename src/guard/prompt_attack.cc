@@ -57,7 +57,74 @@ constexpr const char* kRulePhrases[] = {
     " forget ",
 };
 
+// Words that open a question, and second-person words (the text addresses the assistant).
+constexpr std::string_view kQuestionOpeners[] = {
+    "what", "what's", "whats", "where", "where's", "who",  "who's", "whom", "whose", "when", "why",
+    "how",  "how's",  "which", "is",    "are",     "was",  "were",  "can",  "could", "do",   "does",
+    "did",  "should", "would", "will",  "has",     "have", "had",   "may",  "might", "shall"};
+constexpr std::string_view kSecondPerson[] = {
+    "you",    "your",  "yours", "yourself", "yourselves", "you're", "you've",
+    "you'll", "you'd", "u",     "ur",       "thou",       "thee",   "ye"};
+
 }  // namespace
+
+bool IsPlainQuestion(std::string_view text) {
+  constexpr size_t kMaxBytes = 240;
+  constexpr size_t kMaxWords = 16;
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' ||
+                           text.back() == '\n')) {
+    text.remove_suffix(1);
+  }
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  if (text.size() < 2 || text.size() > kMaxBytes || text.back() != '?') return false;
+  std::string_view body = text.substr(0, text.size() - 1);
+  // One sentence: no line break, no sentence end inside, no quoted or marked-up payload.
+  for (size_t i = 0; i < body.size(); ++i) {
+    char c = body[i];
+    if (c == '\n' || c == '\r' || c == '"' || c == '`' || c == '<' || c == '>' || c == '{' ||
+        c == '}' || c == '[' || c == ']' || c == '|' || c == '\\') {
+      return false;
+    }
+    if ((c == '.' || c == '!' || c == '?' || c == ';' || c == ':') &&
+        (i + 1 == body.size() || body[i + 1] == ' ')) {
+      return false;
+    }
+  }
+  // Words: ASCII letters and apostrophes, lower-cased.
+  std::vector<std::string> words;
+  std::string w;
+  auto flush = [&] {
+    if (!w.empty()) words.push_back(w);
+    w.clear();
+  };
+  for (char c : body) {
+    if ((c >= 'a' && c <= 'z') || c == '\'') {
+      w.push_back(c);
+    } else if (c >= 'A' && c <= 'Z') {
+      w.push_back(static_cast<char>(c - 'A' + 'a'));
+    } else {
+      flush();
+    }
+  }
+  flush();
+  if (words.empty() || words.size() > kMaxWords) return false;
+  if (std::find(std::begin(kQuestionOpeners), std::end(kQuestionOpeners), words[0]) ==
+      std::end(kQuestionOpeners)) {
+    return false;
+  }
+  for (const auto& x : words) {
+    if (std::find(std::begin(kSecondPerson), std::end(kSecondPerson), x) !=
+        std::end(kSecondPerson)) {
+      return false;
+    }
+  }
+  // No attack cue phrase ("the password", "system prompt", "secret", ...).
+  std::string norm = " " + NormaliseForFeatures(text) + " ";
+  for (std::string_view ph : kRulePhrases) {
+    if (norm.find(ph) != std::string::npos) return false;
+  }
+  return true;
+}
 
 const std::vector<std::string_view>& RulePhrases() {
   static const std::vector<std::string_view> phrases(std::begin(kRulePhrases),
@@ -94,6 +161,20 @@ const TextFeaturizer& PromptAttackModel::Featurizer() {
 }
 
 double PromptAttackModel::Score(std::string_view text) const {
+  return CapScore(text, ModelScore(text));
+}
+
+double PromptAttackModel::CapScore(std::string_view text, double model_score) const {
+  double score = model_score;
+  // A single short third-person question with no attack cue cannot redirect the assistant;
+  // the model, trained on long benign prompts, over-scores such questions ("What is treason?").
+  if (IsPlainQuestion(text)) {
+    score = std::min(score, std::min(kPlainQuestionCap, 0.9 * Threshold(Strength::kHigh)));
+  }
+  return score;
+}
+
+double PromptAttackModel::ModelScore(std::string_view text) const {
   // Same features as PromptAttackFeatures, without allocating per text.
   thread_local std::string norm;
   thread_local HashedFeatures f;

@@ -22,6 +22,17 @@ struct AttackExample {
   std::string group;  // "cluster" (near-duplicates share one), else "id": the split key
 };
 
+// IsPlainQuestion returns whether `text` is one short question sentence (at most 16 words and
+// 240 bytes, ending in '?', opened by a question word or auxiliary: "what", "how", "is",
+// "can", ...) with no second-person word ("you", "your", ...), no line break, no quoted or
+// marked-up payload ('"', '`', '<', '{', '[', ...) and no prompt-attack cue phrase. Such a
+// text asks about the world and addresses no instruction to the assistant, so
+// PromptAttackModel::Score caps its score at kPlainQuestionCap (below every strength).
+bool IsPlainQuestion(std::string_view text);
+
+// kPlainQuestionCap is the highest prompt-attack score of a plain question (IsPlainQuestion).
+inline constexpr double kPlainQuestionCap = 0.5;
+
 // PromptAttackModel scores a prompt's probability of being a prompt attack (jailbreak or
 // injection). Immutable after Parse/Train; Score is const and thread-safe.
 class PromptAttackModel {
@@ -49,15 +60,22 @@ class PromptAttackModel {
   // Serialize returns the bytes Parse accepts.
   Bytes Serialize() const;
 
-  // Score returns P(attack | text) in [0, 1].
+  // Score returns P(attack | text) in [0, 1]: ModelScore, capped at kPlainQuestionCap (and
+  // below the HIGH threshold) for a plain question (IsPlainQuestion).
   double Score(std::string_view text) const;
 
   // Featurizer returns the featurizer of the model's rule phrases: Score(text) is
   // ScoreFeatures of Featurizer().Extract(NormaliseForFeatures(text), bits()).
   static const TextFeaturizer& Featurizer();
 
-  // ScoreFeatures returns P(attack) for features extracted as Featurizer() does for bits().
+  // ScoreFeatures returns P(attack) for features extracted as Featurizer() does for bits(),
+  // without the plain-question cap (CapScore applies it).
   double ScoreFeatures(const HashedFeatures& f) const { return model_.Score(f, 0); }
+  // CapScore returns `model_score` (ModelScore(text) or ScoreFeatures of its features) with the
+  // plain-question cap applied: Score(text) == CapScore(text, ModelScore(text)).
+  double CapScore(std::string_view text, double model_score) const;
+  // ModelScore returns the classifier's P(attack | text) alone, without the plain-question cap.
+  double ModelScore(std::string_view text) const;
 
   // Threshold returns the score at or above which `strength` blocks (2.0 for kNone, so that
   // nothing blocks); thresholds fall as strength rises, so a lower strength blocks a subset.

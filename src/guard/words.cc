@@ -678,18 +678,19 @@ absl::Status WordFilter::AddEntry(Entry e) {
   // Gerunds imply a stem ("knobbing" -> "knob"): the stem matches only inside a compound
   // ("knobhead", "dumbknob"), since bare stems are often ordinary words ("finger", "peg").
   size_t sz = n.chars.size();
-  if (sz >= 7 && n.chars.compare(sz - 3, 3, "ing") == 0 && n.runs[sz - 3] == 1 &&
+  if (sz >= 6 && n.chars.compare(sz - 3, 3, "ing") == 0 && n.runs[sz - 3] == 1 &&
       n.runs[sz - 2] == 1 && n.runs[sz - 1] == 1) {
     std::string stem = n.chars.substr(0, sz - 3);
     std::vector<uint16_t> runs(n.runs.begin(), n.runs.begin() + (sz - 3));
     if (runs.back() == 2) runs.back() = 1;  // consonant doubling: "knobbing"
-    if (stem.size() >= 4) add(stem, runs, /*compound_only=*/true);
+    if (stem.size() >= 3) add(stem, runs, /*compound_only=*/true);
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<WordFilter>> WordFilter::Create(
-    const std::vector<std::string>& custom_words, bool managed_profanity) {
+    const std::vector<std::string>& custom_words, bool managed_profanity,
+    uint32_t exclude_sources) {
   if (custom_words.size() > kMaxCustomWords) {
     return absl::InvalidArgumentError("guard words: more than 10000 custom words");
   }
@@ -708,6 +709,7 @@ absl::StatusOr<std::unique_ptr<WordFilter>> WordFilter::Create(
     }
     std::sort(f->allow_.begin(), f->allow_.end());
     for (size_t i = 0; i < kNumManagedProfanity; ++i) {
+      if ((kManagedProfanity[i].sources & ~exclude_sources) == 0) continue;
       (void)f->AddEntry(Entry{kManagedProfanity[i].text, true, kManagedProfanity[i].severity});
     }
   }
@@ -773,6 +775,23 @@ bool WordFilter::Accept(std::string_view s, const uint16_t* runs, size_t start, 
     if (token.size() <= kMaxToken &&
         std::binary_search(allow_.begin(), allow_.end(), token, std::less<>())) {
       return false;
+    }
+    // Phrase exceptions: the token with the next or the previous token ("coon hound").
+    if (te < s.size() && te - tb <= kMaxToken) {
+      size_t ne = te + 1;
+      while (ne < s.size() && s[ne] != ' ' && ne - te <= kMaxToken) ++ne;
+      if (ne - te <= kMaxToken &&
+          std::binary_search(allow_.begin(), allow_.end(), s.substr(tb, ne - tb), std::less<>())) {
+        return false;
+      }
+    }
+    if (tb > 1 && te - tb <= kMaxToken) {
+      size_t pb = tb - 1;
+      while (pb > 0 && s[pb - 1] != ' ' && tb - pb <= kMaxToken) --pb;
+      if (tb - pb <= kMaxToken &&
+          std::binary_search(allow_.begin(), allow_.end(), s.substr(pb, te - pb), std::less<>())) {
+        return false;
+      }
     }
   }
   return true;

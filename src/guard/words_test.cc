@@ -88,7 +88,9 @@ TEST(Words, NormalisationDefeatsObfuscation) {
 }
 
 TEST(Words, CompoundsJoinsAndVariants) {
-  auto f = WordFilter::Create({}, /*managed_profanity=*/true);
+  // The surge-ai rows list some compounds whole ("knobhead"); without them the matcher's own
+  // compound rules are what is tested.
+  auto f = WordFilter::Create({}, /*managed_profanity=*/true, kSourceSurge);
   ASSERT_TRUE(f.ok()) << f.status();
   const WordFilter& w = **f;
   // Words glued by '-' or '_' are also matched as one word ("shemale" is listed).
@@ -115,6 +117,37 @@ TEST(Words, CompoundsJoinsAndVariants) {
   // Punctuation around a word is not leetspeak.
   EXPECT_EQ(Hits(w, "shit!"), std::vector<std::string>{"shit"});
   EXPECT_EQ(Hits(w, "*sigh* fine!"), std::vector<std::string>{});
+}
+
+TEST(Words, SourcesPhraseExceptionsAndSpellingVariants) {
+  auto f = WordFilter::Create({}, /*managed_profanity=*/true);
+  ASSERT_TRUE(f.ok()) << f.status();
+  const WordFilter& w = **f;
+  // Phrase exceptions, the sources' ("coon hound") and confide's ("honky tonk").
+  EXPECT_EQ(Hits(w, "a coon hound and a Maine coon"), std::vector<std::string>{});
+  EXPECT_EQ(Hits(w, "honky tonk music"), std::vector<std::string>{});
+  EXPECT_EQ(Hits(w, "pussy willow branches"), std::vector<std::string>{});
+  EXPECT_EQ(Hits(w, "you honky"), std::vector<std::string>{"honky"});
+  // Other LDNOOBW languages (not English words); a silent initial k dropped ("nob").
+  EXPECT_EQ(Hits(w, "hijo de puta"), std::vector<std::string>{"hijo de puta"});
+  EXPECT_EQ(Hits(w, "what a nobhead"), std::vector<std::string>{"nobhead"});
+  EXPECT_EQ(Hits(w, "the nobility"), std::vector<std::string>{});
+  // Ordinary words of those languages and English colloquial spellings stay clean.
+  EXPECT_EQ(Hits(w, "una cerveja e um martillo"), std::vector<std::string>{});
+  EXPECT_EQ(Hits(w, "just askin, Fukuoka is nice"), std::vector<std::string>{});
+  // Every entry names at least one source; masking a source drops the entries only it gave.
+  size_t surge_only = 0;
+  for (size_t i = 0; i < kNumManagedProfanity; ++i) {
+    EXPECT_NE(kManagedProfanity[i].sources, 0u) << kManagedProfanity[i].text;
+    surge_only += kManagedProfanity[i].sources == kSourceSurge;
+  }
+  EXPECT_GT(surge_only, 0u);
+  auto masked = WordFilter::Create({}, /*managed_profanity=*/true, kSourceSurge);
+  ASSERT_TRUE(masked.ok());
+  EXPECT_EQ(Hits(**masked, "fuck"), std::vector<std::string>{"fuck"});
+  EXPECT_EQ(Hits(**masked, "injun"), std::vector<std::string>{});  // surge-ai only
+  EXPECT_EQ(Hits(**masked, "what a nobhead"), std::vector<std::string>{"nob"});
+  EXPECT_EQ(Hits(w, "injun"), std::vector<std::string>{"injun"});
 }
 
 TEST(Words, NormalizedTextRecordsJoinsAndSourceRanges) {
