@@ -58,7 +58,12 @@ expect_reject "$confide" attest verify --root "$work/ca/root.pem" "$work/doc.cbo
 
 step "One flipped bit anywhere must be rejected"
 cp "$work/doc.cbor" "$work/tampered.cbor"
-printf '\x01' | dd of="$work/tampered.cbor" bs=1 seek=200 conv=notrunc status=none
+# XOR (not overwrite) byte 200 with 1, so the document always changes (writing a constant
+# left it unchanged whenever that byte already held the constant: a 1-in-256 flaky pass).
+byte=$(od -An -tu1 -j200 -N1 "$work/doc.cbor" | tr -d ' ')
+printf "\\$(printf '%03o' $((byte ^ 1)))" |
+  dd of="$work/tampered.cbor" bs=1 seek=200 conv=notrunc status=none
+cmp -s "$work/doc.cbor" "$work/tampered.cbor" && { echo "tamper did not change the document"; exit 1; }
 expect_reject "$confide" attest verify --root "$work/ca/root.pem" --allow-simulation-root \
   "$work/tampered.cbor"
 
