@@ -348,6 +348,101 @@ void QuantizeRowQ5_0(std::span<const float> x, std::span<uint8_t> out) {
   }
 }
 
+void QuantizeRowQ4_K(std::span<const float> x, std::span<uint8_t> out) {
+  for (size_t b = 0; b < x.size() / 256; ++b) {
+    const float* xb = x.data() + b * 256;
+    uint8_t* blk = out.data() + b * kQ4_KBlockBytes;
+    float scale[8], mn[8];
+    float max_scale = 0, max_min = 0;
+    for (size_t j = 0; j < 8; ++j) {
+      float lo = 0, hi = xb[32 * j];
+      for (size_t l = 0; l < 32; ++l) {
+        lo = std::min(lo, xb[32 * j + l]);
+        hi = std::max(hi, xb[32 * j + l]);
+      }
+      scale[j] = (hi - lo) / 15.0f;
+      mn[j] = -lo;  // stored as a non-negative offset subtracted on dequantisation
+      max_scale = std::max(max_scale, scale[j]);
+      max_min = std::max(max_min, mn[j]);
+    }
+    const uint16_t dh = F32ToF16(max_scale / 63.0f), mh = F32ToF16(max_min / 63.0f);
+    std::memcpy(blk, &dh, 2);
+    std::memcpy(blk + 2, &mh, 2);
+    const float d = F16ToF32(dh), dmin = F16ToF32(mh);
+    uint8_t* sc = blk + 4;
+    std::memset(sc, 0, 12);
+    int ls[8], lm[8];
+    for (size_t j = 0; j < 8; ++j) {
+      // Round the scale up so that the sub-block's range still fits 0..15.
+      ls[j] = d > 0 ? std::min(63, static_cast<int>(std::ceil(scale[j] / d - 1e-4f))) : 0;
+      lm[j] = dmin > 0 ? std::min(63, static_cast<int>(std::lround(mn[j] / dmin))) : 0;
+      if (j < 4) {
+        sc[j] |= static_cast<uint8_t>(ls[j]);
+        sc[j + 4] |= static_cast<uint8_t>(lm[j]);
+      } else {
+        sc[j + 4] = static_cast<uint8_t>((ls[j] & 0x0F) | ((lm[j] & 0x0F) << 4));
+        sc[j - 4] |= static_cast<uint8_t>((ls[j] >> 4) << 6);
+        sc[j] |= static_cast<uint8_t>((lm[j] >> 4) << 6);
+      }
+    }
+    uint8_t* qs = blk + 16;
+    for (size_t c = 0; c < 4; ++c) {
+      for (size_t l = 0; l < 32; ++l) {
+        int q[2];
+        for (size_t h = 0; h < 2; ++h) {
+          const size_t j = 2 * c + h;
+          const float step = d * static_cast<float>(ls[j]);
+          const float off = dmin * static_cast<float>(lm[j]);
+          const float v = step > 0 ? (xb[64 * c + 32 * h + l] + off) / step : 0.0f;
+          q[h] = std::clamp(static_cast<int>(std::lround(v)), 0, 15);
+        }
+        qs[32 * c + l] = static_cast<uint8_t>(q[0] | (q[1] << 4));
+      }
+    }
+  }
+}
+
+void QuantizeRowQ6_K(std::span<const float> x, std::span<uint8_t> out) {
+  for (size_t b = 0; b < x.size() / 256; ++b) {
+    const float* xb = x.data() + b * 256;
+    uint8_t* blk = out.data() + b * kQ6_KBlockBytes;
+    float scale[16];
+    float max_scale = 0;
+    for (size_t i = 0; i < 16; ++i) {
+      float amax = 0;
+      for (size_t l = 0; l < 16; ++l) amax = std::max(amax, std::fabs(xb[16 * i + l]));
+      scale[i] = amax / 31.0f;
+      max_scale = std::max(max_scale, scale[i]);
+    }
+    const uint16_t dh = F32ToF16(max_scale / 127.0f);
+    std::memcpy(blk + 208, &dh, 2);
+    const float d = F16ToF32(dh);
+    int8_t* sc = reinterpret_cast<int8_t*>(blk + 192);
+    int q[256];
+    for (size_t i = 0; i < 16; ++i) {
+      const int s = d > 0 ? std::min(127, static_cast<int>(std::lround(scale[i] / d))) : 0;
+      sc[i] = static_cast<int8_t>(s);
+      const float step = d * static_cast<float>(s);
+      for (size_t l = 0; l < 16; ++l) {
+        const float v = step > 0 ? xb[16 * i + l] / step : 0.0f;
+        q[16 * i + l] = std::clamp(static_cast<int>(std::lround(v)), -32, 31) + 32;
+      }
+    }
+    uint8_t* ql = blk;
+    uint8_t* qh = blk + 128;
+    for (size_t half = 0; half < 2; ++half) {
+      for (size_t l = 0; l < 32; ++l) {
+        const int* e = q + 128 * half + l;
+        const int q0 = e[0], q1 = e[32], q2 = e[64], q3 = e[96];
+        ql[64 * half + l] = static_cast<uint8_t>((q0 & 0x0F) | ((q2 & 0x0F) << 4));
+        ql[64 * half + l + 32] = static_cast<uint8_t>((q1 & 0x0F) | ((q3 & 0x0F) << 4));
+        qh[32 * half + l] = static_cast<uint8_t>((q0 >> 4) | ((q1 >> 4) << 2) | ((q2 >> 4) << 4) |
+                                                 ((q3 >> 4) << 6));
+      }
+    }
+  }
+}
+
 const float* F16ToF32Table() {
   static const std::vector<float> table = [] {
     std::vector<float> t(65536);

@@ -48,10 +48,22 @@ void QuantizeRowQ4_0(std::span<const float> x, std::span<uint8_t> out);
 // (5-bit q: low nibbles as Q4_0, bit 4 of element j in bit j of the little-endian qh; value
 // d * (q - 16)), as quantize_row_q5_0_ref: d = max / -16.
 void QuantizeRowQ5_0(std::span<const float> x, std::span<uint8_t> out);
+// QuantizeRowQ4_K writes x.size()/256 blocks of ggml's block_q4_K { ggml_half d, dmin; uint8_t
+// scales[12]; uint8_t qs[128]; } (x.size() must be a multiple of 256; out.size() ==
+// x.size()/256*144), the inverse of DequantizeRow's reader. A simple quantiser, not ggml's
+// search-based make_qkx2_quants (output differs bit for bit, the format is the same): each
+// 32-element sub-block takes min m = min(0, min x) and scale (max x - m)/15, both quantised to
+// 6 bits against d = max scale/63 and dmin = max |m|/63; q = round((x - m)/scale) in 0..15.
+void QuantizeRowQ4_K(std::span<const float> x, std::span<uint8_t> out);
+// QuantizeRowQ6_K writes x.size()/256 blocks of ggml's block_q6_K { uint8_t ql[128]; uint8_t
+// qh[64]; int8_t scales[16]; ggml_half d; } (x.size() a multiple of 256; out.size() ==
+// x.size()/256*210). Simple quantiser (not ggml's make_qx_quants search): each 16-element
+// sub-block takes scale max|x|/31 quantised to int8 against d = max scale/127, q = round(x /
+// (d*scale)) in -32..31.
+void QuantizeRowQ6_K(std::span<const float> x, std::span<uint8_t> out);
 
 // SupportsMatVec returns true for the weight types MatVec and DequantizeRow handle
-// (F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q6_K; the K types read ggml's layouts, there is no
-// K quantiser yet).
+// (F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q6_K; the K types read ggml's layouts).
 bool SupportsMatVec(GgmlType type);
 
 // DequantizeRow writes the `out.size()` elements of one row of `type` starting at `row` (which

@@ -195,6 +195,44 @@ TEST(KernelsTest, QuantizeQ4_0AndQ5_0WithinOneStep) {
   }
 }
 
+// The K-quant encoders round-trip through the existing reader within the format's step: Q4_K
+// 15 levels per 32-element sub-block (plus the 6-bit quantised scale and min), Q6_K 63 levels
+// per 16 elements (plus the int8 scale); zero and constant rows come back exactly / closely.
+TEST(KernelsTest, QuantizeQ4_KAndQ6_KRoundTrip) {
+  std::mt19937 rng(11);
+  for (GgmlType type : {GgmlType::kQ4_K, GgmlType::kQ6_K}) {
+    const size_t n = 1024, block_bytes = type == GgmlType::kQ4_K ? 144 : 210;
+    std::vector<float> x = RandomVec(rng, n, 2.0f);
+    for (size_t i = 0; i < 256; ++i) x[256 + i] *= 0.01f * static_cast<float>(i % 7);
+    std::fill(x.begin() + 512, x.begin() + 768, 0.0f);  // all-zero block
+    std::fill(x.begin() + 768, x.end(), 0.75f);         // constant block
+    Bytes q(n / 256 * block_bytes);
+    if (type == GgmlType::kQ4_K) {
+      QuantizeRowQ4_K(x, q);
+    } else {
+      QuantizeRowQ6_K(x, q);
+    }
+    std::vector<float> back(n);
+    DequantizeRow(type, q.data(), back);
+    for (size_t b = 0; b < n / 256; ++b) {
+      float lo = 0, hi = 0, amax = 0;
+      for (size_t i = 0; i < 256; ++i) {
+        lo = std::min(lo, x[b * 256 + i]);
+        hi = std::max(hi, x[b * 256 + i]);
+        amax = std::max(amax, std::fabs(x[b * 256 + i]));
+      }
+      const float range = hi - lo;
+      const float bound =
+          type == GgmlType::kQ4_K ? range / 15 * 0.6f + range / 63 : amax / 31 * 0.6f + amax / 127;
+      for (size_t i = 0; i < 256; ++i) {
+        EXPECT_NEAR(back[b * 256 + i], x[b * 256 + i], bound + 1e-6f) << b << " " << i;
+      }
+    }
+    for (size_t i = 512; i < 768; ++i) EXPECT_EQ(back[i], 0.0f) << i;
+    for (size_t i = 768; i < n; ++i) EXPECT_NEAR(back[i], 0.75f, 0.75f / 63) << i;
+  }
+}
+
 TEST(KernelsTest, QuantizedTimesQ8_0MatchesNaiveIntegerReference) {
   std::mt19937 rng(7);
   for (GgmlType type : {GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ5_0}) {
