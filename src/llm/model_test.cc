@@ -411,6 +411,50 @@ TEST(ModelTest, QuantizedActivationsStayCloseToFloat) {
   }
 }
 
+// q4_k_m: llama.cpp's mix (Q4_K; Q6_K attn_v/ffn_down in use_more_bits layers and output;
+// rows of 256-indivisible length fall back to Q5_0/Q8_0) loads and runs close to the float path.
+TEST(ModelTest, Q4_K_MMixLoadsAndRuns) {
+  SynthSpec spec;
+  spec.dim = 256;
+  spec.hidden_dim = 352;  // ffn_down rows (352) are not a multiple of 256: Q5_0 / Q8_0 fallback
+  spec.num_layers = 8;
+  spec.q4_k_m = true;
+  auto file = SynthesizeModel(spec);
+  ASSERT_TRUE(file.ok()) << file.status();
+  auto f = GgufFile::Parse(*file);
+  ASSERT_TRUE(f.ok());
+  auto type_of = [&](const std::string& name) { return f->FindTensor(name)->type; };
+  EXPECT_EQ(type_of("token_embd.weight"), GgmlType::kQ4_K);
+  EXPECT_EQ(type_of("output.weight"), GgmlType::kQ6_K);
+  EXPECT_EQ(type_of("output_norm.weight"), GgmlType::kF32);
+  EXPECT_EQ(type_of("blk.0.attn_q.weight"), GgmlType::kQ4_K);
+  EXPECT_EQ(type_of("blk.0.attn_v.weight"), GgmlType::kQ6_K);  // first eighth
+  EXPECT_EQ(type_of("blk.1.attn_v.weight"), GgmlType::kQ4_K);
+  EXPECT_EQ(type_of("blk.3.attn_v.weight"), GgmlType::kQ6_K);    // (3 - 1) % 3 == 2
+  EXPECT_EQ(type_of("blk.7.attn_v.weight"), GgmlType::kQ6_K);    // last eighth
+  EXPECT_EQ(type_of("blk.0.ffn_down.weight"), GgmlType::kQ8_0);  // 352 % 256 != 0
+  EXPECT_EQ(type_of("blk.1.ffn_down.weight"), GgmlType::kQ5_0);
+  EXPECT_EQ(type_of("blk.1.ffn_up.weight"), GgmlType::kQ4_K);
+  auto exact = Model::FromBuffer(*file, {.quantize_activations = false});
+  auto quant = Model::FromBuffer(*file, {.quantize_activations = true});
+  ASSERT_TRUE(exact.ok() && quant.ok());
+  for (size_t pos = 0; pos < 4; ++pos) {
+    auto a = (*exact)->Forward(static_cast<int>(11 * pos + 2), pos);
+    ASSERT_TRUE(a.ok());
+    std::vector<float> want(a->begin(), a->end());
+    auto b = (*quant)->Forward(static_cast<int>(11 * pos + 2), pos);
+    ASSERT_TRUE(b.ok());
+    double max_abs = 0, max_err = 0;
+    for (size_t i = 0; i < want.size(); ++i) {
+      ASSERT_TRUE(std::isfinite(want[i]));
+      max_abs = std::max(max_abs, std::fabs(static_cast<double>(want[i])));
+      max_err = std::max(max_err, std::fabs(static_cast<double>((*b)[i]) - want[i]));
+    }
+    EXPECT_GT(max_abs, 0.0);
+    EXPECT_LT(max_err, 0.05 * max_abs + 1e-3) << pos;
+  }
+}
+
 TEST(ModelTest, ThreadsGiveIdenticalLogits) {
   SynthSpec spec;
   spec.type = GgmlType::kQ8_0;

@@ -66,6 +66,18 @@ Bytes Encode(GgmlType type, const std::vector<float>& v, size_t cols) {
       }
       break;
     }
+    case GgmlType::kQ4_K:
+    case GgmlType::kQ6_K: {
+      const size_t rows = v.size() / cols;
+      const size_t row_bytes = static_cast<size_t>(*GgmlRowBytes(type, cols));
+      out.resize(rows * row_bytes);
+      auto quantize = type == GgmlType::kQ4_K ? QuantizeRowQ4_K : QuantizeRowQ6_K;
+      for (size_t r = 0; r < rows; ++r) {
+        quantize(std::span<const float>(v.data() + r * cols, cols),
+                 std::span<uint8_t>(out.data() + r * row_bytes, row_bytes));
+      }
+      break;
+    }
     default:
       break;
   }
@@ -81,8 +93,8 @@ absl::StatusOr<Bytes> SynthesizeModel(const SynthSpec& s) {
     return absl::InvalidArgumentError("synth: inconsistent shape");
   }
   if (!SupportsMatVec(s.type)) return absl::InvalidArgumentError("synth: unsupported type");
-  const bool blocked =
-      s.type == GgmlType::kQ8_0 || s.type == GgmlType::kQ4_0 || s.type == GgmlType::kQ5_0;
+  const bool blocked = s.q4_k_m || s.type == GgmlType::kQ8_0 || s.type == GgmlType::kQ4_0 ||
+                       s.type == GgmlType::kQ5_0;
   if (blocked && (s.dim % 32 != 0 || s.hidden_dim % 32 != 0)) {
     return absl::InvalidArgumentError("synth: quantised types need dims multiples of 32");
   }
@@ -125,11 +137,24 @@ absl::StatusOr<Bytes> SynthesizeModel(const SynthSpec& s) {
   w.SetUint32("tokenizer.ggml.bos_token_id", 1);
   w.SetUint32("tokenizer.ggml.eos_token_id", 2);
 
+  // TypeFor picks the Q4_K_M type of a matrix (llama.cpp llama_tensor_get_type, simplified).
+  auto type_for = [&](const std::string& name, size_t layer, size_t cols) {
+    if (!s.q4_k_m) return s.type;
+    const size_t n = s.num_layers;
+    const bool more_bits = layer < n / 8 || layer >= 7 * n / 8 || (layer - n / 8) % 3 == 2;
+    const bool six =
+        name == "output.weight" ||
+        ((name.ends_with("attn_v.weight") || name.ends_with("ffn_down.weight")) && more_bits);
+    if (cols % 256 != 0) return six ? GgmlType::kQ8_0 : GgmlType::kQ5_0;
+    return six ? GgmlType::kQ6_K : GgmlType::kQ4_K;
+  };
+  size_t cur_layer = 0;
   auto matrix = [&](const std::string& name, size_t rows, size_t cols) -> absl::Status {
     std::vector<float> v(rows * cols);
     const float scale = 1.0f / std::sqrt(static_cast<float>(cols));
     for (float& x : v) x = rng.Uniform() * scale;
-    return w.AddTensor(name, s.type, {cols, rows}, Encode(s.type, v, cols));
+    const GgmlType t = type_for(name, cur_layer, cols);
+    return w.AddTensor(name, t, {cols, rows}, Encode(t, v, cols));
   };
   auto vec = [&](const std::string& name, size_t n, float center, float spread) {
     std::vector<float> v(n);
@@ -140,6 +165,7 @@ absl::StatusOr<Bytes> SynthesizeModel(const SynthSpec& s) {
   RETURN_IF_ERROR(matrix("token_embd.weight", s.vocab_size, s.dim));
   for (size_t l = 0; l < s.num_layers; ++l) {
     const std::string b = absl::StrCat("blk.", l, ".");
+    cur_layer = l;
     RETURN_IF_ERROR(vec(b + "attn_norm.weight", s.dim, 1.0f, 0.2f));
     RETURN_IF_ERROR(matrix(b + "attn_q.weight", s.dim, s.dim));
     RETURN_IF_ERROR(matrix(b + "attn_k.weight", kv_dim, s.dim));

@@ -26,6 +26,11 @@ struct SynthSpec {
   float rope_freq_base = 10000.0f;
   GgmlType type = GgmlType::kF32;  // of the matrices (norms and biases stay F32)
   bool tied_output = false;
+  // q4_k_m: ignore `type` for the matrices and use llama.cpp's Q4_K_M mix: Q4_K, with attn_v and
+  // ffn_down Q6_K in the first and last eighth of the layers and every third layer between
+  // (llama.cpp's use_more_bits), output.weight Q6_K; rows not a multiple of 256 fall back as
+  // llama.cpp does (Q4_K -> Q5_0, Q6_K -> Q8_0).
+  bool q4_k_m = false;
   uint64_t seed = 1;
 };
 
