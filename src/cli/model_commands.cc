@@ -227,12 +227,15 @@ absl::StatusOr<llm::GgmlType> TypeArg(const std::string& name) {
 
 int RunSynth(const SynthArgs& a) {
   auto spec = ShapeSpec(a.shape);
-  auto type = TypeArg(a.type);
+  // q4_k_m is a mix (llama.cpp's Q4_K_M rules, SynthSpec::q4_k_m), not one tensor type.
+  const bool k_mix = a.type == "q4_k_m";
+  auto type = TypeArg(k_mix ? "q8_0" : a.type);
   if (!spec.ok() || !type.ok()) {
     std::cerr << "error: " << (spec.ok() ? type.status() : spec.status()).message() << "\n";
     return 2;
   }
   spec->type = *type;
+  spec->q4_k_m = k_mix;
   spec->seed = a.seed;
   auto bytes = llm::SynthesizeModel(*spec);
   if (!bytes.ok()) return Fail("synthesizing", bytes.status());
@@ -348,7 +351,8 @@ void AddModelCommands(CLI::App& app, std::function<int()>* run) {
   CLI::App* synth = model->add_subcommand(
       "synth", "Write a random-weight GGUF with a real model's shape (for benchmarks and tests)");
   synth->add_option("--shape", synth_args->shape, "tiny, smollm2-135m or qwen2.5-0.5b");
-  synth->add_option("--type", synth_args->type, "f32, f16, bf16, q8_0, q4_0 or q5_0");
+  synth->add_option("--type", synth_args->type,
+                    "f32, f16, bf16, q8_0, q4_0, q5_0 or q4_k_m (llama.cpp's Q4_K_M mix)");
   synth->add_option("--seed", synth_args->seed, "Random seed");
   synth->add_option("-o,--out", synth_args->out, "Output GGUF file")->required();
   synth->callback([run, synth_args] { *run = [synth_args] { return RunSynth(*synth_args); }; });
